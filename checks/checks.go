@@ -1,0 +1,104 @@
+// Package checks holds the ten steps, the runner that collects evidence and
+// runs them with deadlines, and the diagnosis that turns evidence into
+// ranked causes. It never imports fixes.
+package checks
+
+import (
+	"context"
+	"time"
+)
+
+// Status of a check or a step. A step takes its worst check's status.
+type Status string
+
+const (
+	Pass  Status = "pass"
+	Warn  Status = "warn"
+	Fail  Status = "fail"
+	Skip  Status = "skip"
+	Error Status = "error"
+	// Running is only seen while a step is still being checked (the TUI's spinner).
+	Running Status = "running"
+)
+
+// Result is what one check found.
+type Result struct {
+	ID      string `json:"id"`
+	Status  Status `json:"status"`
+	Summary string `json:"summary"`
+	// Evidence lines a person can verify: log lines, file:line config
+	// excerpts, probe results, who listens where.
+	Evidence []string `json:"evidence"`
+	// Manual are the commands an engineer would type for the same answer.
+	Manual   []string      `json:"manual"`
+	Duration time.Duration `json:"-"`
+}
+
+// Check is one check of a step. Run reads the snapshot (and may probe
+// further within ctx's deadline); a panic or an error becomes an Error result.
+type Check struct {
+	ID  string
+	Run func(ctx context.Context, s *Snapshot) Result
+}
+
+// Step is one of the ten steps.
+type Step struct {
+	Number int
+	Title  string
+	// Why says in two or three sentences what the step checks and why it matters.
+	Why string
+	// Learn is the longer explanation for the training view.
+	Learn  string
+	Checks []Check
+}
+
+// StepResult is a step's outcome.
+type StepResult struct {
+	Number int      `json:"number"`
+	Title  string   `json:"title"`
+	Status Status   `json:"status"`
+	Checks []Result `json:"checks"`
+}
+
+// Confidence of a cause.
+type Confidence string
+
+const (
+	High   Confidence = "high"
+	Medium Confidence = "medium"
+	Low    Confidence = "low"
+)
+
+// Cause is one diagnosed cause, from the fixed vocabulary in the design
+// (backend-down, wrong-address, socket-permission, ...), for one target.
+type Cause struct {
+	ID          string     `json:"id"`
+	Target      string     `json:"target"`
+	Summary     string     `json:"summary"`
+	Confidence  Confidence `json:"confidence"`
+	Occurrences int        `json:"occurrences"`
+	Evidence    []string   `json:"evidence"`
+	// Live: a probe now confirms it. Logged: error-log lines in the window show it.
+	Live   bool `json:"-"`
+	Logged bool `json:"-"`
+	// FollowsFrom names the cause id this one is a consequence of (no-live-upstreams).
+	FollowsFrom string `json:"-"`
+	// Facts the fix planner needs, by name. Keys in use:
+	//   "alternative"   where the backend really listens (wrong-address): "[::1]:3000", "unix:/run/x.sock"
+	//   "pass_at"       file:line of the *_pass or upstream server line for this target
+	//   "setting"       directive to raise (proxy_read_timeout, fastcgi_buffer_size, ...)
+	//   "setting_at"    file:line of that directive where it is set, empty when inherited default
+	//   "location_at"   file:line of the enclosing location block
+	//   "measured"      measured value: response time ("12.5s") or header bytes ("9012")
+	//   "socket"        the unix socket path; "worker_user" the nginx worker user
+	//   "blocked_dir"   a directory on the socket path without search permission
+	//   "unit"          the backend's systemd unit
+	//   "port"          TCP port for firewall/SELinux
+	Facts map[string]string `json:"-"`
+}
+
+// Verdict is the one-line answer.
+type Verdict struct {
+	Status  string `json:"status"` // "ok" or "problem"
+	Summary string `json:"summary"`
+}

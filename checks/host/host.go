@@ -1,0 +1,111 @@
+// Package host is the System seam: every read of the machine (processes,
+// listeners, files, users, commands, DNS, dialing) goes through System, so
+// checks run the same against the live host and against a recorded snapshot.
+package host
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"net"
+	"time"
+)
+
+// System is everything ngxdoctor reads from the machine. Implementations:
+// Live (the real host) and Recorded (a snapshot replayed from testdata).
+type System interface {
+	// Now is the host's clock; the log window is measured against it.
+	Now() time.Time
+	// Location is the host's local time zone (nginx logs local time without a zone).
+	Location() *time.Location
+	// Euid is the effective user id ngxdoctor runs as (0 = root).
+	Euid() int
+
+	Processes(ctx context.Context) ([]Process, error)
+	// Listeners lists listening TCP sockets (v4 and v6) and unix stream sockets.
+	Listeners(ctx context.Context) ([]Listener, error)
+
+	// Lstat never follows a final symlink.
+	Lstat(path string) (FileInfo, error)
+	// Open opens a regular file for reading; it refuses anything else
+	// (a FIFO or /dev/stderr would block a reader forever).
+	Open(path string) (File, error)
+	Glob(pattern string) ([]string, error)
+
+	LookupUser(name string) (User, error)
+	LookupUserID(uid uint32) (User, error)
+	LookupGroupID(gid uint32) (string, error)
+
+	// Run runs argv with the context's deadline, never through a shell.
+	// A non-zero exit is not an error: it is in Output.ExitCode. A missing
+	// binary gives an error wrapping exec.ErrNotFound.
+	Run(ctx context.Context, name string, args ...string) (Output, error)
+	LookPath(name string) (string, error)
+
+	LookupHost(ctx context.Context, host string) ([]string, error)
+	// Dial connects as nginx would: network "tcp" or "unix".
+	Dial(ctx context.Context, network, address string) (net.Conn, error)
+}
+
+// File is an open regular file read from anywhere (logs are read from the end).
+type File interface {
+	io.ReaderAt
+	io.Closer
+	Size() int64
+}
+
+type Process struct {
+	PID     int32    `json:"pid"`
+	PPID    int32    `json:"ppid"`
+	Name    string   `json:"name"`
+	Exe     string   `json:"exe,omitempty"`
+	Cmdline []string `json:"cmdline,omitempty"`
+	User    string   `json:"user,omitempty"`
+	UID     uint32   `json:"uid"`
+	// Cgroup is the process's cgroup path (v2 unified), e.g.
+	// /system.slice/php8.2-fpm.service; it names the systemd unit.
+	Cgroup string `json:"cgroup,omitempty"`
+	// Started is when the process started (zero when unknown).
+	Started time.Time `json:"started,omitempty"`
+}
+
+type Listener struct {
+	// Network is "tcp" (either family) or "unix".
+	Network string `json:"network"`
+	// Address is "127.0.0.1:3000", "[::1]:3000", "0.0.0.0:80", "[::]:80" or a socket path.
+	Address string `json:"address"`
+	IP      string `json:"ip,omitempty"`
+	Port    int    `json:"port,omitempty"`
+	PID     int32  `json:"pid,omitempty"`
+	Process string `json:"process,omitempty"`
+	User    string `json:"user,omitempty"`
+	// Queue is the accept queue now; Backlog its limit (0 when unknown).
+	// Queue >= Backlog means new connections are not accepted.
+	Queue   int `json:"queue"`
+	Backlog int `json:"backlog"`
+}
+
+type FileInfo struct {
+	Path string      `json:"path"`
+	Mode fs.FileMode `json:"mode"`
+	UID  uint32      `json:"uid"`
+	GID  uint32      `json:"gid"`
+	Size int64       `json:"size"`
+	// Target is where a symlink points (only for symlinks).
+	Target  string    `json:"target,omitempty"`
+	ModTime time.Time `json:"mod_time,omitempty"`
+}
+
+type User struct {
+	Name string `json:"name"`
+	UID  uint32 `json:"uid"`
+	GID  uint32 `json:"gid"`
+	// Groups are all the user's group ids, primary included.
+	Groups []uint32 `json:"groups"`
+}
+
+type Output struct {
+	Stdout   []byte `json:"stdout,omitempty"`
+	Stderr   []byte `json:"stderr,omitempty"`
+	ExitCode int    `json:"exit_code"`
+}

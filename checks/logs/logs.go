@@ -1,0 +1,87 @@
+// Package logs reads nginx error and access logs within a time window,
+// seeking from the end so the cost follows the window, not the file size,
+// and classifies each error line by message, errno and phase.
+package logs
+
+import "time"
+
+// Class is what an error-log line says happened, independent of wording.
+type Class string
+
+const (
+	Refused          Class = "refused"            // connect() failed (111)
+	PermissionDenied Class = "permission-denied"  // connect() ... (13)
+	NoSuchFile       Class = "no-such-file"       // connect() to unix:... (2)
+	Again            Class = "again"              // (11: Resource temporarily unavailable): unix listen queue full
+	NoRoute          Class = "no-route"           // (113: No route to host)
+	NetUnreachable   Class = "net-unreachable"    // (101: Network is unreachable)
+	AddrNotAvail     Class = "addr-not-avail"     // (99: Cannot assign requested address): local ports used up
+	TooManyFiles     Class = "too-many-files"     // (24: Too many open files)
+	WorkerConns      Class = "worker-connections" // N worker_connections are not enough
+	Timeout          Class = "timeout"            // upstream timed out (110); see Phase for connect vs read
+	Closed           Class = "closed"             // upstream prematurely closed connection / FastCGI stdout
+	Reset            Class = "reset"              // (104: Connection reset by peer)
+	BrokenPipe       Class = "broken-pipe"        // (32: Broken pipe) while sending request
+	HeaderTooBig     Class = "header-too-big"     // upstream sent too big header
+	InvalidHeader    Class = "invalid-header"     // no valid HTTP/1.0 header, invalid header/status, duplicate header
+	TLS              Class = "tls"                // SSL handshake/verify failures to upstream
+	ResolveFailed    Class = "resolve-failed"     // X could not be resolved (N: ...)
+	ResolverError    Class = "resolver-error"     // send()/recv() failed while resolving
+	NoResolver       Class = "no-resolver"        // no resolver defined to resolve X
+	NoLiveUpstreams  Class = "no-live-upstreams"  // no live upstreams
+	ServerDisabled   Class = "server-disabled"    // upstream server temporarily disabled
+	FastCGIStderr    Class = "fastcgi-stderr"     // FastCGI sent in stderr
+	ClientClosed     Class = "client-closed"      // client prematurely closed connection (499)
+	GRPC             Class = "grpc"               // upstream rejected request / goaway / closed stream
+	HostNotFound     Class = "host-not-found"     // host not found in upstream "X" (emerg, at start or -t)
+	Other            Class = "other"
+)
+
+// Entry is one error-log line.
+type Entry struct {
+	Time  time.Time `json:"time"`
+	Level string    `json:"level"`
+	PID   int       `json:"pid"`
+	Conn  int64     `json:"conn,omitempty"`
+	Class Class     `json:"class"`
+	// Errno is the number in "(111: Connection refused)", 0 when none.
+	Errno int `json:"errno,omitempty"`
+	// Phase is the text after " while ", e.g. "connecting to upstream".
+	Phase    string `json:"phase,omitempty"`
+	Message  string `json:"message"`
+	Client   string `json:"client,omitempty"`
+	Server   string `json:"server,omitempty"`
+	Request  string `json:"request,omitempty"`
+	Upstream string `json:"upstream,omitempty"` // the upstream: field as logged
+	Host     string `json:"host,omitempty"`
+	// Target is the address the line is about, in nginx.Target.Address form:
+	// "127.0.0.1:3999", "unix:/srv/app.sock", or an upstream group name
+	// ("dead2") when nginx logged the group (no live upstreams), or a host
+	// name for resolver lines.
+	Target string `json:"target,omitempty"`
+	// Raw is the line as read (cut to 2048 bytes, invalid UTF-8 replaced).
+	Raw string `json:"raw"`
+}
+
+// ErrorLog is what was read of one error log in the window.
+type ErrorLog struct {
+	Path      string  `json:"path"`
+	Entries   []Entry `json:"entries"`
+	LinesRead int     `json:"lines_read"`
+	// Unparsed counts lines in the window that were not nginx log lines
+	// (garbage, binary, continuation).
+	Unparsed int `json:"unparsed"`
+	// BytesRead is how much of the file was read.
+	BytesRead int64 `json:"bytes_read"`
+}
+
+// AccessLog is what was read of one access log in the window.
+type AccessLog struct {
+	Path      string `json:"path"`
+	LinesRead int    `json:"lines_read"`
+	Requests  int    `json:"requests"`
+	// Status counts 5xx responses by code (502, 503, 504, ...).
+	Status    map[int]int `json:"status"`
+	Unparsed  int         `json:"unparsed"`
+	BytesRead int64       `json:"bytes_read"`
+}

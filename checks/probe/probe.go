@@ -1,0 +1,50 @@
+// Package probe connects to targets as nginx would, each with a deadline,
+// and asks accepting HTTP backends for a response.
+package probe
+
+import "time"
+
+// Status of a connect probe; the values are the JSON contract's.
+type Status string
+
+const (
+	Connected        Status = "connected"
+	Refused          Status = "refused"
+	Timeout          Status = "timeout"
+	PermissionDenied Status = "permission-denied"
+	NoSuchFile       Status = "no-such-file"
+	Unreachable      Status = "unreachable"
+	DNSError         Status = "dns-error"
+	Skipped          Status = "skipped"
+)
+
+// Result of connecting to one target.
+type Result struct {
+	Status Status `json:"result"`
+	// Errno of the failure (111, 13, 2, 113, ...), 0 when none.
+	Errno    int           `json:"errno,omitempty"`
+	Error    string        `json:"error,omitempty"`
+	Duration time.Duration `json:"-"`
+	// Resolved addresses, for a host-name target.
+	Resolved []string `json:"resolved,omitempty"`
+	// HTTP is the request made once connected (nil when not attempted).
+	HTTP *HTTP `json:"http,omitempty"`
+}
+
+// HTTP is a request straight to the backend, as nginx would send it.
+type HTTP struct {
+	// Protocol spoken: "http", "https", "fastcgi".
+	Protocol string `json:"protocol"`
+	// Status is the HTTP status (for fastcgi, the Status header or 200).
+	Status int `json:"status,omitempty"`
+	// TTFB is the time to the first byte of the response.
+	TTFB time.Duration `json:"-"`
+	// HeaderBytes is the size of the response header block.
+	HeaderBytes int `json:"header_bytes,omitempty"`
+	// Error is set when no valid response came: "closed", "reset",
+	// "timeout", "invalid response: ...", "tls: ...".
+	Error string `json:"error,omitempty"`
+	// Class names the error in the logs' vocabulary ("closed", "reset",
+	// "timeout", "invalid-header", "tls"), empty on success.
+	Class string `json:"class,omitempty"`
+}

@@ -1,0 +1,67 @@
+package checks
+
+import (
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/checks/logs"
+	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
+	"github.com/ngxdoctor/ngxdoctor/checks/probe"
+)
+
+// Options are the CLI's flags that shape a diagnosis.
+type Options struct {
+	Config     string   // -c; empty: discover
+	Nginx      string   // --nginx; empty: discover
+	ErrorLogs  []string // --error-log; empty: from the config
+	AccessLogs []string // --access-log; empty: from the config
+	// Since is the log window; zero with All false means 15 minutes.
+	Since   time.Duration
+	All     bool          // --since all
+	Timeout time.Duration // per probe; zero means 3s
+}
+
+// Snapshot is the evidence collected once, then read by every check and by
+// the diagnosis. Nothing mutates it after collection.
+type Snapshot struct {
+	Sys     host.System
+	Options Options
+	// Root: ngxdoctor runs as root (some facts need it).
+	Root bool
+
+	Install    nginx.Install
+	Config     *nginx.Config
+	ConfigErr  error
+	Targets    []nginx.Target
+	ConfigTest ConfigTest
+
+	// Since is the window's start; log lines before it are not evidence.
+	Since     time.Time
+	ErrorLogs []logs.ErrorLog
+	Access    []logs.AccessLog
+	// LogErrors are logs that could not be read (path: reason).
+	LogErrors []string
+
+	// Probes by target address.
+	Probes    map[string]probe.Result
+	Listeners []host.Listener
+	Processes []host.Process
+	// WorkerUser is the nginx worker user resolved on this host.
+	WorkerUser    host.User
+	WorkerUserErr error
+
+	SELinux  host.SELinux
+	Firewall host.Firewall
+	// Units by target address: the backend's systemd unit, when known.
+	Units map[string]host.Unit
+
+	// Notes are problems met while collecting, shown in the report.
+	Notes []string
+}
+
+// ConfigTest is `nginx -t`'s answer.
+type ConfigTest struct {
+	Ran    bool   `json:"ran"`
+	OK     bool   `json:"ok"`
+	Output string `json:"output"`
+}
