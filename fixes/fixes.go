@@ -31,9 +31,9 @@ type Fix struct {
 	Warning string `json:"warning,omitempty"`
 }
 
-// Plan returns the fixes for every cause of the outcome, in cause order;
-// for a cause with no automatic fix it returns none for it.
-func Plan(o *checks.Outcome) map[*checks.Cause][]Fix { return nil }
+// Plan returns the fixes for every cause of the outcome: Plan(o)[i] are
+// the fixes of o.Causes[i] (empty when a cause has no automatic fix).
+func Plan(o *checks.Outcome) [][]Fix { return nil }
 
 // For returns the fixes for one cause.
 func For(o *checks.Outcome, c checks.Cause) []Fix { return nil }
