@@ -45,6 +45,11 @@ type HTTP struct {
 	// "timeout", "invalid response: ...", "tls: ...".
 	Error string `json:"error,omitempty"`
 	// Class names the error in the logs' vocabulary ("closed", "reset",
-	// "timeout", "invalid-header", "tls"), empty on success.
+	// "timeout", "invalid-header", "tls", "broken-pipe", "header-too-big";
+	// "canceled" when the caller gave up), empty on success.
 	Class string `json:"class,omitempty"`
+	// Speaks names the protocol the port really speaks when it is not the
+	// one nginx is told to use: "tls", "http", "ssh". It is what turns a
+	// reset or an invalid header into "fix the scheme in the *_pass".
+	Speaks string `json:"speaks,omitempty"`
 }
