@@ -1,0 +1,350 @@
+package nginx
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	crossplane "github.com/nginxinc/nginx-go-crossplane"
+
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+)
+
+// Limits on what Load reads: a config is kilobytes, so anything near these
+// is a mistake (an include of /var/log/*) or hostile, and must not exhaust memory.
+const (
+	MaxConfigBytes = 64 << 20
+	MaxConfigFiles = 10000
+	// maxNodes bounds the tree after includes are spliced in: a small file
+	// included many times from files that are themselves included many times
+	// grows exponentially.
+	maxNodes = 2_000_000
+)
+
+// source serves config files to crossplane. Every open is counted against
+// the limits; a file that cannot be read is served empty and remembered,
+// because crossplane aborts the whole parse when a globbed file fails to open.
+type source struct {
+	ctx    context.Context
+	read   func(path string) ([]byte, error)
+	glob   func(pattern string) ([]string, error)
+	main   string
+	bytes  int64
+	files  map[string]bool
+	order  []string
+	failed map[string]error
+	errs   []string
+}
+
+func newSource(ctx context.Context, main string) *source {
+	return &source{ctx: ctx, main: main, files: map[string]bool{}, failed: map[string]error{}}
+}
+
+func (s *source) open(path string) (io.ReadCloser, error) {
+	if err := s.ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err, ok := s.failed[path]; ok {
+		if path == s.main {
+			return nil, err
+		}
+		return io.NopCloser(bytes.NewReader(nil)), nil
+	}
+	if !s.files[path] && len(s.files) >= MaxConfigFiles {
+		return s.fail(path, fmt.Errorf("more than %d configuration files", MaxConfigFiles))
+	}
+	data, err := s.read(path)
+	if err != nil {
+		return s.fail(path, err)
+	}
+	if !s.files[path] {
+		s.bytes += int64(len(data))
+		if s.bytes > MaxConfigBytes {
+			return s.fail(path, fmt.Errorf("configuration larger than %d MiB", MaxConfigBytes>>20))
+		}
+		s.files[path] = true
+		s.order = append(s.order, path)
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+func (s *source) fail(path string, err error) (io.ReadCloser, error) {
+	s.failed[path] = err
+	if path == s.main {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(nil)), nil
+}
+
+func (s *source) globFiles(pattern string) ([]string, error) {
+	if err := s.ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := s.glob(pattern)
+	if err != nil {
+		// A bad pattern would abort crossplane's whole parse; nginx would
+		// refuse it too, so it is reported and the rest is still read.
+		s.errs = append(s.errs, fmt.Sprintf("include %s: %v", pattern, err))
+		return nil, nil
+	}
+	return m, nil
+}
+
+// Load parses the configuration tree rooted at path, reading every file
+// through sys.
+func Load(ctx context.Context, sys host.System, path string) (*Config, error) {
+	src := newSource(ctx, path)
+	src.read = func(p string) ([]byte, error) { return readFile(sys, p, MaxConfigBytes-src.bytes) }
+	src.glob = sys.Glob
+	return load(src, path, false)
+}
+
+// readFile reads a whole file, refusing more than limit bytes.
+func readFile(sys host.System, path string, limit int64) ([]byte, error) {
+	f, err := sys.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if f.Size() > limit {
+		return nil, fmt.Errorf("configuration larger than %d MiB", MaxConfigBytes>>20)
+	}
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("configuration larger than %d MiB", MaxConfigBytes>>20)
+	}
+	return data, nil
+}
+
+const dumpHeader = "# configuration file "
+
+// LoadDump parses the output of `nginx -T`: the files it printed, each
+// after a "# configuration file PATH:" line; the first one is the main file.
+func LoadDump(dump []byte) (*Config, error) {
+	files := map[string][]byte{}
+	var order []string
+	var cur string
+	var buf bytes.Buffer
+	flush := func() {
+		if cur != "" {
+			if _, seen := files[cur]; !seen {
+				files[cur] = bytes.Clone(buf.Bytes())
+				order = append(order, cur)
+			}
+		}
+		buf.Reset()
+	}
+	sc := bufio.NewScanner(bytes.NewReader(dump))
+	sc.Buffer(make([]byte, 0, 64<<10), MaxConfigBytes)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, dumpHeader) && strings.HasSuffix(line, ":") {
+			flush()
+			cur = strings.TrimSuffix(strings.TrimPrefix(line, dumpHeader), ":")
+			continue
+		}
+		if cur != "" {
+			buf.WriteString(line)
+			buf.WriteByte('\n')
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read nginx -T output: %w", err)
+	}
+	flush()
+	if len(order) == 0 {
+		return nil, errors.New(`no "# configuration file PATH:" line: not the output of nginx -T`)
+	}
+	src := newSource(context.Background(), order[0])
+	src.read = func(p string) ([]byte, error) {
+		data, ok := files[p]
+		if !ok {
+			return nil, fmt.Errorf("%s is not in the nginx -T output", p)
+		}
+		return data, nil
+	}
+	src.glob = func(pattern string) ([]string, error) {
+		if _, err := filepath.Match(pattern, ""); err != nil {
+			return nil, err
+		}
+		var m []string
+		for _, p := range order {
+			if ok, _ := filepath.Match(pattern, p); ok {
+				m = append(m, p)
+			}
+		}
+		return m, nil
+	}
+	return load(src, order[0], false)
+}
+
+func parseOptions(src *source, single bool) *crossplane.ParseOptions {
+	return &crossplane.ParseOptions{
+		Open:           src.open,
+		Glob:           src.globFiles,
+		CombineConfigs: false,
+		SingleFile:     single,
+		// Snippets are parsed once, in the context of their first include;
+		// checking contexts would report errors nginx does not have.
+		SkipDirectiveContextCheck: true,
+		DirectiveSources: []crossplane.MatchFunc{
+			crossplane.DefaultDirectivesMatchFunc,
+			crossplane.MatchLuaLatest,
+			crossplane.MatchNjsLatest,
+			crossplane.MatchHeadersMoreLatest,
+			crossplane.MatchGeoip2Latest,
+			crossplane.MatchOtelLatest,
+		},
+		// Without the Lua lexer, Lua code inside *_by_lua_block would be
+		// read as nginx syntax and break the rest of the file.
+		LexOptions: crossplane.LexOptions{
+			Lexers: []crossplane.RegisterLexer{(&crossplane.Lua{}).RegisterLexer()},
+		},
+	}
+}
+
+func load(src *source, main string, single bool) (cfg *Config, err error) {
+	// crossplane is third-party code fed untrusted bytes; a panic in it
+	// must become an error, not a crashed diagnosis.
+	defer func() {
+		if r := recover(); r != nil {
+			cfg, err = nil, fmt.Errorf("parse %s: parser failed: %v", main, r)
+		}
+	}()
+	payload, err := crossplane.Parse(main, parseOptions(src, single))
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", main, err)
+	}
+	cfg = &Config{Main: main, Files: src.order, WorkerConnections: 512, LogFormats: map[string]Directive{}}
+	if len(cfg.Files) == 0 {
+		cfg.Files = []string{main}
+	}
+	for _, e := range payload.Errors {
+		cfg.Errors = append(cfg.Errors, formatError(e))
+	}
+	cfg.Errors = append(cfg.Errors, src.errs...)
+	failed := make([]string, 0, len(src.failed))
+	for p := range src.failed {
+		failed = append(failed, p)
+	}
+	sort.Strings(failed)
+
+	t := &tree{payload: payload, failed: src.failed, active: map[int]bool{}}
+	nodes := t.expand(0)
+	cfg.Errors = append(cfg.Errors, t.errs...)
+	// Files that failed to open without an include line to blame (globbed ones).
+	for _, p := range failed {
+		if !t.blamed[p] {
+			cfg.Errors = append(cfg.Errors, fmt.Sprintf("%s: %v", p, src.failed[p]))
+		}
+	}
+	build(cfg, nodes)
+	return cfg, nil
+}
+
+func formatError(e crossplane.PayloadError) string {
+	what := ""
+	if e.Error != nil {
+		what = e.Error.Error()
+		var pe *crossplane.ParseError
+		if errors.As(e.Error, &pe) {
+			what = pe.What
+		}
+	}
+	if e.Line != nil {
+		return fmt.Sprintf("%s:%d: %s", e.File, *e.Line, what)
+	}
+	return fmt.Sprintf("%s: %s", e.File, what)
+}
+
+// node is a directive with its includes spliced in, so the walk sees the
+// tree nginx sees.
+type node struct {
+	name    string
+	args    []string
+	at      Pos
+	isBlock bool
+	block   []*node
+}
+
+type tree struct {
+	payload *crossplane.Payload
+	failed  map[string]error
+	active  map[int]bool
+	blamed  map[string]bool
+	count   int
+	full    bool
+	errs    []string
+}
+
+func (t *tree) expand(idx int) []*node {
+	if idx < 0 || idx >= len(t.payload.Config) {
+		return nil
+	}
+	t.active[idx] = true
+	defer delete(t.active, idx)
+	file := t.payload.Config[idx]
+	return t.nodes(file.Parsed, file.File)
+}
+
+func (t *tree) nodes(dirs crossplane.Directives, file string) []*node {
+	var out []*node
+	for _, d := range dirs {
+		if d == nil || d.IsComment() {
+			continue
+		}
+		if t.count >= maxNodes {
+			if !t.full {
+				t.full = true
+				t.errs = append(t.errs, fmt.Sprintf("%s:%d: configuration has more than %d directives after includes; the rest is not read", file, d.Line, maxNodes))
+			}
+			return out
+		}
+		if d.Directive == "include" {
+			out = append(out, t.include(d, file)...)
+			continue
+		}
+		t.count++
+		n := &node{name: d.Directive, args: d.Args, at: Pos{File: file, Line: d.Line}, isBlock: d.IsBlock()}
+		if n.isBlock {
+			n.block = t.nodes(d.Block, file)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func (t *tree) include(d *crossplane.Directive, file string) []*node {
+	var out []*node
+	for _, inc := range d.Includes {
+		if inc < 0 || inc >= len(t.payload.Config) {
+			continue
+		}
+		name := t.payload.Config[inc].File
+		if err, ok := t.failed[name]; ok {
+			if t.blamed == nil {
+				t.blamed = map[string]bool{}
+			}
+			if !t.blamed[name] {
+				t.blamed[name] = true
+				t.errs = append(t.errs, fmt.Sprintf("%s:%d: include %s: %v", file, d.Line, name, err))
+			}
+			continue
+		}
+		if t.active[inc] {
+			t.errs = append(t.errs, fmt.Sprintf("%s:%d: include %s: includes itself", file, d.Line, name))
+			continue
+		}
+		out = append(out, t.expand(inc)...)
+	}
+	return out
+}

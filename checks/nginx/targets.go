@@ -1,0 +1,127 @@
+package nginx
+
+import (
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Targets returns one Target per distinct (kind, address) that some pass
+// leads to, in config order: the servers of each upstream a pass names,
+// every direct address, and passes whose host comes from variables
+// (Dynamic). Upstreams no pass names are left out: nothing is sent there.
+func (c *Config) Targets() []Target {
+	var out []Target
+	index := map[string]int{}
+	add := func(t Target, pass int, at ...Pos) {
+		key := t.Kind + " " + t.Address
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, t)
+		}
+		for _, p := range at {
+			if !slices.Contains(out[i].ReferencedAt, p) {
+				out[i].ReferencedAt = append(out[i].ReferencedAt, p)
+			}
+		}
+		if !slices.Contains(out[i].Passes, pass) {
+			out[i].Passes = append(out[i].Passes, pass)
+		}
+	}
+	for pi, p := range c.Passes {
+		switch {
+		case p.Upstream != "":
+			u := c.upstream(p.Upstream)
+			if u == nil {
+				continue
+			}
+			for si := range u.Servers {
+				s := u.Servers[si]
+				t := endpoint(p, s.Address, 80)
+				t.Upstream = u.Name
+				t.Server = &s
+				add(t, pi, s.At, p.At)
+			}
+		case p.Address != "":
+			add(endpoint(p, p.Address, 0), pi, p.At)
+		case p.Variables:
+			add(Target{
+				Kind:    kind(p, strings.Contains(p.Value, "unix:")),
+				Network: network(strings.Contains(p.Value, "unix:")),
+				Address: p.Value,
+				Dynamic: true,
+			}, pi, p.At)
+		}
+	}
+	return out
+}
+
+// PassesFor returns the passes that lead to t.
+func (c *Config) PassesFor(t Target) []Pass {
+	out := make([]Pass, 0, len(t.Passes))
+	for _, i := range t.Passes {
+		if i >= 0 && i < len(c.Passes) {
+			out = append(out, c.Passes[i])
+		}
+	}
+	return out
+}
+
+func (c *Config) upstream(name string) *Upstream {
+	for i := range c.Upstreams {
+		if strings.EqualFold(c.Upstreams[i].Name, name) {
+			return &c.Upstreams[i]
+		}
+	}
+	return nil
+}
+
+// endpoint makes the Target for an address as written; defPort applies
+// when none is written (80 for upstream server lines, whatever the scheme).
+func endpoint(p Pass, addr string, defPort int) Target {
+	if strings.HasPrefix(strings.ToLower(addr), "unix:") {
+		path := addr[len("unix:"):]
+		return Target{Kind: kind(p, true), Network: "unix", Address: "unix:" + path, Path: path}
+	}
+	t := Target{Kind: kind(p, false), Network: "tcp", Address: addr}
+	host, port, ok := splitHostPort(addr)
+	if !ok {
+		return t
+	}
+	t.Host = host
+	if port == "" && defPort != 0 {
+		port = strconv.Itoa(defPort)
+	}
+	if n, err := strconv.Atoi(port); err == nil && n > 0 && n < 65536 {
+		t.Port = n
+		t.Address = net.JoinHostPort(host, port)
+	}
+	return t
+}
+
+// kind names what nginx speaks to a target, as model.go's Target.Kind lists.
+func kind(p Pass, unix bool) string {
+	switch p.Module {
+	case "proxy":
+		if p.Scheme == "https" {
+			return "https"
+		}
+		if unix {
+			return "unix"
+		}
+		return "http"
+	case "grpc":
+		return "grpc"
+	}
+	return p.Module
+}
+
+func network(unix bool) string {
+	if unix {
+		return "unix"
+	}
+	return "tcp"
+}
