@@ -73,6 +73,21 @@ type ErrorLog struct {
 	Unparsed int `json:"unparsed"`
 	// BytesRead is how much of the file was read.
 	BytesRead int64 `json:"bytes_read"`
+	// Dropped counts parsed lines in the window left out of Entries to
+	// bound memory (the oldest go first); Counts still includes them.
+	Dropped int `json:"dropped,omitempty"`
+	// Counts tallies every parsed line in the window by class and target,
+	// most frequent first, whether or not it is kept in Entries.
+	Counts []Count `json:"counts"`
+}
+
+// Count is how many lines in the window share a class and a target.
+type Count struct {
+	Class  Class     `json:"class"`
+	Target string    `json:"target,omitempty"`
+	Lines  int       `json:"lines"`
+	First  time.Time `json:"first"`
+	Last   time.Time `json:"last"`
 }
 
 // AccessLog is what was read of one access log in the window.

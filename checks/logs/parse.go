@@ -1,0 +1,405 @@
+package logs
+
+import (
+	"bytes"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxLineBytes is where nginx cuts an error-log line (NGX_MAX_ERROR_STR);
+// longer lines are not nginx's and are cut here too.
+const MaxLineBytes = 2048
+
+// span is a byte range [a, b) of a line; the hot path keeps spans, not
+// strings, so a line that is only counted costs no allocation.
+type span struct{ a, b int }
+
+func (s span) of(raw string) string { return raw[s.a:s.b] }
+
+func (s span) bytes(line []byte) []byte { return line[s.a:s.b] }
+
+func (s span) empty() bool { return s.a >= s.b }
+
+// line is an error-log line parsed in place.
+type line struct {
+	t        time.Time
+	level    string
+	pid      int
+	conn     int64
+	class    Class
+	errno    int
+	msg      span
+	phase    span
+	client   span
+	server   span
+	request  span
+	upstream span
+	host     span
+	target   span
+}
+
+// stampCache remembers the last timestamp parsed: busy logs repeat the same
+// second many times, and time.Date with a zone is the costliest step.
+type stampCache struct {
+	loc  *time.Location
+	key  [19]byte
+	t    time.Time
+	full bool
+}
+
+var levels = [...]string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
+
+// ParseErrorLine parses one nginx error-log line, its timestamp read in loc.
+// It reports false for anything that is not an error-log line.
+func ParseErrorLine(l []byte, loc *time.Location) (Entry, bool) {
+	l = trimLine(l)
+	if needsCleaning(l) {
+		l = clean(l)
+	}
+	c := stampCache{loc: locOrLocal(loc)}
+	var p line
+	if !parseLine(l, &c, &p) {
+		return Entry{}, false
+	}
+	return p.entry(string(l)), true
+}
+
+// entry builds the exported Entry; raw must hold exactly the parsed bytes.
+func (p *line) entry(raw string) Entry {
+	return Entry{
+		Time:     p.t,
+		Level:    p.level,
+		PID:      p.pid,
+		Conn:     p.conn,
+		Class:    p.class,
+		Errno:    p.errno,
+		Phase:    p.phase.of(raw),
+		Message:  p.msg.of(raw),
+		Client:   p.client.of(raw),
+		Server:   p.server.of(raw),
+		Request:  p.request.of(raw),
+		Upstream: p.upstream.of(raw),
+		Host:     p.host.of(raw),
+		Target:   p.target.of(raw),
+		Raw:      raw,
+	}
+}
+
+func locOrLocal(loc *time.Location) *time.Location {
+	if loc == nil {
+		return time.Local
+	}
+	return loc
+}
+
+// trimLine drops the line ending and cuts the line where nginx would.
+func trimLine(l []byte) []byte {
+	if len(l) > MaxLineBytes {
+		l = l[:MaxLineBytes]
+	}
+	for len(l) > 0 && (l[len(l)-1] == '\n' || l[len(l)-1] == '\r') {
+		l = l[:len(l)-1]
+	}
+	return l
+}
+
+// needsCleaning reports bytes that must not reach a terminal or a report:
+// invalid UTF-8 and control characters (a request line can carry escape
+// sequences from any client).
+func needsCleaning(l []byte) bool {
+	ascii := true
+	for _, b := range l {
+		if b < 0x20 && b != '\t' || b == 0x7f {
+			return true
+		}
+		if b >= 0x80 {
+			ascii = false
+		}
+	}
+	return !ascii && !utf8.Valid(l)
+}
+
+// clean returns a copy with invalid UTF-8 and control characters replaced by U+FFFD.
+func clean(l []byte) []byte {
+	out := make([]byte, 0, len(l)+16)
+	for len(l) > 0 {
+		r, n := utf8.DecodeRune(l)
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			out = utf8.AppendRune(out, utf8.RuneError)
+		case r < 0x20 && r != '\t' || r == 0x7f:
+			out = utf8.AppendRune(out, utf8.RuneError)
+		default:
+			out = append(out, l[:n]...)
+		}
+		l = l[n:]
+	}
+	return out
+}
+
+func digits(b []byte) (int, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// errorStamp parses "YYYY/MM/DD HH:MM:SS" at the start of l.
+func (c *stampCache) errorStamp(l []byte) (time.Time, bool) {
+	if len(l) < 19 {
+		return time.Time{}, false
+	}
+	if c.full && bytes.Equal(l[:19], c.key[:]) {
+		return c.t, true
+	}
+	if l[4] != '/' || l[7] != '/' || l[10] != ' ' || l[13] != ':' || l[16] != ':' {
+		return time.Time{}, false
+	}
+	y, ok1 := digits(l[0:4])
+	mo, ok2 := digits(l[5:7])
+	d, ok3 := digits(l[8:10])
+	h, ok4 := digits(l[11:13])
+	mi, ok5 := digits(l[14:16])
+	s, ok6 := digits(l[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, s, 0, c.loc)
+	copy(c.key[:], l[:19])
+	c.t, c.full = t, true
+	return t, true
+}
+
+// header parses "YYYY/MM/DD HH:MM:SS [level] PID#TID: [*CONN ]" and
+// returns where the message starts.
+func (c *stampCache) header(l []byte, p *line) (int, bool) {
+	t, ok := c.errorStamp(l)
+	if !ok || len(l) < 22 || l[19] != ' ' || l[20] != '[' {
+		return 0, false
+	}
+	end := bytes.IndexByte(l[21:min(len(l), 30)], ']')
+	if end < 0 {
+		return 0, false
+	}
+	lv := l[21 : 21+end]
+	p.level = ""
+	for _, name := range levels {
+		if string(lv) == name {
+			p.level = name
+			break
+		}
+	}
+	if p.level == "" {
+		return 0, false
+	}
+	i := 21 + end + 1
+	// "] " then one or more spaces (nginx pads nothing, but hand-made lines might).
+	for i < len(l) && l[i] == ' ' {
+		i++
+	}
+	hash := bytes.IndexByte(l[i:min(len(l), i+24)], '#')
+	if hash <= 0 {
+		return 0, false
+	}
+	pid, ok := digits(l[i : i+hash])
+	if !ok {
+		return 0, false
+	}
+	i += hash + 1
+	colon := bytes.IndexByte(l[i:min(len(l), i+24)], ':')
+	if colon <= 0 {
+		return 0, false
+	}
+	if _, ok := digits(l[i : i+colon]); !ok {
+		return 0, false
+	}
+	i += colon + 1
+	if i < len(l) && l[i] == ' ' {
+		i++
+	}
+	p.t, p.pid, p.conn = t, pid, 0
+	if i < len(l) && l[i] == '*' {
+		sp := bytes.IndexByte(l[i:min(len(l), i+24)], ' ')
+		if sp > 1 {
+			if n, ok := digits(l[i+1 : i+sp]); ok {
+				p.conn = int64(n)
+				i += sp + 1
+			}
+		}
+	}
+	return i, true
+}
+
+var (
+	sepClient   = []byte(", client: ")
+	sepResolver = []byte(", resolver: ")
+	sepWhile    = []byte(" while ")
+)
+
+// parseLine parses l in place into p; l must already be trimmed.
+func parseLine(l []byte, c *stampCache, p *line) bool {
+	start, ok := c.header(l, p)
+	if !ok {
+		return false
+	}
+	*p = line{t: p.t, level: p.level, pid: p.pid, conn: p.conn}
+	rest := l[start:]
+	msgEnd := bytes.Index(rest, sepClient)
+	if msgEnd < 0 {
+		msgEnd = bytes.Index(rest, sepResolver)
+	}
+	if msgEnd < 0 {
+		msgEnd = len(rest)
+	}
+	p.msg = span{start, start + msgEnd}
+	headEnd := p.msg.b
+	if w := bytes.LastIndex(rest[:msgEnd], sepWhile); w >= 0 {
+		p.phase = span{start + w + len(sepWhile), p.msg.b}
+		headEnd = start + w
+	}
+	var resolver span
+	parseFields(l, p.msg.b, p, &resolver)
+	head := l[start:headEnd]
+	p.errno = errnoOf(head)
+	classify(l, head, start, p, resolver)
+	return true
+}
+
+// parseFields reads ", key: value" pairs from i on. Quoted values end at a
+// quote followed by the next ", key: " or the end, so a quote inside a
+// request line or a Host header does not end them early.
+func parseFields(l []byte, i int, p *line, resolver *span) {
+	for i+2 < len(l) && l[i] == ',' && l[i+1] == ' ' {
+		k := i + 2
+		colon := bytes.Index(l[k:min(len(l), k+16)], []byte(": "))
+		if colon <= 0 {
+			return
+		}
+		key := l[k : k+colon]
+		v := k + colon + 2
+		var val span
+		if v < len(l) && l[v] == '"' {
+			end := quotedEnd(l, v+1)
+			val = span{v + 1, end}
+			i = min(end+1, len(l))
+		} else {
+			end := bytes.Index(l[v:], []byte(", "))
+			if end < 0 {
+				end = len(l) - v
+			}
+			val = span{v, v + end}
+			i = v + end
+		}
+		switch string(key) {
+		case "client":
+			p.client = val
+		case "server":
+			p.server = val
+		case "request":
+			p.request = val
+		case "upstream":
+			p.upstream = val
+		case "host":
+			p.host = val
+		case "resolver":
+			*resolver = val
+		}
+	}
+}
+
+// quotedEnd finds the closing quote of a value that starts at i.
+func quotedEnd(l []byte, i int) int {
+	for j := i; j < len(l); {
+		q := bytes.IndexByte(l[j:], '"')
+		if q < 0 {
+			return len(l)
+		}
+		q += j
+		if q+1 == len(l) || isFieldStart(l[q+1:]) {
+			return q
+		}
+		j = q + 1
+	}
+	return len(l)
+}
+
+// isFieldStart reports whether b starts with ", key: " (key in lowercase letters).
+func isFieldStart(b []byte) bool {
+	if len(b) < 4 || b[0] != ',' || b[1] != ' ' {
+		return false
+	}
+	for i := 2; i < len(b) && i < 16; i++ {
+		switch c := b[i]; {
+		case c >= 'a' && c <= 'z':
+		case c == ':' && i > 2:
+			return i+1 < len(b) && b[i+1] == ' '
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// errnoOf finds "(N: " in the message, the errno nginx appends.
+func errnoOf(head []byte) int {
+	for i := 0; i < len(head); {
+		o := bytes.IndexByte(head[i:], '(')
+		if o < 0 {
+			return 0
+		}
+		o += i
+		j := o + 1
+		for j < len(head) && j-o <= 6 && head[j] >= '0' && head[j] <= '9' {
+			j++
+		}
+		if j > o+1 && j+1 < len(head) && head[j] == ':' && head[j+1] == ' ' {
+			n, _ := digits(head[o+1 : j])
+			return n
+		}
+		i = o + 1
+	}
+	return 0
+}
+
+// targetOf extracts the peer from an upstream: URL, as nginx.Target.Address
+// writes it: host:port, [v6]:port, unix:/path, or a group name.
+func targetOf(l []byte, u span) span {
+	b := u.bytes(l)
+	a := u.a
+	if k := bytes.Index(b[:min(len(b), 16)], []byte("://")); k >= 0 {
+		a += k + 3
+		b = b[k+3:]
+	}
+	switch {
+	case bytes.HasPrefix(b, []byte("unix:")):
+		if e := bytes.IndexByte(b[5:], ':'); e >= 0 {
+			return span{a, a + 5 + e}
+		}
+		return span{a, a + len(b)}
+	case len(b) > 0 && b[0] == '[':
+		e := bytes.IndexByte(b, ']')
+		if e < 0 {
+			return span{a, a + len(b)}
+		}
+		e++
+		if e < len(b) && b[e] == ':' {
+			e++
+			for e < len(b) && b[e] >= '0' && b[e] <= '9' {
+				e++
+			}
+		}
+		return span{a, a + e}
+	}
+	e := bytes.IndexByte(b, '/')
+	if e < 0 {
+		e = len(b)
+	}
+	return span{a, a + e}
+}

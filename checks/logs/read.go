@@ -1,0 +1,333 @@
+package logs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+)
+
+const (
+	// chunkSize is how much is read at a time going forward.
+	chunkSize = 256 << 10
+	// probeSize is how much one binary-search step reads; it must hold
+	// several whole lines so a probe finds a timestamp.
+	probeSize = 16 << 10
+	// MaxEntries and maxRawBytes bound what ReadErrorLog keeps of a huge
+	// window (--since all on a big log); the newest lines are kept, the
+	// rest only counted (ErrorLog.Dropped, ErrorLog.Counts).
+	MaxEntries  = 100_000
+	maxRawBytes = 24 << 20
+	// maxCounts bounds the distinct (class, target) pairs tallied, so a log
+	// full of random host names cannot grow memory without end.
+	maxCounts = 10_000
+)
+
+// stampFunc reads the time of a log line; false when the line has none.
+type stampFunc func(l []byte) (time.Time, bool)
+
+// seekSince returns an offset at a line start from which every line at or
+// after since follows, if the log's times only go forward. It probes by
+// binary search over byte offsets, so its cost follows log2 of the size.
+// A clock jump may make it land late (lines are missed), but never early
+// in a way that matters: readers still filter every line by its time.
+func seekSince(ctx context.Context, f host.File, size int64, since time.Time, stamp stampFunc, read *int64) (int64, error) {
+	var lo, hi int64 = 0, size
+	buf := make([]byte, probeSize)
+	for hi-lo > probeSize {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		mid := lo + (hi-lo)/2
+		n, err := f.ReadAt(buf, mid)
+		*read += int64(n)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("read at %d: %w", mid, err)
+		}
+		at, t, ok := firstStamp(buf[:n], stamp)
+		switch {
+		case !ok || mid+int64(at) >= hi:
+			// Nothing datable between mid and hi: search below; reading
+			// more than needed is harmless, the filter drops old lines.
+			hi = mid
+		case t.Before(since):
+			lo = mid + int64(at)
+		default:
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+// firstStamp finds the first whole line in b (b starts mid-line) that has a time.
+func firstStamp(b []byte, stamp stampFunc) (int, time.Time, bool) {
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 {
+		return 0, time.Time{}, false
+	}
+	for i := nl + 1; i < len(b); {
+		e := bytes.IndexByte(b[i:], '\n')
+		if e < 0 {
+			// An unterminated tail may be a line cut by the buffer; its
+			// stamp is still whole when 30 bytes are there.
+			e = len(b) - i
+		}
+		if t, ok := stamp(b[i : i+e]); ok {
+			return i, t, true
+		}
+		i += e + 1
+	}
+	return 0, time.Time{}, false
+}
+
+// lines calls fn for each line of f in [from, to), cut to MaxLineBytes and
+// without its line ending, with the line's offset. It checks ctx between
+// chunks and keeps memory to one chunk whatever the line lengths.
+func lines(ctx context.Context, f host.File, from, to int64, read *int64, fn func(l []byte, off int64)) error {
+	buf := make([]byte, chunkSize)
+	pos := from   // file offset of buf[0]
+	have := 0     // bytes valid in buf
+	skip := false // inside an over-long line, dropping bytes up to its end
+	for pos+int64(have) < to {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		want := min(int64(len(buf)-have), to-pos-int64(have))
+		n, err := f.ReadAt(buf[have:have+int(want)], pos+int64(have))
+		*read += int64(n)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("read at %d: %w", pos+int64(have), err)
+		}
+		if n == 0 {
+			break // the file shrank (truncated by rotation): stop at what is there
+		}
+		have += n
+		i := 0
+		for {
+			e := bytes.IndexByte(buf[i:have], '\n')
+			if e < 0 {
+				break
+			}
+			if skip {
+				skip = false
+			} else {
+				fn(trimLine(buf[i:i+e]), pos+int64(i))
+			}
+			i += e + 1
+		}
+		if i == 0 && have == len(buf) {
+			// One line fills the buffer: keep its head, drop the rest.
+			if !skip {
+				fn(trimLine(buf[:have]), pos)
+			}
+			skip = true
+			i = have
+		}
+		copy(buf, buf[i:have])
+		have -= i
+		pos += int64(i)
+	}
+	if have > 0 && !skip {
+		fn(trimLine(buf[:have]), pos)
+	}
+	return nil
+}
+
+// ReadErrorLog reads the lines of the error log at path written at or after
+// since (since.IsZero(): the whole file), parsing times in sys.Location().
+// The cost follows the window, not the file: it seeks to since by binary
+// search. Memory stays bounded for any size: past MaxEntries the newest
+// entries are kept and the rest counted in Dropped and Counts.
+func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.Time) (ErrorLog, error) {
+	out := ErrorLog{Path: path, Entries: []Entry{}}
+	f, err := sys.Open(path)
+	if err != nil {
+		return out, fmt.Errorf("open error log: %w", err)
+	}
+	defer f.Close()
+	size := f.Size()
+	cache := stampCache{loc: locOrLocal(sys.Location())}
+
+	var start int64
+	if !since.IsZero() {
+		stamp := func(l []byte) (time.Time, bool) { return cache.errorStamp(l) }
+		start, err = seekSince(ctx, f, size, since, stamp, &out.BytesRead)
+		if err != nil {
+			return out, fmt.Errorf("read error log %s: %w", path, err)
+		}
+	}
+
+	r := errorReader{since: since, cache: &cache, out: &out, counts: map[Class]map[string]*Count{}}
+	r.ring = make([]kept, 0, 1024)
+	if err := lines(ctx, f, start, size, &out.BytesRead, r.add); err != nil {
+		return out, fmt.Errorf("read error log %s: %w", path, err)
+	}
+	if r.overflow {
+		// Too many to keep: read again from the oldest of the newest lines
+		// that fit, this time keeping every one.
+		from := r.newestFrom()
+		out.Entries = make([]Entry, 0, r.fit)
+		r.keepAll, r.overflow, r.raw = true, false, 0
+		err := lines(ctx, f, from, r.end, &out.BytesRead, r.materialize)
+		if err != nil {
+			return out, fmt.Errorf("read error log %s: %w", path, err)
+		}
+	}
+	out.Dropped = r.parsed - len(out.Entries)
+	out.Counts = r.countList()
+	return out, nil
+}
+
+type kept struct {
+	off int64
+	n   int
+}
+
+// errorReader holds the state of one pass over an error log.
+type errorReader struct {
+	since  time.Time
+	cache  *stampCache
+	out    *ErrorLog
+	inWin  bool
+	parsed int
+	p      line
+
+	// ring holds the offset and size of the newest parsed lines in the
+	// window, enough to find where the entries kept after an overflow start.
+	ring     []kept
+	head     int
+	raw      int
+	overflow bool
+	keepAll  bool
+	fit      int
+	end      int64
+
+	counts  map[Class]map[string]*Count
+	ncounts int
+}
+
+func (r *errorReader) add(l []byte, off int64) {
+	if len(l) == 0 {
+		return
+	}
+	r.end = off + int64(len(l))
+	if !parseLine(l, r.cache, &r.p) {
+		// Garbage and continuation lines belong to the window of the
+		// line before them; before any dated line, only --since all counts them.
+		if r.inWin || r.since.IsZero() {
+			r.out.LinesRead++
+			r.out.Unparsed++
+		}
+		return
+	}
+	if r.p.t.Before(r.since) {
+		r.inWin = false
+		return
+	}
+	r.inWin = true
+	r.out.LinesRead++
+	r.parsed++
+	r.count(l)
+	if len(r.ring) < MaxEntries {
+		r.ring = append(r.ring, kept{off, len(l)})
+	} else {
+		r.ring[r.head] = kept{off, len(l)}
+		r.head = (r.head + 1) % MaxEntries
+	}
+	if r.overflow {
+		return
+	}
+	if len(r.out.Entries) >= MaxEntries || r.raw+len(l) > maxRawBytes {
+		r.overflow = true
+		r.out.Entries = nil // let the collector have them while the pass goes on
+		return
+	}
+	r.keep(l)
+}
+
+// materialize is the second pass: every line in the window is kept.
+func (r *errorReader) materialize(l []byte, _ int64) {
+	if len(l) == 0 || !parseLine(l, r.cache, &r.p) || r.p.t.Before(r.since) {
+		return
+	}
+	if len(r.out.Entries) < r.fit {
+		r.keep(l)
+	}
+}
+
+func (r *errorReader) keep(l []byte) {
+	r.raw += len(l)
+	if needsCleaning(l) {
+		c := clean(l)
+		var p line
+		if parseLine(c, r.cache, &p) {
+			r.out.Entries = append(r.out.Entries, p.entry(string(c)))
+		}
+		return
+	}
+	r.out.Entries = append(r.out.Entries, r.p.entry(string(l)))
+}
+
+// newestFrom walks the ring from the newest line back while the lines fit
+// the caps and returns the offset of the oldest that fits.
+func (r *errorReader) newestFrom() int64 {
+	n := len(r.ring)
+	var from int64
+	bytes := 0
+	r.fit = 0
+	for k := 1; k <= n; k++ {
+		e := r.ring[(r.head-k+n)%n]
+		if bytes+e.n > maxRawBytes {
+			break
+		}
+		bytes += e.n
+		from = e.off
+		r.fit++
+	}
+	return from
+}
+
+func (r *errorReader) count(l []byte) {
+	byTarget := r.counts[r.p.class]
+	if byTarget == nil {
+		byTarget = map[string]*Count{}
+		r.counts[r.p.class] = byTarget
+	}
+	tb := r.p.target.bytes(l)
+	c := byTarget[string(tb)]
+	if c == nil {
+		if r.ncounts >= maxCounts {
+			tb = nil
+			if c = byTarget[""]; c == nil {
+				c = &Count{Class: r.p.class}
+				byTarget[""] = c
+			}
+		} else {
+			t := string(tb)
+			if needsCleaning(tb) {
+				t = string(clean(tb))
+			}
+			c = &Count{Class: r.p.class, Target: t}
+			byTarget[string(tb)] = c
+			r.ncounts++
+		}
+		c.First = r.p.t
+	}
+	c.Lines++
+	c.Last = r.p.t
+}
+
+func (r *errorReader) countList() []Count {
+	out := make([]Count, 0, r.ncounts)
+	for _, m := range r.counts {
+		for _, c := range m {
+			out = append(out, *c)
+		}
+	}
+	sortCounts(out)
+	return out
+}
