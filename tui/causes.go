@@ -1,0 +1,79 @@
+package tui
+
+import (
+	"strconv"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/fixes"
+)
+
+// causeSteps says in which step's detail a cause is explained and fixed.
+var causeSteps = map[string]int{
+	"backend-down":       1,
+	"wrong-address":      1,
+	"config-invalid":     2,
+	"no-resolver":        2,
+	"dns-failure":        2,
+	"firewall-blocked":   3,
+	"selinux-denied":     3,
+	"upstream-timeout":   4,
+	"header-too-big":     4,
+	"upstream-closed":    5,
+	"upstream-reset":     5,
+	"invalid-response":   5,
+	"tls-handshake":      5,
+	"nginx-not-running":  5,
+	"socket-permission":  6,
+	"socket-missing":     6,
+	"no-live-upstreams":  7,
+	"backend-overloaded": 7,
+	"nginx-resources":    8,
+}
+
+// causeStep is the step number of a cause id, 0 when unknown.
+func causeStep(id string) int { return causeSteps[id] }
+
+// causesOfStep lists the indexes (into Outcome.Causes) of a step's causes.
+func (m *Model) causesOfStep(n int) []int {
+	if m.outcome == nil {
+		return nil
+	}
+	var out []int
+	for i, c := range m.outcome.Causes {
+		if causeStep(c.ID) == n {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// fixesOf is the plan for cause i; none in read-only mode.
+func (m *Model) fixesOf(i int) []fixes.Fix {
+	if m.cfg.ReadOnly || i < 0 || i >= len(m.plans) {
+		return nil
+	}
+	return m.plans[i]
+}
+
+// stepInfo is the step's definition (Why, Learn) when the engine gives one.
+func (m *Model) stepInfo(n int) (checks.Step, bool) {
+	if m.cfg.Steps == nil {
+		return checks.Step{}, false
+	}
+	for _, s := range m.cfg.Steps() {
+		if s.Number == n {
+			return s, true
+		}
+	}
+	return checks.Step{}, false
+}
+
+func (m *Model) stepTitle(n int) string {
+	if s, ok := m.stepInfo(n); ok && s.Title != "" {
+		return s.Title
+	}
+	if i := n - 1; i >= 0 && i < stepCount && m.steps[i].Title != "" {
+		return m.steps[i].Title
+	}
+	return "Step " + strconv.Itoa(n)
+}

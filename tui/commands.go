@@ -1,0 +1,146 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/fixes"
+	"github.com/ngxdoctor/ngxdoctor/report"
+)
+
+// runItem is what the run goroutine hands the UI, in order: events, then
+// exactly one outcome. One channel keeps that order, so a late step event
+// can never land after the final outcome.
+type runItem struct {
+	ev      *checks.Event
+	outcome outcomeMsg
+}
+
+type eventMsg struct {
+	gen int
+	ch  <-chan runItem
+	ev  checks.Event
+}
+
+type outcomeMsg struct {
+	gen     int
+	rerun   bool
+	outcome *checks.Outcome
+	plans   [][]fixes.Fix
+	err     error
+}
+
+type appliedMsg struct {
+	applied fixes.Applied
+	err     error
+}
+
+type reportMsg struct {
+	path string
+	err  error
+}
+
+func (m *Model) startRun() tea.Cmd      { return m.launch(false) }
+func (m *Model) startRunAgain() tea.Cmd { return m.launch(true) }
+
+// launch starts a run of the checks and returns the Cmds that start it and
+// read its first item.
+func (m *Model) launch(rerun bool) tea.Cmd {
+	if m.runCancel != nil {
+		m.runCancel()
+	}
+	m.gen++
+	ctx, cancel := context.WithCancel(m.base)
+	m.runCancel = cancel
+	// Buffered so that the checks rarely wait on the screen; a send also
+	// gives up when the run is cancelled, so nothing leaks after quit.
+	ch := make(chan runItem, 64)
+	gen, cfg := m.gen, m.cfg
+	start := func() tea.Msg {
+		progress := func(ev checks.Event) {
+			select {
+			case ch <- runItem{ev: &ev}:
+			case <-ctx.Done():
+			}
+		}
+		o, err := cfg.Run(ctx, cfg.Sys, cfg.Options, progress)
+		out := outcomeMsg{gen: gen, rerun: rerun, outcome: o, err: err}
+		if err == nil && o == nil {
+			out.err = fmt.Errorf("the checks returned no outcome")
+		}
+		// Planning may read files (a diff needs the config), so it runs here too.
+		if out.err == nil && !cfg.ReadOnly && cfg.Plan != nil {
+			out.plans = cfg.Plan(o)
+		}
+		select {
+		case ch <- runItem{outcome: out}:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	return tea.Batch(start, waitForEvent(gen, ch))
+}
+
+// waitForEvent reads the next item of a run; Update re-arms it after each event.
+func waitForEvent(gen int, ch <-chan runItem) tea.Cmd {
+	return func() tea.Msg {
+		it := <-ch
+		if it.ev != nil {
+			return eventMsg{gen: gen, ch: ch, ev: *it.ev}
+		}
+		return it.outcome
+	}
+}
+
+// writeReport writes the Markdown report in a Cmd and says where.
+func (m *Model) writeReport() tea.Cmd {
+	if m.outcome == nil {
+		m.setStatus("no report yet: the checks have not finished", false)
+		return nil
+	}
+	in := report.Input{Outcome: m.outcome, Fixes: m.plans}
+	dir, md := m.cfg.ReportDir, m.cfg.Markdown
+	m.setStatus("writing the report…", false)
+	return func() tea.Msg {
+		path, err := saveReport(dir, md(in), time.Now())
+		return reportMsg{path: path, err: err}
+	}
+}
+
+// saveReport writes into dir, or when none was given into the current
+// directory and, if that is not writable (often / over sudo), the temp dir.
+func saveReport(dir string, body []byte, now time.Time) (string, error) {
+	name := "ngxdoctor-report-" + now.Format("20060102-150405") + ".md"
+	dirs := []string{dir}
+	if dir == "" {
+		dirs = []string{".", os.TempDir()}
+	}
+	var err error
+	for _, d := range dirs {
+		p := filepath.Join(d, name)
+		// O_EXCL: never overwrite a file someone else put there.
+		var f *os.File
+		f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			continue
+		}
+		_, err = f.Write(body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			continue
+		}
+		if abs, aerr := filepath.Abs(p); aerr == nil {
+			p = abs
+		}
+		return p, nil
+	}
+	return "", err
+}

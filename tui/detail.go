@@ -1,0 +1,192 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+)
+
+// slowCheck is when a check's duration is worth showing: a slow probe
+// tells the engineer something (a timeout, a filtered port).
+const slowCheck = time.Second
+
+// refreshDetail rebuilds the selected step's text; top scrolls it back up
+// (another step was chosen).
+func (m *Model) refreshDetail(top bool) {
+	w := m.detail.Width()
+	if w <= 0 {
+		return
+	}
+	m.detail.SetContent(m.detailContent(w))
+	if top {
+		m.detail.GotoTop()
+	}
+}
+
+// textBuilder collects wrapped lines for a pane of a given width.
+type textBuilder struct {
+	w     int
+	lines []string
+}
+
+func (b *textBuilder) blank() {
+	if n := len(b.lines); n > 0 && b.lines[n-1] != "" {
+		b.lines = append(b.lines, "")
+	}
+}
+
+// add wraps text after a first-line prefix, continuing under indent.
+func (b *textBuilder) add(prefix, text, indent string) {
+	avail := max(8, b.w-max(ansi.StringWidth(prefix), ansi.StringWidth(indent)))
+	for i, l := range strings.Split(ansi.Wrap(text, avail, ""), "\n") {
+		if i == 0 {
+			l = prefix + l
+		} else {
+			l = indent + l
+		}
+		b.lines = append(b.lines, l)
+	}
+}
+
+func (b *textBuilder) raw(l string) { b.lines = append(b.lines, l) }
+
+func (b *textBuilder) String() string { return strings.Join(b.lines, "\n") }
+
+// detailContent is what the right pane says about the selected step.
+func (m *Model) detailContent(w int) string {
+	s := m.styles
+	st := m.steps[m.selected]
+	info, hasInfo := m.stepInfo(st.Number)
+	b := &textBuilder{w: w}
+
+	if m.learn {
+		text := info.Learn
+		if text == "" {
+			text = info.Why
+		}
+		if text != "" {
+			for _, para := range strings.Split(text, "\n") {
+				b.add("", para, "")
+			}
+			b.blank()
+		}
+		var manual []string
+		for _, c := range st.Checks {
+			manual = append(manual, c.Manual...)
+		}
+		if len(manual) > 0 {
+			b.raw(s.Heading.Render("Commands to run by hand:"))
+			for _, cmd := range dedupe(manual) {
+				b.add("  "+s.Command.Render("$ "), cmd, "    ")
+			}
+			b.blank()
+		}
+	} else if hasInfo && info.Why != "" {
+		b.add("", s.Muted.Render(info.Why), "")
+		b.blank()
+	}
+
+	switch st.Status {
+	case checks.Running:
+		b.raw(s.Muted.Render("Still checking…"))
+	case "":
+		b.raw(s.Muted.Render("Not run: the diagnosis stopped before this step."))
+	}
+
+	for _, c := range st.Checks {
+		summary := c.Summary
+		if c.Duration >= slowCheck {
+			summary += fmt.Sprintf(" (slow: %s)", c.Duration.Round(100*time.Millisecond))
+		}
+		b.add(s.mark(c.Status)+" ", summary, "  ")
+		for _, e := range c.Evidence {
+			b.add("    ", s.Evidence.Render(e), "      ")
+		}
+		if !m.learn && len(c.Manual) > 0 {
+			b.raw("  " + s.Muted.Render("By hand:"))
+			for _, cmd := range c.Manual {
+				b.add("    "+s.Command.Render("$ "), cmd, "      ")
+			}
+		}
+	}
+
+	for _, ci := range m.causesOfStep(st.Number) {
+		m.causeBlock(b, ci)
+	}
+	return b.String()
+}
+
+// causeBlock explains one cause and offers its fixes.
+func (m *Model) causeBlock(b *textBuilder, ci int) {
+	s := m.styles
+	c := m.outcome.Causes[ci]
+	b.blank()
+	head := "Cause: " + c.ID
+	if c.Target != "" {
+		head += " on " + c.Target
+	}
+	if ci == 0 {
+		head += " (most likely)"
+	}
+	b.add("", s.Heading.Render(head), "")
+	b.add("", c.Summary, "")
+	var facts []string
+	if c.Confidence != "" {
+		facts = append(facts, string(c.Confidence)+" confidence")
+	}
+	if c.Occurrences > 0 {
+		facts = append(facts, fmt.Sprintf("%d log lines in the window", c.Occurrences))
+	}
+	if c.Live {
+		facts = append(facts, "confirmed by a live probe")
+	}
+	if c.FollowsFrom != "" {
+		facts = append(facts, "follows from "+c.FollowsFrom)
+	}
+	if len(facts) > 0 {
+		b.add("", s.Muted.Render(strings.Join(facts, " · ")), "")
+	}
+	for _, e := range c.Evidence {
+		b.add("  • ", s.Evidence.Render(e), "    ")
+	}
+	if m.cfg.ReadOnly {
+		b.raw(s.Muted.Render("Fixes are disabled (read-only)."))
+		return
+	}
+	fx := m.fixesOf(ci)
+	if len(fx) == 0 {
+		b.raw(s.Muted.Render("No automatic fix: the evidence above says what to change."))
+		return
+	}
+	b.raw(s.Heading.Render("Fixes:"))
+	for j, f := range fx {
+		key := "   "
+		if j == 0 {
+			key = s.Key.Render("[f]")
+		}
+		title := f.Title
+		if f.Transient {
+			title += " (transient)"
+		}
+		b.add("  "+key+" ", title, "      ")
+	}
+	if len(fx) > 1 {
+		b.add("  ", s.Muted.Render("f shows the first; tab in the dialog shows the others."), "  ")
+	}
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

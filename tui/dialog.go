@@ -1,0 +1,166 @@
+package tui
+
+import (
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/viewport"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/fixes"
+)
+
+// fixDialog is the confirm dialog: it shows exactly what a fix will do,
+// then what it did.
+type fixDialog struct {
+	cause    checks.Cause
+	fixes    []fixes.Fix
+	idx      int
+	view     viewport.Model
+	applying bool
+	done     bool
+	applied  fixes.Applied
+	err      error
+}
+
+func (m *Model) refreshDialog() {
+	d := m.dialog
+	if d == nil || d.view.Width() <= 0 {
+		return
+	}
+	d.view.SetContent(m.dialogContent(d.view.Width()))
+}
+
+func (m *Model) dialogContent(w int) string {
+	s, d := m.styles, m.dialog
+	f := d.fixes[d.idx]
+	b := &textBuilder{w: w}
+	b.add("", s.Heading.Render("Fix: "+f.Title), "")
+	target := d.cause.ID
+	if d.cause.Target != "" {
+		target += " on " + d.cause.Target
+	}
+	b.add("", s.Muted.Render("for "+target), "")
+	if len(d.fixes) > 1 {
+		b.add("", s.Muted.Render("fix "+itoa(d.idx+1)+" of "+itoa(len(d.fixes))+"; tab shows the next"), "")
+	}
+	b.blank()
+	if len(f.Commands) > 0 {
+		b.raw(s.Heading.Render("Runs, in order, without a shell:"))
+		for _, argv := range f.Commands {
+			b.add("  "+s.Command.Render("$ "), quoteArgv(argv), "    ")
+		}
+		b.blank()
+	}
+	if f.Diff != "" {
+		b.raw(s.Heading.Render("Changes these files:"))
+		for _, l := range strings.Split(strings.TrimRight(f.Diff, "\n"), "\n") {
+			st := s.Evidence
+			switch {
+			case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
+				st = s.Heading
+			case strings.HasPrefix(l, "+"):
+				st = s.DiffAdd
+			case strings.HasPrefix(l, "-"):
+				st = s.DiffDel
+			}
+			// Diff lines are cut, not wrapped: a wrapped diff misleads.
+			b.raw("  " + st.Render(ansi.Truncate(l, w-2, "…")))
+		}
+		b.blank()
+	}
+	if f.Undo != "" {
+		b.add(s.Heading.Render("Undo: "), f.Undo, "  ")
+	}
+	if f.Transient {
+		note := "this change is lost when the backend restarts."
+		if f.Durable != "" {
+			note += " The durable fix is " + m.fixTitle(f.Durable) + "."
+		}
+		b.add(s.Warning.Render("Transient: "), note, "  ")
+	}
+	if f.Warning != "" {
+		b.add(s.Warning.Render("Warning: "), f.Warning, "  ")
+	}
+	if d.done {
+		b.blank()
+		switch {
+		case d.err != nil:
+			b.add(s.mark(checks.Error)+" ", "failed: "+d.err.Error(), "  ")
+		case d.applied.RolledBack:
+			b.add(s.mark(checks.Fail)+" ", "did not help, rolled back: nothing stays changed", "  ")
+		case d.applied.Verified:
+			b.add(s.mark(checks.Pass)+" ", "applied and verified", "  ")
+		default:
+			b.add(s.mark(checks.Warn)+" ", "applied, not verified", "  ")
+		}
+		for _, l := range d.applied.Log {
+			b.add("    ", l, "      ")
+		}
+		if d.applied.JournalID != "" {
+			b.add("    ", "undo later with: ngxdoctor undo "+d.applied.JournalID, "      ")
+		}
+	}
+	return b.String()
+}
+
+// fixTitle names a fix of the open dialog by id, for the durable hint.
+func (m *Model) fixTitle(id string) string {
+	for i, f := range m.dialog.fixes {
+		if f.ID == id {
+			return "“" + f.Title + "” (fix " + itoa(i+1) + ", tab)"
+		}
+	}
+	return id
+}
+
+// dialogFooter says what the keys do now, or that the fix is running.
+func (m *Model) dialogFooter() string {
+	s, d := m.styles, m.dialog
+	switch {
+	case d.applying:
+		return m.spin.View() + " applying…"
+	case d.done:
+		return s.Key.Render("esc") + " close"
+	default:
+		return s.Key.Render("y") + " apply   " + s.Key.Render("n") + " cancel"
+	}
+}
+
+func (m *Model) renderDialog(g geometry) string {
+	s := m.styles
+	inner := m.dialog.view.View() + "\n\n" + m.dialogFooter()
+	box := s.Dialog.Width(g.dialogBoxW).Render(inner)
+	return lipgloss.Place(max(m.width, 20), g.bodyHeight, lipgloss.Center, lipgloss.Top, box)
+}
+
+// quoteArgv shows an argv the way a shell user would type it, so that the
+// preview can be copied; it is never run through a shell.
+func quoteArgv(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = shellQuote(a)
+	}
+	return strings.Join(out, " ")
+}
+
+func shellQuote(a string) string {
+	if a == "" {
+		return "''"
+	}
+	safe := true
+	for _, r := range a {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

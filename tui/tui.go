@@ -1,0 +1,507 @@
+// Package tui is the wizard: one Bubble Tea program that runs the ten
+// steps live, shows the verdict and the evidence, and applies fixes after
+// a confirmation. Every check, fix and file write runs in a tea.Cmd; Update
+// only moves state.
+package tui
+
+import (
+	"context"
+	"errors"
+	"os"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/fixes"
+	"github.com/ngxdoctor/ngxdoctor/report"
+)
+
+// Config is what cmd/ngxdoctor hands the wizard.
+type Config struct {
+	Sys       host.System // the live host or a replayed recording (demo)
+	Options   checks.Options
+	ReadOnly  bool // --read-only and demo: no fix offered or applied
+	Demo      bool // show that this is a recorded incident
+	Learn     bool // start in the learn view
+	NoColor   bool
+	ReportDir string // where `e` writes the report; empty: the current directory, else os.TempDir()
+
+	// Run, Plan, Apply and Markdown default to the real engine; tests inject fakes.
+	Run      func(ctx context.Context, sys host.System, opts checks.Options, progress func(checks.Event)) (*checks.Outcome, error)
+	Plan     func(o *checks.Outcome) [][]fixes.Fix
+	Apply    func(ctx context.Context, o *checks.Outcome, f fixes.Fix, opts fixes.Options) (fixes.Applied, error)
+	Markdown func(report.Input) []byte
+	// Steps gives each step's Why and Learn texts; nil shows none.
+	Steps func() []checks.Step
+}
+
+// stepCount is fixed by the method: ten steps, numbered 1 to 10.
+const stepCount = 10
+
+// state is where the diagnosis is.
+type state int
+
+const (
+	stateDiscovering state = iota // looking for nginx and its config
+	stateChecking                 // steps are running
+	stateReady                    // an Outcome is shown
+	stateFailed                   // Run could not diagnose at all
+)
+
+// focus is what receives the movement keys; the dialog gets keys first.
+type focus int
+
+const (
+	focusSteps focus = iota
+	focusDetail
+	focusDialog
+)
+
+// Model is the root model of the wizard.
+type Model struct {
+	cfg    Config
+	styles Styles
+	keys   KeyMap
+	help   help.Model
+
+	base   context.Context // parent of every run and apply; cancelled on quit
+	cancel context.CancelFunc
+	// runCancel stops the checks in flight (a rerun or quit supersedes them).
+	runCancel context.CancelFunc
+	// gen numbers the runs so that a superseded run's messages are dropped.
+	gen int
+
+	state   state
+	focus   focus
+	phase   string
+	steps   [stepCount]checks.StepResult
+	outcome *checks.Outcome
+	plans   [][]fixes.Fix
+	err     error
+
+	selected int // index into steps
+	learn    bool
+	spin     spinner.Model
+	detail   viewport.Model
+	dialog   *fixDialog
+
+	status      string
+	statusError bool
+
+	width, height int
+}
+
+// New builds the root model; nothing runs until Init.
+func New(cfg Config) *Model {
+	if cfg.Run == nil {
+		cfg.Run = checks.Run
+	}
+	if cfg.Plan == nil {
+		cfg.Plan = fixes.Plan
+	}
+	if cfg.Apply == nil {
+		cfg.Apply = fixes.Apply
+	}
+	if cfg.Markdown == nil {
+		cfg.Markdown = report.Markdown
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		cfg.NoColor = true
+	}
+	m := &Model{
+		cfg:    cfg,
+		keys:   DefaultKeyMap(),
+		help:   help.New(),
+		learn:  cfg.Learn,
+		spin:   spinner.New(spinner.WithSpinner(spinner.MiniDot)),
+		detail: viewport.New(),
+		// A size until the terminal tells us its own, so View is never empty.
+		width:  80,
+		height: 24,
+	}
+	m.base, m.cancel = context.WithCancel(context.Background())
+	m.setStyles(PlainStyles())
+	if !cfg.NoColor {
+		m.setStyles(NewStyles(true))
+	}
+	for i := range m.steps {
+		m.steps[i] = checks.StepResult{Number: i + 1, Title: m.stepTitle(i + 1), Status: checks.Running}
+	}
+	m.keys.forFocus(m.focus, false)
+	m.relayout()
+	return m
+}
+
+// Run runs the wizard until the user quits (or ctx ends).
+func Run(ctx context.Context, cfg Config) error {
+	m := New(cfg)
+	m.base, m.cancel = context.WithCancel(ctx)
+	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if m.cfg.NoColor {
+		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
+	}
+	_, err := tea.NewProgram(m, opts...).Run()
+	m.cancel()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+func (m *Model) setStyles(s Styles) {
+	m.styles = s
+	m.help.Styles = s.Help
+	m.spin.Style = s.Spinner
+}
+
+// Init starts the checks and asks the terminal for its background.
+func (m *Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.startRun(), m.spin.Tick}
+	if !m.cfg.NoColor {
+		cmds = append(cmds, tea.RequestBackgroundColor)
+	}
+	return tea.Batch(cmds...)
+}
+
+// busy reports whether something runs that the spinner stands for.
+func (m *Model) busy() bool {
+	return m.state == stateDiscovering || m.state == stateChecking ||
+		(m.dialog != nil && m.dialog.applying)
+}
+
+// Update moves state in answer to one message; anything slow is a Cmd.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	// The verdict's height depends on the state, so every change re-lays
+	// out; a spinner frame changes no size.
+	if _, tick := msg.(spinner.TickMsg); !tick {
+		m.relayout()
+	}
+	return m, cmd
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		return nil
+
+	case tea.BackgroundColorMsg:
+		if !m.cfg.NoColor {
+			m.setStyles(NewStyles(msg.IsDark()))
+			m.refreshDetail(false)
+		}
+		return nil
+
+	case spinner.TickMsg:
+		// Once nothing runs the spinner stops ticking: an idle screen is still.
+		if !m.busy() {
+			return nil
+		}
+		var cmd tea.Cmd
+		m.spin, cmd = m.spin.Update(msg)
+		return cmd
+
+	case eventMsg:
+		if msg.gen != m.gen {
+			return nil
+		}
+		m.onEvent(msg.ev)
+		return waitForEvent(msg.gen, msg.ch)
+
+	case outcomeMsg:
+		if msg.gen != m.gen {
+			return nil
+		}
+		m.onOutcome(msg)
+		return nil
+
+	case appliedMsg:
+		return m.onApplied(msg)
+
+	case reportMsg:
+		if msg.err != nil {
+			m.setStatus("report not written: "+msg.err.Error(), true)
+		} else {
+			m.setStatus("report written: "+msg.path, false)
+		}
+		return nil
+
+	case tea.KeyPressMsg:
+		return m.onKey(msg)
+	}
+	return nil
+}
+
+func (m *Model) setStatus(s string, isErr bool) {
+	m.status, m.statusError = s, isErr
+}
+
+// onEvent shows a step's result as soon as it is known.
+func (m *Model) onEvent(ev checks.Event) {
+	if m.state == stateDiscovering && ev.Phase != "" {
+		m.state = stateChecking
+	}
+	m.phase = ev.Phase
+	if ev.Phase == "step" && ev.Step != nil {
+		if i := ev.Step.Number - 1; i >= 0 && i < stepCount {
+			m.steps[i] = *ev.Step
+			if m.steps[i].Title == "" {
+				m.steps[i].Title = m.stepTitle(i + 1)
+			}
+			if i == m.selected {
+				m.refreshDetail(false)
+			}
+		}
+	}
+}
+
+func (m *Model) onOutcome(msg outcomeMsg) {
+	m.runCancel = nil
+	m.phase = ""
+	if msg.err != nil {
+		m.state, m.err = stateFailed, msg.err
+		m.outcome, m.plans = nil, nil
+		for i := range m.steps {
+			if m.steps[i].Status == checks.Running {
+				m.steps[i].Status = ""
+			}
+		}
+		m.refreshDetail(true)
+		return
+	}
+	m.state, m.err = stateReady, nil
+	m.outcome, m.plans = msg.outcome, msg.plans
+	if m.cfg.ReadOnly {
+		m.plans = nil
+	}
+	for _, sr := range msg.outcome.Steps {
+		if i := sr.Number - 1; i >= 0 && i < stepCount {
+			if sr.Title == "" {
+				sr.Title = m.stepTitle(sr.Number)
+			}
+			m.steps[i] = sr
+		}
+	}
+	for i := range m.steps {
+		if m.steps[i].Status == checks.Running {
+			m.steps[i].Status = ""
+		}
+	}
+	if !msg.rerun {
+		// The first verdict selects the step of the most likely cause:
+		// that is where the user will look first.
+		if len(msg.outcome.Causes) > 0 {
+			if n := causeStep(msg.outcome.Causes[0].ID); n > 0 {
+				m.selected = n - 1
+			}
+		}
+	}
+	m.refreshDetail(!msg.rerun)
+}
+
+// onKey routes a key: the dialog first, then by focus, then the global keys.
+func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := &m.keys
+	if key.Matches(msg, k.Quit) {
+		m.quit()
+		return tea.Quit
+	}
+	if m.focus == focusDialog && m.dialog != nil {
+		return m.dialogKey(msg)
+	}
+	switch {
+	case key.Matches(msg, k.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.relayout()
+	case key.Matches(msg, k.Up):
+		if m.focus == focusDetail {
+			m.detail.ScrollUp(1)
+		} else {
+			m.selectStep(m.selected - 1)
+		}
+	case key.Matches(msg, k.Down):
+		if m.focus == focusDetail {
+			m.detail.ScrollDown(1)
+		} else {
+			m.selectStep(m.selected + 1)
+		}
+	case key.Matches(msg, k.PageUp):
+		m.detail.PageUp()
+	case key.Matches(msg, k.PageDown):
+		m.detail.PageDown()
+	case key.Matches(msg, k.Open):
+		m.setFocus(focusDetail)
+	case key.Matches(msg, k.Back):
+		m.setFocus(focusSteps)
+	case key.Matches(msg, k.Next):
+		m.selectStep(m.selected + 1)
+	case key.Matches(msg, k.Prev):
+		m.selectStep(m.selected - 1)
+	case key.Matches(msg, k.Learn):
+		m.learn = !m.learn
+		m.refreshDetail(true)
+	case key.Matches(msg, k.Rerun):
+		return m.rerun()
+	case key.Matches(msg, k.Report):
+		return m.writeReport()
+	case key.Matches(msg, k.Fix):
+		return m.openFix()
+	}
+	return nil
+}
+
+func (m *Model) setFocus(f focus) {
+	m.focus = f
+	m.keys.forFocus(f, m.dialog != nil && m.dialog.applying)
+	m.relayout()
+}
+
+func (m *Model) selectStep(i int) {
+	i = max(0, min(stepCount-1, i))
+	if i != m.selected {
+		m.selected = i
+		m.refreshDetail(true)
+	}
+}
+
+func (m *Model) quit() {
+	if m.runCancel != nil {
+		m.runCancel()
+	}
+	m.cancel()
+}
+
+// rerun supersedes the checks in flight with a fresh run.
+func (m *Model) rerun() tea.Cmd {
+	if m.dialog != nil && m.dialog.applying {
+		return nil
+	}
+	m.state = stateDiscovering
+	m.phase = ""
+	m.setStatus("", false)
+	for i := range m.steps {
+		m.steps[i].Status = checks.Running
+	}
+	m.refreshDetail(false)
+	return tea.Batch(m.startRunAgain(), m.spin.Tick)
+}
+
+// openFix opens the confirm dialog: for the top cause from the step list,
+// for the selected step's own cause from the detail pane.
+func (m *Model) openFix() tea.Cmd {
+	if m.cfg.ReadOnly {
+		m.setStatus("read-only: fixes are disabled", false)
+		return nil
+	}
+	if m.state != stateReady || m.outcome == nil {
+		m.setStatus("no fix yet: the checks are still running", false)
+		return nil
+	}
+	if len(m.outcome.Causes) == 0 {
+		m.setStatus("nothing to fix: no cause found", false)
+		return nil
+	}
+	ci := 0
+	if m.focus == focusDetail {
+		ci = -1
+		for _, i := range m.causesOfStep(m.selected + 1) {
+			if len(m.fixesOf(i)) > 0 {
+				ci = i
+				break
+			}
+		}
+		if ci < 0 {
+			m.setStatus("no fix for this step; esc then f fixes the most likely cause", false)
+			return nil
+		}
+	}
+	fx := m.fixesOf(ci)
+	if len(fx) == 0 {
+		m.setStatus("no automatic fix for "+m.outcome.Causes[ci].ID+"; see the detail for what to do by hand", false)
+		return nil
+	}
+	m.dialog = &fixDialog{cause: m.outcome.Causes[ci], fixes: fx, view: viewport.New()}
+	m.setStatus("", false)
+	m.setFocus(focusDialog)
+	m.refreshDialog()
+	return nil
+}
+
+func (m *Model) dialogKey(msg tea.KeyPressMsg) tea.Cmd {
+	d, k := m.dialog, &m.keys
+	switch {
+	case key.Matches(msg, k.Up):
+		d.view.ScrollUp(1)
+	case key.Matches(msg, k.Down):
+		d.view.ScrollDown(1)
+	case key.Matches(msg, k.PageUp):
+		d.view.PageUp()
+	case key.Matches(msg, k.PageDown):
+		d.view.PageDown()
+	case key.Matches(msg, k.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		m.relayout()
+	case d.applying:
+		// While a fix is applied nothing else may start; q still quits.
+	case d.done && (key.Matches(msg, k.Cancel) || msg.String() == "enter"):
+		m.closeDialog()
+	case d.done:
+	case key.Matches(msg, k.OtherFix):
+		d.idx = (d.idx + 1) % len(d.fixes)
+		m.refreshDialog()
+		d.view.GotoTop()
+	case key.Matches(msg, k.Cancel):
+		m.closeDialog()
+		m.setStatus("fix cancelled: nothing was changed", false)
+	case key.Matches(msg, k.Confirm):
+		return m.applyFix()
+	}
+	return nil
+}
+
+func (m *Model) closeDialog() {
+	m.dialog = nil
+	m.setFocus(focusSteps)
+}
+
+// applyFix runs the chosen fix in a Cmd; the result comes back as appliedMsg.
+func (m *Model) applyFix() tea.Cmd {
+	d := m.dialog
+	d.applying = true
+	m.keys.forFocus(focusDialog, true)
+	m.refreshDialog()
+	f, o, apply, ctx := d.fixes[d.idx], m.outcome, m.cfg.Apply, m.base
+	return tea.Batch(m.spin.Tick, func() tea.Msg {
+		a, err := apply(ctx, o, f, fixes.Options{})
+		return appliedMsg{applied: a, err: err}
+	})
+}
+
+// onApplied shows what the fix did and runs the checks again, so that the
+// screen says whether the 502 is gone.
+func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
+	if m.dialog == nil {
+		return nil
+	}
+	d := m.dialog
+	d.applying, d.done = false, true
+	d.applied, d.err = msg.applied, msg.err
+	m.keys.forFocus(focusDialog, false)
+	switch {
+	case msg.err != nil:
+		m.setStatus("fix failed: "+msg.err.Error(), true)
+	case msg.applied.RolledBack:
+		m.setStatus("fix rolled back: it did not help; nothing stays changed", true)
+	default:
+		m.setStatus("fix applied; running the checks again", false)
+	}
+	m.refreshDialog()
+	return m.rerun()
+}

@@ -1,0 +1,341 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+)
+
+const (
+	// wideMin is the width from which steps and detail stand side by side.
+	wideMin = 100
+	// stepsPaneWidth is the steps column in the wide layout, border included.
+	stepsPaneWidth = 34
+	// maxVerdictLines keeps a long cause summary from pushing the steps off
+	// an 80x24 screen.
+	maxVerdictLines = 3
+
+	healthyVerdict = "No cause found: nginx and its backends look healthy"
+	noNginxVerdict = "No nginx found on this machine. Try `ngxdoctor demo` for a recorded incident."
+	demoBadge      = "DEMO: recorded incident, nothing is changed"
+)
+
+func (m *Model) wide() bool { return m.width >= wideMin }
+
+// geometry is where everything goes for the current size and content.
+type geometry struct {
+	top, body, footer   string
+	bodyHeight          int
+	detailW, detailH    int // the detail viewport
+	dialogW, dialogH    int // the dialog viewport
+	dialogBoxW          int
+	stepsH, stepsInnerW int
+}
+
+// relayout sizes the panes for the current terminal and content and
+// re-wraps the detail. Update calls it after every change of state.
+func (m *Model) relayout() {
+	m.help.SetWidth(m.width)
+	g := m.measure()
+	widthChanged := m.detail.Width() != g.detailW
+	m.detail.SetWidth(g.detailW)
+	m.detail.SetHeight(g.detailH)
+	if widthChanged {
+		m.refreshDetail(false)
+	}
+	if d := m.dialog; d != nil {
+		d.view.SetWidth(g.dialogW)
+		m.refreshDialog()
+		// As tall as its text, up to the room there is; beyond that it scrolls.
+		d.view.SetHeight(min(max(1, d.view.TotalLineCount()), g.dialogH))
+	}
+}
+
+func (m *Model) measure() geometry {
+	var g geometry
+	w, h := max(m.width, 20), max(m.height, 8)
+	g.top = m.renderVerdict(w)
+	g.footer = m.renderFooter(w)
+	g.bodyHeight = max(3, h-lipgloss.Height(g.top)-lipgloss.Height(g.footer))
+	if m.wide() {
+		g.stepsInnerW = stepsPaneWidth - 2
+		g.stepsH = g.bodyHeight - 2
+		// Detail box: border (2) and one column of padding each side (2).
+		g.detailW = w - stepsPaneWidth - 4
+		g.detailH = max(1, g.bodyHeight-2-1) // minus the title line
+	} else {
+		g.stepsInnerW = w
+		g.stepsH = stepCount
+		g.detailW = w
+		g.detailH = max(1, g.bodyHeight-stepCount-1) // minus the rule line
+	}
+	g.dialogBoxW = min(w, 100)
+	g.dialogW = g.dialogBoxW - 4         // thick border and padding
+	g.dialogH = max(1, g.bodyHeight-2-2) // border, blank, footer line
+	return g
+}
+
+// View draws the whole screen; it never changes the model.
+func (m *Model) View() tea.View {
+	g := m.measure()
+	var body string
+	switch {
+	case m.dialog != nil:
+		body = m.renderDialog(g)
+	case m.wide():
+		body = m.renderWide(g)
+	default:
+		body = m.renderStacked(g)
+	}
+	screen := lipgloss.JoinVertical(lipgloss.Left, g.top, body, g.footer)
+	// Never draw more lines than the terminal has: the top would scroll away.
+	lines := strings.Split(screen, "\n")
+	if len(lines) > m.height && m.height > 0 {
+		lines = lines[:m.height]
+	}
+	v := tea.NewView(strings.Join(lines, "\n"))
+	v.AltScreen = true
+	v.WindowTitle = "ngxdoctor"
+	return v
+}
+
+// renderVerdict is the bar on top: the answer, or what is being done.
+func (m *Model) renderVerdict(w int) string {
+	s := m.styles
+	var head, hint string
+	var style lipgloss.Style
+	switch m.state {
+	case stateDiscovering:
+		style = s.VerdictPending
+		head = m.spin.View() + " Looking for nginx, its config and its logs…"
+	case stateChecking:
+		done := 0
+		for _, st := range m.steps {
+			if st.Status != checks.Running && st.Status != "" {
+				done++
+			}
+		}
+		style = s.VerdictPending
+		head = fmt.Sprintf("%s Checking: %d of %d steps done", m.spin.View(), done, stepCount)
+	case stateFailed:
+		style = s.VerdictProblem
+		if errors.Is(m.err, checks.ErrNoNginx) {
+			head = mark(checks.Error) + " " + noNginxVerdict
+		} else {
+			head = mark(checks.Error) + " Could not diagnose: " + m.err.Error()
+		}
+		hint = "r runs the checks again"
+	case stateReady:
+		if len(m.outcome.Causes) == 0 {
+			style = s.VerdictOK
+			head = mark(checks.Pass) + " " + healthyVerdict
+			hint = m.warningsHint()
+		} else {
+			style = s.VerdictProblem
+			head = mark(checks.Fail) + " " + m.outcome.Causes[0].Summary
+			hint = m.causeHint()
+		}
+	}
+	lines := wrapIndent(head, w, "  ")
+	if len(lines) > maxVerdictLines {
+		lines = lines[:maxVerdictLines]
+		last := ansi.Truncate(lines[maxVerdictLines-1], w-1, "")
+		lines[maxVerdictLines-1] = last + "…"
+	}
+	out := style.Render(strings.Join(lines, "\n"))
+	if hint != "" {
+		out += "\n" + s.FixHint.Render(ansi.Truncate("  "+hint, w, "…"))
+	}
+	return out
+}
+
+// causeHint says where the evidence is and what f would do.
+func (m *Model) causeHint() string {
+	c := m.outcome.Causes[0]
+	var parts []string
+	if n := causeStep(c.ID); n > 0 {
+		parts = append(parts, fmt.Sprintf("evidence in step %d", n))
+	}
+	if fx := m.fixesOf(0); len(fx) > 0 {
+		parts = append(parts, "f fix: "+fx[0].Title)
+	} else if m.cfg.ReadOnly {
+		parts = append(parts, "read-only: no fix is offered")
+	}
+	if more := len(m.outcome.Causes) - 1; more == 1 {
+		parts = append(parts, "1 more cause")
+	} else if more > 1 {
+		parts = append(parts, fmt.Sprintf("%d more causes", more))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func (m *Model) warningsHint() string {
+	var nums []string
+	for _, st := range m.steps {
+		if st.Status == checks.Warn || st.Status == checks.Error {
+			nums = append(nums, fmt.Sprint(st.Number))
+		}
+	}
+	if len(nums) == 0 {
+		return ""
+	}
+	return "worth a look: step " + strings.Join(nums, ", ")
+}
+
+// renderFooter is the status line and the help.
+func (m *Model) renderFooter(w int) string {
+	s := m.styles
+	left := m.status
+	st := s.Status
+	if m.statusError {
+		st = s.StatusError
+	}
+	right := ""
+	if m.cfg.Demo {
+		right = demoBadge
+	}
+	room := w
+	if right != "" {
+		room = w - ansi.StringWidth(right) - 2
+	}
+	var line string
+	if room < 10 && left != "" {
+		// Too narrow for both: the message the user just caused wins.
+		line = st.Render(ansi.Truncate(left, w, "…"))
+	} else {
+		left = ansi.Truncate(left, max(room, 0), "…")
+		gap := max(0, w-ansi.StringWidth(left)-ansi.StringWidth(right))
+		line = st.Render(left) + strings.Repeat(" ", gap) + s.Badge.Render(right)
+	}
+	return line + "\n" + m.help.View(m.keys)
+}
+
+// stepLine is one step in the list: selection, mark, number, title and,
+// when there is room, the finding.
+func (m *Model) stepLine(i, w int, summary bool) string {
+	s := m.styles
+	st := m.steps[i]
+	sel := " "
+	if i == m.selected {
+		sel = "›"
+	}
+	mk := s.mark(st.Status)
+	if st.Status == checks.Running {
+		mk = m.spin.View()
+	}
+	prefix := fmt.Sprintf("%s %s %2d ", sel, mk, st.Number)
+	pw := ansi.StringWidth(prefix)
+	titleW := max(1, w-pw)
+	var text string
+	if summary && w >= 60 {
+		titleW = min(titleW, 28)
+		text = pad(ansi.Truncate(st.Title, titleW, "…"), titleW)
+		if f := finding(st); f != "" {
+			text += " " + s.Muted.Render(ansi.Truncate(f, max(0, w-pw-titleW-1), "…"))
+		}
+	} else {
+		text = ansi.Truncate(st.Title, titleW, "…")
+	}
+	line := prefix + text
+	if i == m.selected && !s.Plain {
+		line = s.Selected.Render(pad(line, w))
+	}
+	return line
+}
+
+// finding is the one-line result of a step: its worst check's summary.
+func finding(st checks.StepResult) string {
+	for _, c := range st.Checks {
+		if c.Status == st.Status && c.Summary != "" {
+			return c.Summary
+		}
+	}
+	if len(st.Checks) > 0 {
+		return st.Checks[0].Summary
+	}
+	return ""
+}
+
+func (m *Model) renderSteps(w int, summary bool) string {
+	lines := make([]string, stepCount)
+	for i := range m.steps {
+		lines[i] = m.stepLine(i, w, summary)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m *Model) detailTitle() string {
+	st := m.steps[m.selected]
+	t := fmt.Sprintf("Step %d of %d · %s", st.Number, stepCount, st.Title)
+	if m.learn {
+		t += " · learn"
+	}
+	return t
+}
+
+func (m *Model) renderWide(g geometry) string {
+	s := m.styles
+	stepsBox, detailBox := s.Pane, s.Pane
+	if m.focus == focusDetail {
+		detailBox = s.PaneFocused
+	} else {
+		stepsBox = s.PaneFocused
+	}
+	inner := m.renderSteps(g.stepsInnerW, false)
+	if g.stepsH >= stepCount+2 {
+		inner += "\n\n" + s.Muted.Render(legend())
+	}
+	left := stepsBox.Width(stepsPaneWidth).Height(g.bodyHeight).Render(inner)
+	title := s.PaneTitle.Render(ansi.Truncate(m.detailTitle(), g.detailW, "…"))
+	right := detailBox.Width(m.width-stepsPaneWidth).Height(g.bodyHeight).Padding(0, 1).
+		Render(title + "\n" + m.detail.View())
+	return lipgloss.JoinHorizontal(lipgloss.Top, left, right)
+}
+
+func (m *Model) renderStacked(g geometry) string {
+	s := m.styles
+	w := max(m.width, 20)
+	steps := m.renderSteps(w, true)
+	focusMark := "─"
+	if m.focus == focusDetail {
+		focusMark = "━"
+	}
+	title := " " + ansi.Truncate(m.detailTitle(), w-6, "…") + " "
+	rule := s.Rule.Render(strings.Repeat(focusMark, 2)) + s.PaneTitle.Render(title)
+	if rest := w - ansi.StringWidth(rule); rest > 0 {
+		rule += s.Rule.Render(strings.Repeat(focusMark, rest))
+	}
+	return steps + "\n" + rule + "\n" + m.detail.View()
+}
+
+func legend() string {
+	return "✓ pass  ! warn  ✗ fail\n– skip  ? error"
+}
+
+// pad right-pads s with spaces to w columns.
+func pad(s string, w int) string {
+	if d := w - ansi.StringWidth(s); d > 0 {
+		return s + strings.Repeat(" ", d)
+	}
+	return s
+}
+
+// wrapIndent wraps s to w columns; continuation lines get indent. All
+// lines are wrapped at the narrower width so that nothing is sliced apart.
+func wrapIndent(s string, w int, indent string) []string {
+	iw := ansi.StringWidth(indent)
+	if w <= iw+4 {
+		return []string{s}
+	}
+	lines := strings.Split(ansi.Wrap(s, w-iw, ""), "\n")
+	for i := 1; i < len(lines); i++ {
+		lines[i] = indent + lines[i]
+	}
+	return lines
+}
