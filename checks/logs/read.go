@@ -17,14 +17,17 @@ const (
 	// probeSize is how much one binary-search step reads; it must hold
 	// several whole lines so a probe finds a timestamp.
 	probeSize = 16 << 10
-	// MaxEntries and maxRawBytes bound what ReadErrorLog keeps of a huge
-	// window (--since all on a big log); the newest lines are kept, the
-	// rest only counted (ErrorLog.Dropped, ErrorLog.Counts).
-	MaxEntries  = 100_000
-	maxRawBytes = 24 << 20
 	// maxCounts bounds the distinct (class, target) pairs tallied, so a log
 	// full of random host names cannot grow memory without end.
 	maxCounts = 10_000
+)
+
+// maxEntries and maxRawBytes bound what ReadErrorLog keeps of a huge window
+// (--since all on a big log): the newest lines are kept, the rest only
+// counted (ErrorLog.Dropped, ErrorLog.Counts). Variables for the tests.
+var (
+	maxEntries  = 100_000
+	maxRawBytes = 24 << 20
 )
 
 // stampFunc reads the time of a log line; false when the line has none.
@@ -140,7 +143,7 @@ func lines(ctx context.Context, f host.File, from, to int64, read *int64, fn fun
 // ReadErrorLog reads the lines of the error log at path written at or after
 // since (since.IsZero(): the whole file), parsing times in sys.Location().
 // The cost follows the window, not the file: it seeks to since by binary
-// search. Memory stays bounded for any size: past MaxEntries the newest
+// search. Memory stays bounded for any size: past 100,000 entries the newest
 // entries are kept and the rest counted in Dropped and Counts.
 func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.Time) (ErrorLog, error) {
 	out := ErrorLog{Path: path, Entries: []Entry{}}
@@ -232,16 +235,16 @@ func (r *errorReader) add(l []byte, off int64) {
 	r.out.LinesRead++
 	r.parsed++
 	r.count(l)
-	if len(r.ring) < MaxEntries {
+	if len(r.ring) < maxEntries {
 		r.ring = append(r.ring, kept{off, len(l)})
 	} else {
 		r.ring[r.head] = kept{off, len(l)}
-		r.head = (r.head + 1) % MaxEntries
+		r.head = (r.head + 1) % maxEntries
 	}
 	if r.overflow {
 		return
 	}
-	if len(r.out.Entries) >= MaxEntries || r.raw+len(l) > maxRawBytes {
+	if len(r.out.Entries) >= maxEntries || r.raw+len(l) > maxRawBytes {
 		r.overflow = true
 		r.out.Entries = nil // let the collector have them while the pass goes on
 		return
@@ -301,7 +304,6 @@ func (r *errorReader) count(l []byte) {
 	c := byTarget[string(tb)]
 	if c == nil {
 		if r.ncounts >= maxCounts {
-			tb = nil
 			if c = byTarget[""]; c == nil {
 				c = &Count{Class: r.p.class}
 				byTarget[""] = c

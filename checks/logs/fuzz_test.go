@@ -1,0 +1,74 @@
+package logs
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func FuzzParseErrorLine(f *testing.F) {
+	b, err := os.ReadFile("testdata/messages.log")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f.Add([]byte(l))
+	}
+	f.Add([]byte("2026/11/24 05:13:28 [error] 1#1: *1 x, client: , upstream: \""))
+	f.Add([]byte("2026/11/24 05:13:28 [error] 1#1: *1 connect() to "))
+	f.Fuzz(func(t *testing.T, l []byte) {
+		e, ok := ParseErrorLine(l, time.UTC)
+		if !ok {
+			return
+		}
+		if !utf8.ValidString(e.Raw) || len(e.Raw) > 3*MaxLineBytes {
+			t.Fatalf("got raw %q, want valid UTF-8 within the cut", e.Raw)
+		}
+		if e.Class == "" {
+			t.Fatal("got no class, want one (other at worst)")
+		}
+		for _, s := range []string{e.Message, e.Phase, e.Target, e.Upstream, e.Client, e.Request, e.Host, e.Server} {
+			if !strings.Contains(e.Raw, s) {
+				t.Fatalf("got field %q that is not in the line %q", s, e.Raw)
+			}
+		}
+	})
+}
+
+func FuzzReadErrorLog(f *testing.F) {
+	content, _ := minuteLog(20 * time.Minute)
+	f.Add([]byte(content), int64(10*60))
+	f.Add([]byte(content), int64(-1))
+	f.Add([]byte("\x00\n\xff\n"+errLine(base, 1)), int64(0))
+	f.Add([]byte(errLine(base.Add(time.Hour), 1)+errLine(base, 2)), int64(30*60))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, offset int64) {
+		path := filepath.Join(dir, "fuzz.log")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var since time.Time
+		if offset >= 0 {
+			since = base.Add(time.Duration(offset%(48*3600)) * time.Second)
+		}
+		got, err := ReadErrorLog(context.Background(), fileSystem{}, path, since)
+		if err != nil {
+			t.Fatalf("got error %v, want none", err)
+		}
+		for _, e := range got.Entries {
+			if e.Time.Before(since) {
+				t.Fatalf("got entry at %v before since %v", e.Time, since)
+			}
+		}
+		if got.LinesRead < len(got.Entries)+got.Unparsed || got.BytesRead < 0 {
+			t.Fatalf("got %d lines for %d entries and %d unparsed", got.LinesRead, len(got.Entries), got.Unparsed)
+		}
+		if _, err := ReadAccessLog(context.Background(), fileSystem{}, path, since); err != nil {
+			t.Fatalf("access: got error %v, want none", err)
+		}
+	})
+}
