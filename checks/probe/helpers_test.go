@@ -32,9 +32,9 @@ type testSys struct {
 
 var errNotInProbeTests = errors.New("not used by probe tests")
 
-func (testSys) Now() time.Time                { return time.Now() }
-func (testSys) Location() *time.Location      { return time.Local }
-func (testSys) Euid() int                     { return os.Geteuid() }
+func (testSys) Now() time.Time           { return time.Now() }
+func (testSys) Location() *time.Location { return time.Local }
+func (testSys) Euid() int                { return os.Geteuid() }
 func (testSys) Processes(context.Context) ([]host.Process, error) {
 	return nil, errNotInProbeTests
 }

@@ -199,7 +199,10 @@ func httpGet(ctx context.Context, conn net.Conn, t nginx.Target, hostHeader stri
 			}
 			buf = append(buf, chunk[:n]...)
 			if msg := badStart(buf); msg != "" {
-				h.Class, h.Error, h.Speaks = ClassInvalidHeader, msg, recognise(buf)
+				h.Class, h.Error = ClassInvalidHeader, msg
+				if sp := recognise(buf); sp != "http" {
+					h.Speaks = sp
+				}
 				return
 			}
 			if end := headerEnd(buf); end > 0 {
@@ -303,8 +306,9 @@ func statusLineProblem(b []byte) string {
 	if i < 0 {
 		return ""
 	}
-	if _, ok := parseStatusLine(strings.TrimSuffix(string(b[:i]), "\r")); !ok {
-		return "backend sent an invalid status line: " + quoteStart(b[:i])
+	line := strings.TrimSuffix(string(b[:i]), "\r")
+	if _, ok := parseStatusLine(line); !ok {
+		return "backend sent an invalid status line: " + quoteStart([]byte(line))
 	}
 	return ""
 }
