@@ -282,7 +282,7 @@ func (l *live) Run(ctx context.Context, name string, args ...string) (Output, er
 	stdout, stderr := &capped{n: outputCap}, &capped{n: outputCap}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err = cmd.Run()
-	out := Output{Stdout: stdout.buf.Bytes(), Stderr: stderr.buf.Bytes()}
+	out := Output{Stdout: bytesOrNil(stdout.buf.Bytes()), Stderr: bytesOrNil(stderr.buf.Bytes())}
 	if ctx.Err() != nil {
 		out.ExitCode = -1
 		return out, fmt.Errorf("run %s: %w", name, ctx.Err())
@@ -309,4 +309,12 @@ func (l *live) Dial(ctx context.Context, network, address string) (net.Conn, err
 	defer cancel()
 	var d net.Dialer
 	return d.DialContext(ctx, network, address)
+}
+
+// bytesOrNil makes "no output" one value, live and replayed.
+func bytesOrNil(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
