@@ -345,7 +345,30 @@ func splitPass(module, value string) (scheme, hostport, unix string) {
 	if i := strings.IndexAny(rest, "/?"); i >= 0 {
 		rest = rest[:i]
 	}
-	return scheme, rest, ""
+	return scheme, cutPathVariable(rest), ""
+}
+
+// pathVariables always start with "/", so the host ends where they begin:
+// "http://127.0.0.1:3000$request_uri" still names a static host.
+var pathVariables = []string{"$request_uri", "$uri", "$document_uri"}
+
+func cutPathVariable(hostport string) string {
+	for _, v := range pathVariables {
+		i := strings.Index(hostport, v)
+		if i < 0 {
+			continue
+		}
+		end := i + len(v)
+		if end < len(hostport) && isVarChar(hostport[end]) {
+			continue
+		}
+		hostport = hostport[:i]
+	}
+	return hostport
+}
+
+func isVarChar(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 func defaultPort(scheme string) int {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -40,10 +41,20 @@ type source struct {
 	order  []string
 	failed map[string]error
 	errs   []string
+	// closers are "}" appended to a file that ended inside a block, so that
+	// what it did say is still read (nginx would refuse it; the diagnosis
+	// still wants its passes).
+	closers map[string]int
 }
 
 func newSource(ctx context.Context, main string) *source {
-	return &source{ctx: ctx, main: main, files: map[string]bool{}, failed: map[string]error{}}
+	return &source{ctx: ctx, main: main, files: map[string]bool{}, failed: map[string]error{}, closers: map[string]int{}}
+}
+
+// reset forgets what was read, for another parse of the same tree.
+func (s *source) reset() {
+	s.bytes, s.order, s.errs = 0, nil, nil
+	s.files, s.failed = map[string]bool{}, map[string]error{}
 }
 
 func (s *source) open(path string) (io.ReadCloser, error) {
@@ -62,6 +73,9 @@ func (s *source) open(path string) (io.ReadCloser, error) {
 	data, err := s.read(path)
 	if err != nil {
 		return s.fail(path, err)
+	}
+	if n := s.closers[path]; n > 0 {
+		data = append(bytes.Clone(data), strings.Repeat("\n}", n)...)
 	}
 	if !s.files[path] {
 		s.bytes += int64(len(data))
@@ -220,16 +234,38 @@ func load(src *source, main string, single bool) (cfg *Config, err error) {
 			cfg, err = nil, fmt.Errorf("parse %s: parser failed: %v", main, r)
 		}
 	}()
-	payload, err := crossplane.Parse(main, parseOptions(src, single))
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", main, err)
+	const unclosed = `unexpected end of file, expecting "}"`
+	var payload *crossplane.Payload
+	var unclosedErrs []string
+	for attempt := 0; ; attempt++ {
+		payload, err = crossplane.Parse(main, parseOptions(src, single))
+		if err != nil {
+			return nil, fmt.Errorf("read nginx configuration %s: %w", main, err)
+		}
+		retry := false
+		for _, e := range payload.Errors {
+			if e.Error != nil && strings.Contains(e.Error.Error(), unclosed) && attempt < 4 {
+				src.closers[e.File]++
+				if attempt == 0 {
+					unclosedErrs = append(unclosedErrs, formatError(e))
+				}
+				retry = true
+			}
+		}
+		if !retry {
+			break
+		}
+		src.reset()
 	}
 	cfg = &Config{Main: main, Files: src.order, WorkerConnections: 512, LogFormats: map[string]Directive{}}
 	if len(cfg.Files) == 0 {
 		cfg.Files = []string{main}
 	}
+	cfg.Errors = append(cfg.Errors, unclosedErrs...)
 	for _, e := range payload.Errors {
-		cfg.Errors = append(cfg.Errors, formatError(e))
+		if msg := formatError(e); !slices.Contains(cfg.Errors, msg) {
+			cfg.Errors = append(cfg.Errors, msg)
+		}
 	}
 	cfg.Errors = append(cfg.Errors, src.errs...)
 	failed := make([]string, 0, len(src.failed))
