@@ -33,15 +33,88 @@ type Fix struct {
 
 // Plan returns the fixes for every cause of the outcome: Plan(o)[i] are
 // the fixes of o.Causes[i] (empty when a cause has no automatic fix).
-func Plan(o *checks.Outcome) [][]Fix { return nil }
+func Plan(o *checks.Outcome) [][]Fix { return Default().Plan(o) }
 
 // For returns the fixes for one cause.
-func For(o *checks.Outcome, c checks.Cause) []Fix { return nil }
+func For(o *checks.Outcome, c checks.Cause) []Fix { return Default().For(o, c) }
+
+// Advice returns the fixes that are not cures but help the next incident:
+// upstream logging with stub_status (step 8) and monitoring (step 10).
+func Advice(o *checks.Outcome) []Fix { return Default().Advice(o) }
+
+// Plan is the package-level Plan on this engine.
+func (e *Engine) Plan(o *checks.Outcome) [][]Fix {
+	if o == nil {
+		return nil
+	}
+	out := make([][]Fix, len(o.Causes))
+	for i, c := range o.Causes {
+		out[i] = e.For(o, c)
+	}
+	return out
+}
+
+// For is the package-level For on this engine.
+func (e *Engine) For(o *checks.Outcome, c checks.Cause) []Fix {
+	return fixesOf(e.plansFor(o, c))
+}
+
+// Advice is the package-level Advice on this engine.
+func (e *Engine) Advice(o *checks.Outcome) []Fix { return fixesOf(e.advice(o)) }
+
+func fixesOf(ps []plan) []Fix {
+	var out []Fix
+	for _, p := range ps {
+		out = append(out, p.Fix)
+	}
+	return out
+}
+
+// plansFor asks every fix kind whether it applies to the cause.
+func (e *Engine) plansFor(o *checks.Outcome, c checks.Cause) []plan {
+	var out []plan
+	for _, build := range []func(*Engine, *checks.Outcome, checks.Cause) []plan{
+		planService, planSocket, planSELinux, planAddress, planTimeout,
+		planBuffers, planResolver, planTLS, planFirewall, planReload,
+	} {
+		for _, p := range build(e, o, c) {
+			p.cause = c
+			p.Cause, p.Target = c.ID, c.Target
+			p.finish(o)
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// find plans again from the same evidence and picks the fix by ID, so an ID
+// from a report stays valid for a later "fix ID" with the same flags.
+func (e *Engine) find(o *checks.Outcome, id string) (plan, bool) {
+	if o != nil {
+		for _, c := range o.Causes {
+			for _, p := range e.plansFor(o, c) {
+				if p.ID == id {
+					return p, true
+				}
+			}
+		}
+	}
+	for _, p := range e.advice(o) {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return plan{}, false
+}
+
+func fixID(cause, target, kind string) string { return cause + ":" + target + ":" + kind }
 
 // Options for Apply.
 type Options struct {
 	// DryRun prints nothing and changes nothing: Apply returns the preview only.
 	DryRun bool
+	// ReadOnly refuses every change (--read-only, the demo): Apply returns ErrReadOnly.
+	ReadOnly bool
 	// Progress receives one line per action ("backed up ...", "nginx -t ok", "reloaded", "verified: 200").
 	Progress func(string)
 }
@@ -63,10 +136,10 @@ var ErrReadOnly = errors.New("read-only: no fix is applied")
 // Apply carries a fix out under the safety rules, verifies it and rolls
 // it back when it does not help.
 func Apply(ctx context.Context, o *checks.Outcome, f Fix, opts Options) (Applied, error) {
-	return Applied{}, errors.New("not implemented yet")
+	return Default().Apply(ctx, o, f, opts)
 }
 
 // Undo reverts the last applied fix, or the one with the journal id given.
 func Undo(ctx context.Context, id string) (Applied, error) {
-	return Applied{}, errors.New("not implemented yet")
+	return Default().Undo(ctx, id)
 }

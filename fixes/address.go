@@ -1,0 +1,92 @@
+package fixes
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+)
+
+// planAddress points the pass (or upstream server) line at where the
+// backend really listens; only the address on that one line changes.
+func planAddress(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
+	if c.ID != "wrong-address" || c.Facts["alternative"] == "" {
+		return nil
+	}
+	alt := c.Facts["alternative"]
+	at := c.Facts["pass_at"]
+	if at == "" {
+		if p, ok := passFor(o, c); ok {
+			at = p.At.String()
+		}
+	}
+	file, line, ok := parsePos(at)
+	if !ok {
+		return nil
+	}
+	lines, err := readLines(file)
+	if err != nil {
+		return nil
+	}
+	old := lineBody(lines, line)
+	nl, ok := replaceAddr(old, c.Target, alt)
+	if !ok {
+		return nil
+	}
+	return []plan{{
+		Fix: Fix{
+			ID:    fixID(c.ID, c.Target, "address"),
+			Title: fmt.Sprintf("Point %s at %s, where the backend listens", at, alt),
+			Undo:  "ngxdoctor undo restores the file byte for byte and reloads nginx",
+		},
+		edits: []Edit{{Path: file, Line: line, Old: old, New: nl}}, nginxEdits: true, revertible: true,
+	}}
+}
+
+// replaceAddr swaps the one occurrence of old in a config line for alt,
+// minding proxy_pass's unix form (http://unix:/path:/uri, whose socket path
+// ends at a colon). Zero or several occurrences refuse the edit.
+func replaceAddr(line, old, alt string) (string, bool) {
+	idx := -1
+	for i := 0; ; {
+		j := strings.Index(line[i:], old)
+		if j < 0 {
+			break
+		}
+		j += i
+		end := j + len(old)
+		before := byte(' ')
+		if j > 0 {
+			before = line[j-1]
+		}
+		after := byte(';')
+		if end < len(line) {
+			after = line[end]
+		}
+		if !addrChar(before) && !addrChar(after) || (after == ':' && strings.HasPrefix(old, "unix:")) {
+			if idx >= 0 {
+				return "", false
+			}
+			idx = j
+		}
+		i = j + 1
+	}
+	if idx < 0 {
+		return "", false
+	}
+	end := idx + len(old)
+	inURL := strings.HasSuffix(line[:idx], "://")
+	repl := alt
+	oldUnix, altUnix := strings.HasPrefix(old, "unix:"), strings.HasPrefix(alt, "unix:")
+	switch {
+	case inURL && oldUnix && !altUnix && end < len(line) && line[end] == ':':
+		end++ // drop the colon that closed the socket path
+	case inURL && altUnix && !oldUnix:
+		repl += ":"
+	}
+	return line[:idx] + repl + line[end:], true
+}
+
+func addrChar(b byte) bool {
+	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b == '.' || b == '-' || b == '_' || b == ']' || b == '['
+}

@@ -1,0 +1,401 @@
+package fixes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+)
+
+// plan is a Fix with what the engine needs to carry it out. Fix is the
+// preview; the rest must agree with it.
+type plan struct {
+	Fix
+	cause checks.Cause
+	// edits change files; nginxEdits are part of nginx's config (nginx -t
+	// before and after, reload, verify, roll back on regression).
+	edits      []Edit
+	nginxEdits bool
+	modes      []modeChange
+	commands   [][]string
+	undo       [][]string
+	// undoAfter run on undo after the files are restored (systemctl daemon-reload).
+	undoAfter [][]string
+	// checkURL, when set, must answer 200 through nginx after the change.
+	checkURL string
+	// reloadNginx: reload after the change even without an edit.
+	reloadNginx   bool
+	reloadBackend *reloadRef
+	// show are commands whose output is logged before and after (journalctl).
+	show [][]string
+	// revertible: a failed verification reverts the change (file edits and
+	// mode changes); commands such as a service restart are only reported.
+	revertible bool
+}
+
+// nginx returns the instance to test and reload.
+func nginxOf(o *checks.Outcome) nginxRef {
+	r := nginxRef{Binary: "nginx"}
+	if o == nil || o.Snapshot == nil {
+		return r
+	}
+	in := o.Snapshot.Install
+	if in.Binary != "" {
+		r.Binary = in.Binary
+	}
+	r.Config = in.Config
+	if r.Config == "" && o.Snapshot.Config != nil {
+		r.Config = o.Snapshot.Config.Main
+	}
+	r.Prefix = in.Prefix
+	if in.Running {
+		r.MasterPID = int(in.MasterPID)
+	}
+	return r
+}
+
+func (n nginxRef) args(extra ...string) []string {
+	argv := append([]string{n.Binary}, extra...)
+	if n.Config != "" {
+		argv = append(argv, "-c", n.Config)
+	}
+	if n.Prefix != "" {
+		argv = append(argv, "-p", n.Prefix)
+	}
+	return argv
+}
+
+func (n nginxRef) testArgv() []string { return n.args("-t", "-q") }
+
+// reloadArgv is what the preview shows: a HUP to the master we saw, or
+// nginx -s reload when no master is known.
+func (n nginxRef) reloadArgv() []string {
+	if n.MasterPID > 0 {
+		return []string{"kill", "-HUP", fmt.Sprint(n.MasterPID)}
+	}
+	return n.args("-s", "reload")
+}
+
+// finish fills the preview's command list from the plan.
+func (p *plan) finish(o *checks.Outcome) {
+	nx := nginxOf(o)
+	var cmds [][]string
+	if p.nginxEdits {
+		cmds = append(cmds, nx.testArgv())
+	}
+	for _, m := range p.modes {
+		cmds = append(cmds, m.argv()...)
+	}
+	cmds = append(cmds, p.commands...)
+	if p.reloadBackend != nil {
+		cmds = append(cmds, strings.Fields(p.reloadBackend.String()))
+	}
+	if p.nginxEdits || p.reloadNginx {
+		if p.nginxEdits {
+			cmds = append(cmds, nx.testArgv())
+		}
+		cmds = append(cmds, nx.reloadArgv())
+	}
+	p.Commands = cmds
+	if len(p.edits) > 0 && p.Diff == "" {
+		if ch, err := planFiles(p.edits); err == nil {
+			p.Diff = unifiedDiff(ch)
+		}
+	}
+}
+
+// Apply carries a fix out under the safety rules, verifies it and rolls it
+// back when it makes things worse.
+func (e *Engine) Apply(ctx context.Context, o *checks.Outcome, f Fix, opts Options) (Applied, error) {
+	res := Applied{Fix: f}
+	logf := func(format string, a ...any) {
+		s := fmt.Sprintf(format, a...)
+		res.Log = append(res.Log, s)
+		if opts.Progress != nil {
+			opts.Progress(s)
+		}
+	}
+	if opts.ReadOnly {
+		return res, ErrReadOnly
+	}
+	p, ok := e.find(o, f.ID)
+	if !ok {
+		return res, fmt.Errorf("fix %s: not offered for this evidence (run the check again)", f.ID)
+	}
+	res.Fix = p.Fix
+	if opts.DryRun {
+		for _, c := range p.Commands {
+			logf("would run: %s", strings.Join(c, " "))
+		}
+		if p.Diff != "" {
+			logf("would change files:\n%s", p.Diff)
+		}
+		logf("undo: %s", p.Undo)
+		return res, nil
+	}
+	nx := nginxOf(o)
+	changes, err := planFiles(p.edits)
+	if err != nil {
+		return res, err
+	}
+	if d := unifiedDiff(changes); f.Diff != "" && d != f.Diff {
+		return res, fmt.Errorf("fix %s: %w: the change would differ from the preview", f.ID, ErrChanged)
+	}
+	if p.nginxEdits {
+		if out, err := e.run(ctx, nx.testArgv()); err != nil {
+			return res, fmt.Errorf("nginx -t fails before any change, refusing to edit: %w", withOutput(err, out))
+		}
+		logf("nginx -t ok before the change")
+	}
+
+	en := &Entry{ID: newJournalID(e.now()), Fix: p.Fix, When: e.now(), Nginx: nx,
+		UndoCommands: p.undo, UndoAfter: p.undoAfter, ReloadBackend: p.reloadBackend}
+	offsets := errorLogOffsets(o)
+	oldWorkers := children(nx.MasterPID)
+
+	// Back every file up before the first write, and journal the backups, so
+	// an interrupted fix can still be undone.
+	for i, c := range changes {
+		fb := FileBackup{Path: c.Path, Created: c.Create, Written: sha([]byte(c.After)), NginxConfig: p.nginxEdits}
+		if c.Create {
+			fb.Meta = fileMeta{Mode: 0o644, UID: os.Geteuid(), GID: os.Getegid()}
+			if fi, err := os.Stat(filepath.Dir(c.Path)); err == nil {
+				// A new file in nginx's or systemd's directory belongs to its owner.
+				m := metaOf(fi)
+				fb.Meta.UID, fb.Meta.GID = m.UID, m.GID
+			}
+		} else {
+			data, meta, err := readNoFollow(c.Path)
+			if err != nil {
+				return res, err
+			}
+			if string(data) != c.Before {
+				return res, fmt.Errorf("%s: %w", c.Path, ErrChanged)
+			}
+			fb.Meta = meta
+			if fb.Backup, err = e.backup(en, i, c.Path, data); err != nil {
+				return res, err
+			}
+			logf("backed up %s to %s", c.Path, fb.Backup)
+		}
+		en.Files = append(en.Files, fb)
+	}
+	en.ReloadNginx = p.nginxEdits || p.reloadNginx
+	if err := e.save(en); err != nil {
+		return res, err
+	}
+	res.JournalID = en.ID
+
+	fail := func(err error) (Applied, error) {
+		logf("%v", err)
+		res.RolledBack = true
+		e.revert(ctx, en, logf, false)
+		en.Applied, en.Undone, en.UndoneAt = res, true, e.now()
+		en.Applied.Log = res.Log
+		_ = e.save(en)
+		return res, err
+	}
+
+	for i, c := range changes {
+		if err := writeAtomic(c.Path, []byte(c.After), en.Files[i].Meta); err != nil {
+			return fail(fmt.Errorf("writing %s: %w", c.Path, err))
+		}
+		logf("wrote %s", c.Path)
+	}
+	if p.nginxEdits {
+		if out, err := e.run(ctx, nx.testArgv()); err != nil {
+			return fail(fmt.Errorf("nginx -t fails after the change, restoring the files: %w", withOutput(err, out)))
+		}
+		logf("nginx -t ok after the change")
+	}
+	for _, m := range p.modes {
+		mb, err := m.apply()
+		if err != nil {
+			return fail(err)
+		}
+		en.Modes = append(en.Modes, mb)
+		for _, a := range m.argv() {
+			logf("done: %s", strings.Join(a, " "))
+		}
+	}
+	for _, c := range p.show {
+		if out, err := e.run(ctx, c); err == nil {
+			logf("before: %s\n%s", strings.Join(c, " "), out)
+		}
+	}
+	for _, c := range p.commands {
+		out, err := e.run(ctx, c)
+		if err != nil {
+			if p.revertible {
+				return fail(withOutput(err, out))
+			}
+			logf("%v", withOutput(err, out))
+			en.Applied = res
+			_ = e.save(en)
+			return res, withOutput(err, out)
+		}
+		logf("ran %s", strings.Join(c, " "))
+	}
+	if p.reloadBackend != nil {
+		if err := e.reloadBackend(ctx, *p.reloadBackend); err != nil {
+			return fail(err)
+		}
+		logf("reloaded the backend: %s", p.reloadBackend)
+	}
+	if en.ReloadNginx {
+		if err := e.reloadNginx(ctx, nx, oldWorkers, logf); err != nil {
+			return fail(err)
+		}
+	}
+	for _, c := range p.show {
+		if out, err := e.run(ctx, c); err == nil {
+			logf("after: %s\n%s", strings.Join(c, " "), out)
+		}
+	}
+
+	v := e.verify(ctx, o, p, offsets, logf)
+	res.Verified = v.ok
+	if v.regressed && p.revertible {
+		return fail(errors.New("verification failed: " + v.reason))
+	}
+	if v.regressed {
+		logf("not verified: %s (the change is kept; undo with: ngxdoctor undo %s)", v.reason, en.ID)
+	}
+	en.Applied = res
+	if err := e.save(en); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func withOutput(err error, out string) error {
+	if out == "" || strings.Contains(err.Error(), firstLines(out, 5)) {
+		return err
+	}
+	return fmt.Errorf("%w: %s", err, firstLines(out, 5))
+}
+
+// revert puts every file and mode of the entry back and reloads what was
+// reloaded. undoCommands also runs the entry's undo argv (Undo, not a
+// failed apply, whose commands have not all run).
+func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any), undoCommands bool) error {
+	var errs []error
+	runAll := func(cmds [][]string) {
+		for _, c := range cmds {
+			if out, err := e.run(ctx, c); err != nil {
+				errs = append(errs, withOutput(err, out))
+				logf("%v", withOutput(err, out))
+			} else {
+				logf("ran %s", strings.Join(c, " "))
+			}
+		}
+	}
+	// Commands first: a timer is stopped before its unit file goes away.
+	if undoCommands {
+		runAll(en.UndoCommands)
+	}
+	nginxFiles := false
+	for i := len(en.Files) - 1; i >= 0; i-- {
+		fb := en.Files[i]
+		if err := restoreFile(fb); err != nil {
+			errs = append(errs, err)
+			logf("could not restore %s: %v", fb.Path, err)
+			continue
+		}
+		nginxFiles = nginxFiles || fb.NginxConfig
+		if fb.Created {
+			logf("removed %s", fb.Path)
+		} else {
+			logf("restored %s byte for byte", fb.Path)
+		}
+	}
+	for i := len(en.Modes) - 1; i >= 0; i-- {
+		if err := restoreMode(en.Modes[i]); err != nil {
+			errs = append(errs, err)
+			logf("%v", err)
+		} else {
+			logf("restored owner and mode of %s", en.Modes[i].Path)
+		}
+	}
+	if undoCommands {
+		runAll(en.UndoAfter)
+	}
+	if en.ReloadBackend != nil && (len(en.Files) > 0 || undoCommands) {
+		if err := e.reloadBackend(ctx, *en.ReloadBackend); err != nil {
+			errs = append(errs, err)
+			logf("%v", err)
+		}
+	}
+	if en.ReloadNginx || nginxFiles {
+		if out, err := e.run(ctx, en.Nginx.testArgv()); err != nil {
+			err = fmt.Errorf("nginx -t fails after restoring, not reloading: %w", withOutput(err, out))
+			errs = append(errs, err)
+			logf("%v", err)
+		} else if err := e.reloadNginx(ctx, en.Nginx, children(en.Nginx.MasterPID), logf); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// restoreFile writes the backup back byte for byte (or removes a created
+// file), refusing when the file was changed by someone since the fix.
+func restoreFile(fb FileBackup) error {
+	cur, _, err := readNoFollow(fb.Path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err == nil && sha(cur) != fb.Written {
+		return fmt.Errorf("%s: %w since the fix; restore by hand from %s", fb.Path, ErrChanged, fb.Backup)
+	}
+	if fb.Created {
+		return removeRegular(fb.Path)
+	}
+	old, _, err := readNoFollow(fb.Backup)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return writeAtomic(fb.Path, old, fb.Meta)
+}
+
+// Undo reverts the fix with the journal id given, or the last one not yet
+// undone, using only the journal.
+func (e *Engine) Undo(ctx context.Context, id string) (Applied, error) {
+	if id == "" {
+		all, err := e.Journal()
+		if err != nil {
+			return Applied{}, err
+		}
+		for i := len(all) - 1; i >= 0; i-- {
+			if !all[i].Undone {
+				id = all[i].ID
+				break
+			}
+		}
+		if id == "" {
+			return Applied{}, errors.New("nothing to undo: every journaled fix is already undone")
+		}
+	}
+	en, err := e.load(id)
+	if err != nil {
+		return Applied{}, err
+	}
+	res := Applied{Fix: en.Fix, JournalID: en.ID}
+	if en.Undone {
+		return res, fmt.Errorf("fix %s (%s) is already undone", en.ID, en.Fix.ID)
+	}
+	logf := func(format string, a ...any) { res.Log = append(res.Log, fmt.Sprintf(format, a...)) }
+	err = e.revert(ctx, &en, logf, true)
+	if err == nil {
+		en.Undone, en.UndoneAt = true, e.now()
+		if serr := e.save(&en); serr != nil {
+			return res, serr
+		}
+	}
+	res.RolledBack = err == nil
+	return res, err
+}

@@ -1,0 +1,170 @@
+package fixes
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+)
+
+// debugLogName is the file the debug-logging advice adds to the include directory.
+const debugLogName = "ngxdoctor-upstream.conf"
+
+// advice plans the fixes that are not cures: upstream logging and
+// stub_status (step 8), monitoring (step 10).
+func (e *Engine) advice(o *checks.Outcome) []plan {
+	var out []plan
+	for _, build := range []func(*Engine, *checks.Outcome) []plan{planDebugLog, planMonitor} {
+		for _, p := range build(e, o) {
+			p.Cause = "advice"
+			p.finish(o)
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// planDebugLog adds, in a new file under the include directory of the http
+// block, a log_format with the upstream's address, status and times, an
+// access_log using it, and stub_status on loopback. Nothing existing is
+// edited, so undo is deleting the file.
+func planDebugLog(e *Engine, o *checks.Outcome) []plan {
+	if o == nil || o.Snapshot == nil || o.Snapshot.Config == nil {
+		return nil
+	}
+	cfg := o.Snapshot.Config
+	for _, d := range cfg.LogFormats {
+		if strings.Contains(strings.Join(d.Args, " "), "$upstream_addr") {
+			return nil
+		}
+	}
+	dir, ok := httpIncludeDir(cfg.Main)
+	if !ok {
+		return nil
+	}
+	path := filepath.Join(dir, debugLogName)
+	if _, err := os.Lstat(path); err == nil {
+		return nil
+	}
+	logDir := "/var/log/nginx"
+	for _, l := range cfg.AccessLogs {
+		if filepath.IsAbs(l.Path) && !strings.HasPrefix(l.Path, "/dev/") {
+			logDir = filepath.Dir(l.Path)
+			break
+		}
+	}
+	var b strings.Builder
+	// No date in the text: the previewed diff must equal the applied one.
+	b.WriteString("# Added by ngxdoctor: upstream logging for diagnosing 502/504.\n")
+	b.WriteString("# Undo: ngxdoctor undo (or delete this file and reload nginx).\n")
+	b.WriteString("log_format ngxdoctor_upstream '$remote_addr [$time_local] \"$request\" $status '\n")
+	b.WriteString("    'upstream=$upstream_addr upstream_status=$upstream_status '\n")
+	b.WriteString("    'request_time=$request_time upstream_connect_time=$upstream_connect_time '\n")
+	b.WriteString("    'upstream_header_time=$upstream_header_time upstream_response_time=$upstream_response_time';\n")
+	fmt.Fprintf(&b, "access_log %s ngxdoctor_upstream;\n", filepath.Join(logDir, "ngxdoctor-upstream.log"))
+	check := ""
+	if len(cfg.StubStatus) == 0 {
+		port := freeLoopbackPort(o)
+		if port > 0 {
+			b.WriteString("\n# Connection counters for a quick look: curl http://127.0.0.1:" + strconv.Itoa(port) + "/nginx_status\n")
+			b.WriteString("server {\n")
+			fmt.Fprintf(&b, "    listen 127.0.0.1:%d;\n", port)
+			b.WriteString("    access_log off;\n")
+			b.WriteString("    location = /nginx_status {\n        stub_status;\n        allow 127.0.0.1;\n        deny all;\n    }\n}\n")
+			check = fmt.Sprintf("http://127.0.0.1:%d/nginx_status", port)
+		}
+	}
+	return []plan{{
+		Fix: Fix{
+			ID:    fixID("advice", "nginx", "debug-log"),
+			Title: "Log each request's upstream address, status and times (and stub_status on loopback)",
+			Undo:  "ngxdoctor undo deletes " + path + " and reloads nginx",
+			Warning: "Applies to servers without an access_log of their own (a server or location that sets " +
+				"access_log replaces the http-level one); the log grows with traffic: rotate it with the others",
+		},
+		edits: []Edit{{Path: path, Line: -1, New: b.String()}}, nginxEdits: true, revertible: true,
+		checkURL: check,
+	}}
+}
+
+// httpIncludeDir finds an include glob inside the http block of the main
+// config (conf.d/*.conf on Debian; modules-enabled is at main level and
+// must not receive http directives).
+func httpIncludeDir(main string) (string, bool) {
+	lines, err := readLines(main)
+	if err != nil {
+		return "", false
+	}
+	var stack []string
+	for _, l := range lines {
+		body, _ := cutNL(l)
+		if i := strings.IndexByte(body, '#'); i >= 0 {
+			body = body[:i]
+		}
+		f := strings.Fields(strings.NewReplacer("{", " { ", "}", " } ", ";", " ; ").Replace(body))
+		for i := 0; i < len(f); i++ {
+			switch f[i] {
+			case "{":
+				name := ""
+				if i > 0 {
+					name = f[0]
+				}
+				stack = append(stack, name)
+			case "}":
+				if len(stack) > 0 {
+					stack = stack[:len(stack)-1]
+				}
+			case "include":
+				if i+1 < len(f) && len(stack) == 1 && stack[0] == "http" {
+					g := f[i+1]
+					if !filepath.IsAbs(g) {
+						g = filepath.Join(filepath.Dir(main), g)
+					}
+					dir := filepath.Dir(g)
+					if ok, _ := filepath.Match(g, filepath.Join(dir, debugLogName)); !ok {
+						continue
+					}
+					if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
+						return dir, true
+					}
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// freeLoopbackPort picks a port for stub_status that nothing listens on.
+func freeLoopbackPort(o *checks.Outcome) int {
+	used := map[int]bool{}
+	for _, l := range o.Snapshot.Listeners {
+		used[l.Port] = true
+	}
+	for _, s := range o.Snapshot.Config.Servers {
+		for _, l := range s.Listen {
+			if _, p, err := net.SplitHostPort(l); err == nil {
+				n, _ := strconv.Atoi(p)
+				used[n] = true
+			} else if n, err := strconv.Atoi(l); err == nil {
+				used[n] = true
+			}
+		}
+	}
+	for p := 8089; p < 8189; p++ {
+		if used[p] {
+			continue
+		}
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			continue
+		}
+		return p
+	}
+	return 0
+}

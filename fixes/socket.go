@@ -1,0 +1,469 @@
+package fixes
+
+import (
+	"fmt"
+	"io/fs"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+)
+
+// modeChange is an owner/mode change made in-process on a path taken from a
+// config: the path is opened with O_PATH|O_NOFOLLOW and its type checked on
+// that descriptor, so a symlink swapped in never redirects the change.
+type modeChange struct {
+	Path string
+	Kind string // "socket" or "dir"
+	// UID/GID to set (-1 keeps); Mode is the new permission bits, or the
+	// bits to add when Add is set.
+	UID, GID int
+	Mode     fs.FileMode
+	Add      bool
+	// Owner and Bits are the preview's words: "root:www-data", "o+x".
+	Owner, Bits string
+}
+
+func (m modeChange) argv() [][]string {
+	var out [][]string
+	if m.Owner != "" {
+		out = append(out, []string{"chown", m.Owner, m.Path})
+	}
+	if m.Add {
+		out = append(out, []string{"chmod", m.Bits, m.Path})
+	} else {
+		out = append(out, []string{"chmod", fmt.Sprintf("%04o", m.Mode), m.Path})
+	}
+	return out
+}
+
+// openNoFollow opens the path itself (not what a symlink names) and checks
+// its type on the descriptor.
+func openNoFollow(path, kind string) (int, unix.Stat_t, error) {
+	var st unix.Stat_t
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, st, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, st, fmt.Errorf("%s: %w", path, err)
+	}
+	want := uint32(unix.S_IFSOCK)
+	if kind == "dir" {
+		want = unix.S_IFDIR
+	}
+	if st.Mode&unix.S_IFMT != want {
+		unix.Close(fd)
+		what := "not a " + kind
+		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+			what = "a symlink"
+		}
+		return -1, st, fmt.Errorf("%s is %s; refusing to change it", path, what)
+	}
+	return fd, st, nil
+}
+
+func metaOfStat(st unix.Stat_t) fileMeta {
+	return fileMeta{Mode: fs.FileMode(st.Mode & 0o777), UID: int(st.Uid), GID: int(st.Gid)}
+}
+
+// setOwnerMode changes the inode behind an O_PATH descriptor: fchownat with
+// AT_EMPTY_PATH, and chmod through /proc/self/fd (fchmod refuses O_PATH).
+func setOwnerMode(fd int, uid, gid int, mode fs.FileMode) error {
+	if uid >= 0 || gid >= 0 {
+		if err := unix.Fchownat(fd, "", uid, gid, unix.AT_EMPTY_PATH); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
+	}
+	if err := unix.Chmod(fmt.Sprintf("/proc/self/fd/%d", fd), uint32(mode.Perm())); err != nil {
+		return fmt.Errorf("chmod: %w", err)
+	}
+	return nil
+}
+
+func (m modeChange) apply() (ModeBackup, error) {
+	fd, st, err := openNoFollow(m.Path, m.Kind)
+	if err != nil {
+		return ModeBackup{}, err
+	}
+	defer unix.Close(fd)
+	before := metaOfStat(st)
+	after := before
+	if m.UID >= 0 {
+		after.UID = m.UID
+	}
+	if m.GID >= 0 {
+		after.GID = m.GID
+	}
+	if m.Add {
+		after.Mode |= m.Mode
+	} else {
+		after.Mode = m.Mode
+	}
+	if err := setOwnerMode(fd, m.UID, m.GID, after.Mode); err != nil {
+		return ModeBackup{}, fmt.Errorf("%s: %w", m.Path, err)
+	}
+	return ModeBackup{Path: m.Path, Kind: m.Kind, Before: before, After: after}, nil
+}
+
+// restoreMode puts the old owner and mode back, unless the path now holds
+// something else (a backend restart makes a new socket: nothing to undo).
+func restoreMode(mb ModeBackup) error {
+	fd, st, err := openNoFollow(mb.Path, mb.Kind)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if metaOfStat(st) != mb.After {
+		return nil
+	}
+	return setOwnerMode(fd, mb.Before.UID, mb.Before.GID, mb.Before.Mode)
+}
+
+// worker is the nginx worker user with a name for its primary group.
+type worker struct {
+	host.User
+	Group string
+}
+
+func workerOf(o *checks.Outcome, c checks.Cause) (worker, bool) {
+	var w worker
+	if o != nil && o.Snapshot != nil && o.Snapshot.WorkerUser.Name != "" {
+		w.User = o.Snapshot.WorkerUser
+	} else {
+		name := c.Facts["worker_user"]
+		if name == "" && o != nil && o.Snapshot != nil {
+			name = o.Snapshot.Install.WorkerUser
+		}
+		u, err := user.Lookup(name)
+		if name == "" || err != nil {
+			return w, false
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		w.User = host.User{Name: u.Username, UID: uint32(uid), GID: uint32(gid)}
+		if ids, err := u.GroupIds(); err == nil {
+			for _, s := range ids {
+				if g, err := strconv.Atoi(s); err == nil {
+					w.Groups = append(w.Groups, uint32(g))
+				}
+			}
+		}
+	}
+	w.Group = groupName(int(w.GID))
+	return w, true
+}
+
+func groupName(gid int) string {
+	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
+		return g.Name
+	}
+	return strconv.Itoa(gid)
+}
+
+func userName(uid int) string {
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(uid)
+}
+
+func (w worker) inGroup(gid uint32) bool {
+	if gid == w.GID {
+		return true
+	}
+	for _, g := range w.Groups {
+		if g == gid {
+			return true
+		}
+	}
+	return false
+}
+
+// mayWrite: a unix socket needs write permission to connect.
+func (w worker) mayWrite(m fileMeta) bool {
+	switch {
+	case w.UID == 0:
+		return true
+	case uint32(m.UID) == w.UID:
+		return m.Mode&0o200 != 0
+	case w.inGroup(uint32(m.GID)):
+		return m.Mode&0o020 != 0
+	}
+	return m.Mode&0o002 != 0
+}
+
+// planSocket: the immediate owner/mode change of the socket (transient:
+// the backend makes a new socket at restart), the durable pool change, and
+// search permission on a blocking directory.
+func planSocket(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
+	if c.ID != "socket-permission" {
+		return nil
+	}
+	w, ok := workerOf(o, c)
+	if !ok {
+		return nil
+	}
+	var out []plan
+	if dir := c.Facts["blocked_dir"]; dir != "" {
+		if p, ok := planDir(c, w, dir); ok {
+			out = append(out, p)
+		}
+	}
+	path := c.Facts["socket"]
+	if path == "" {
+		path = strings.TrimPrefix(c.Target, "unix:")
+	}
+	if !filepath.IsAbs(path) {
+		return out
+	}
+	fd, st, err := openNoFollow(path, "socket")
+	if err != nil {
+		return out
+	}
+	unix.Close(fd)
+	cur := metaOfStat(st)
+	if w.mayWrite(cur) {
+		return out
+	}
+	mc := modeChange{Path: path, Kind: "socket", UID: -1, GID: int(w.GID), Mode: 0o660,
+		Owner: userName(cur.UID) + ":" + w.Group}
+	immediate := plan{
+		Fix: Fix{
+			ID: fixID(c.ID, c.Target, "chmod"),
+			Title: fmt.Sprintf("Let %s connect now: socket group %s, mode 0660 (was %s:%s %04o)",
+				w.Name, w.Group, userName(cur.UID), groupName(cur.GID), cur.Mode),
+			Undo:      fmt.Sprintf("ngxdoctor undo puts back %s:%s %04o", userName(cur.UID), groupName(cur.GID), cur.Mode),
+			Transient: true,
+		},
+		modes: []modeChange{mc}, revertible: true,
+	}
+	durable, ok := e.planPool(o, c, w, path, mc)
+	if ok {
+		immediate.Durable = durable.ID
+		immediate.Warning = "Transient: the backend makes a new socket when it restarts; the durable fix is " + durable.ID
+	} else {
+		immediate.Warning = "Transient: the backend makes a new socket when it restarts; " +
+			"set its owner/group/mode in the backend's own config (no php-fpm pool for this socket was found)"
+	}
+	out = append(out, immediate)
+	if ok {
+		out = append(out, durable)
+	}
+	return out
+}
+
+func planDir(c checks.Cause, w worker, dir string) (plan, bool) {
+	fd, st, err := openNoFollow(dir, "dir")
+	if err != nil {
+		return plan{}, false
+	}
+	unix.Close(fd)
+	// The least change: group search when the worker is in the directory's
+	// group, else search for everyone (never read, so nothing can be listed).
+	bits, mode, who := "o+x", fs.FileMode(0o001), "every local user"
+	if w.inGroup(st.Gid) {
+		bits, mode, who = "g+x", 0o010, "the group "+groupName(int(st.Gid))
+	}
+	return plan{
+		Fix: Fix{
+			ID:      fixID(c.ID, c.Target, "dir"),
+			Title:   fmt.Sprintf("Let %s pass through %s (chmod %s)", w.Name, dir, bits),
+			Undo:    fmt.Sprintf("ngxdoctor undo puts back mode %04o on %s", st.Mode&0o777, dir),
+			Warning: fmt.Sprintf("%s may then reach files inside %s whose names it knows", who, dir),
+		},
+		modes:      []modeChange{{Path: dir, Kind: "dir", UID: -1, GID: -1, Mode: mode, Add: true, Bits: bits}},
+		revertible: true,
+	}, true
+}
+
+var (
+	iniSection = regexp.MustCompile(`^\s*\[([^\]]+)\]`)
+	iniKey     = regexp.MustCompile(`^(\s*)([A-Za-z0-9_.\[\]]+)(\s*=\s*)(.*?)\s*$`)
+)
+
+// poolFiles are the php-fpm files to search: the configured globs, each
+// running master's config (from its command line) and that file's include= globs.
+func (e *Engine) poolFiles(o *checks.Outcome) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(globs ...string) {
+		for _, g := range globs {
+			ms, _ := filepath.Glob(g)
+			for _, m := range ms {
+				if !seen[m] {
+					seen[m] = true
+					out = append(out, m)
+				}
+			}
+		}
+	}
+	add(e.PoolGlobs...)
+	for _, conf := range fpmConfigs(o) {
+		add(conf)
+		lines, err := readLines(conf)
+		if err != nil {
+			continue
+		}
+		for _, l := range lines {
+			m := iniKey.FindStringSubmatch(strings.TrimRight(l, "\r\n"))
+			if m == nil || m[2] != "include" {
+				continue
+			}
+			g := strings.Trim(m[4], `"'`)
+			if !filepath.IsAbs(g) {
+				g = filepath.Join(filepath.Dir(conf), g)
+			}
+			add(g)
+		}
+	}
+	return out
+}
+
+var masterConf = regexp.MustCompile(`master process \(([^)]+)\)`)
+
+// fpmConfigs reads php-fpm masters' config paths from the process table.
+func fpmConfigs(o *checks.Outcome) []string {
+	var out []string
+	for _, p := range fpmMasters(o) {
+		cmd := strings.Join(p.Cmdline, " ")
+		if m := masterConf.FindStringSubmatch(cmd); m != nil {
+			out = append(out, m[1])
+			continue
+		}
+		for i, a := range p.Cmdline {
+			switch {
+			case (a == "-y" || a == "--fpm-config") && i+1 < len(p.Cmdline):
+				out = append(out, p.Cmdline[i+1])
+			case strings.HasPrefix(a, "--fpm-config="):
+				out = append(out, strings.TrimPrefix(a, "--fpm-config="))
+			}
+		}
+	}
+	return out
+}
+
+func fpmMasters(o *checks.Outcome) []host.Process {
+	if o == nil || o.Snapshot == nil {
+		return nil
+	}
+	var out []host.Process
+	for _, p := range o.Snapshot.Processes {
+		cmd := strings.Join(p.Cmdline, " ")
+		if strings.HasPrefix(p.Name, "php-fpm") && !strings.Contains(cmd, "pool ") {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// planPool finds the pool whose listen is this socket and sets its
+// listen.owner/group/mode, so the next socket php-fpm makes is right too.
+// It applies the immediate change as well: a php-fpm reload keeps the
+// socket it already has.
+func (e *Engine) planPool(o *checks.Outcome, c checks.Cause, w worker, socket string, mc modeChange) (plan, bool) {
+	for _, file := range e.poolFiles(o) {
+		lines, err := readLines(file)
+		if err != nil {
+			continue
+		}
+		listenAt, start, end := 0, 0, len(lines)
+		for i, l := range lines {
+			body, _ := cutNL(l)
+			if iniSection.MatchString(body) {
+				if listenAt > 0 {
+					end = i
+					break
+				}
+				start = i + 1
+				continue
+			}
+			if m := iniKey.FindStringSubmatch(body); m != nil && m[2] == "listen" && strings.Trim(m[4], `"'`) == socket {
+				listenAt = i + 1
+			}
+		}
+		if listenAt == 0 {
+			continue
+		}
+		want := map[string]string{"listen.owner": w.Name, "listen.group": w.Group, "listen.mode": "0660"}
+		var edits []Edit
+		acl := false
+		for _, key := range []string{"listen.owner", "listen.group", "listen.mode"} {
+			found := false
+			for i := start; i < end; i++ {
+				body, _ := cutNL(lines[i])
+				m := iniKey.FindStringSubmatch(body)
+				if m == nil {
+					continue
+				}
+				if strings.HasPrefix(m[2], "listen.acl_") {
+					acl = true
+				}
+				if m[2] != key {
+					continue
+				}
+				found = true
+				if m[4] != want[key] {
+					edits = append(edits, Edit{Path: file, Line: i + 1, Old: body, New: m[1] + m[2] + m[3] + want[key]})
+				}
+			}
+			if !found {
+				edits = append(edits, Edit{Path: file, Line: listenAt, New: key + " = " + want[key]})
+			}
+		}
+		p := plan{
+			Fix: Fix{
+				ID:    fixID(c.ID, c.Target, "pool"),
+				Title: fmt.Sprintf("Set listen.owner/group/mode in %s so every new socket lets %s connect", file, w.Name),
+				Undo:  "ngxdoctor undo restores the pool file byte for byte, the socket's owner and mode, and reloads php-fpm",
+			},
+			edits: edits, modes: []modeChange{mc}, revertible: true,
+		}
+		if acl {
+			p.Warning = "This pool sets listen.acl_users/acl_groups, which php-fpm uses instead of listen.owner/group; check them too"
+		}
+		if r, ok := e.fpmReload(o, c); ok {
+			p.reloadBackend = &r
+		} else {
+			p.Warning = strings.TrimPrefix(p.Warning+"; the pool change takes effect when php-fpm restarts", "; ")
+		}
+		if len(edits) == 0 {
+			return plan{}, false
+		}
+		return p, true
+	}
+	return plan{}, false
+}
+
+var unitName = regexp.MustCompile(`^[A-Za-z0-9:_.@-]+\.service$`)
+
+// fpmReload reloads php-fpm through systemd when it runs, else with
+// SIGUSR2 to the master (a graceful reload of the config).
+func (e *Engine) fpmReload(o *checks.Outcome, c checks.Cause) (reloadRef, bool) {
+	masters := fpmMasters(o)
+	if e.systemd() {
+		unit := c.Facts["unit"]
+		if unit == "" && o != nil && o.Snapshot != nil {
+			unit = o.Snapshot.Units[c.Target].Name
+		}
+		for _, m := range masters {
+			if unit == "" {
+				unit = filepath.Base(m.Cgroup)
+			}
+		}
+		if unitName.MatchString(unit) {
+			return reloadRef{Argv: []string{"systemctl", "reload", unit}}, true
+		}
+	}
+	if len(masters) == 1 {
+		return reloadRef{PID: int(masters[0].PID), Signal: "USR2", Name: "php-fpm"}, true
+	}
+	return reloadRef{}, false
+}

@@ -1,0 +1,461 @@
+package fixes
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
+)
+
+// children lists the pids whose parent is pid (nginx's workers), from /proc.
+func children(pid int) map[int]bool {
+	out := map[int]bool{}
+	if pid <= 0 {
+		return out
+	}
+	des, err := os.ReadDir("/proc")
+	if err != nil {
+		return out
+	}
+	for _, de := range des {
+		n, err := strconv.Atoi(de.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join("/proc", de.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// The command name may hold spaces and parentheses: fields start after the last ')'.
+		i := bytes.LastIndexByte(data, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// alive: pid runs and its command line names the program (a reused pid
+// must not receive our signal).
+func alive(pid int, name string) bool {
+	if pid <= 0 {
+		return false
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || len(data) == 0 {
+		return false
+	}
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		if i := bytes.LastIndexByte(st, ')'); i > 0 && bytes.HasPrefix(bytes.TrimSpace(st[i+1:]), []byte("Z")) {
+			return false
+		}
+	}
+	return bytes.Contains(data, []byte(name))
+}
+
+// reloadNginx signals the master (or runs nginx -s reload) and waits until
+// a new worker has started: a master that rejects the new config keeps its
+// old workers, so no new worker means the reload did not take.
+func (e *Engine) reloadNginx(ctx context.Context, nx nginxRef, old map[int]bool, logf func(string, ...any)) error {
+	if nx.MasterPID > 0 && alive(nx.MasterPID, "nginx") {
+		if err := syscall.Kill(nx.MasterPID, syscall.SIGHUP); err != nil {
+			return fmt.Errorf("reload: %w", err)
+		}
+		logf("sent HUP to the nginx master (pid %d)", nx.MasterPID)
+	} else {
+		argv := nx.args("-s", "reload")
+		if out, err := e.run(ctx, argv); err != nil {
+			return fmt.Errorf("reload: %w", withOutput(err, out))
+		}
+		logf("ran %s", strings.Join(argv, " "))
+		return nil
+	}
+	wait := e.ReloadWait
+	if wait == 0 {
+		wait = 10 * time.Second
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		for pid := range children(nx.MasterPID) {
+			if !old[pid] {
+				logf("reloaded: new worker pid %d", pid)
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("reload: no new nginx worker after %s (the master kept the old config; see its error log)", wait)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (e *Engine) reloadBackend(ctx context.Context, r reloadRef) error {
+	if len(r.Argv) > 0 {
+		out, err := e.run(ctx, r.Argv)
+		return withOutput(err, out)
+	}
+	if !alive(r.PID, r.Name) {
+		return fmt.Errorf("reload %s: pid %d is no longer %s", r.Name, r.PID, r.Name)
+	}
+	sig := syscall.SIGHUP
+	if r.Signal == "USR2" {
+		sig = syscall.SIGUSR2
+	}
+	if err := syscall.Kill(r.PID, sig); err != nil {
+		return fmt.Errorf("reload %s: %w", r.Name, err)
+	}
+	// The master re-executes itself; give it a moment before probing.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && !alive(r.PID, r.Name) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	return nil
+}
+
+// errorLogPaths are the files nginx writes errors to (not stderr or syslog).
+func errorLogPaths(o *checks.Outcome) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		if !filepath.IsAbs(p) || strings.HasPrefix(p, "/dev/") || seen[p] {
+			return
+		}
+		seen[p] = true
+		out = append(out, p)
+	}
+	if o != nil && o.Snapshot != nil {
+		for _, l := range o.Snapshot.ErrorLogs {
+			add(l.Path)
+		}
+		if c := o.Snapshot.Config; c != nil {
+			for _, l := range c.ErrorLogs {
+				add(l.Path)
+			}
+		}
+	}
+	return out
+}
+
+func errorLogOffsets(o *checks.Outcome) map[string]int64 {
+	out := map[string]int64{}
+	for _, p := range errorLogPaths(o) {
+		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
+			out[p] = fi.Size()
+		}
+	}
+	return out
+}
+
+// newLogLines reads what was appended since offset (from the start after a rotation).
+func newLogLines(path string, off int64) []string {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	if fi.Size() < off {
+		off = 0
+	}
+	var lines []string
+	sc := bufio.NewScanner(io.NewSectionReader(f, off, 1<<20))
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines
+}
+
+type verdict struct {
+	ok, regressed bool
+	reason        string
+}
+
+// verify checks that the fix helped: nginx still runs, the target accepts,
+// a request through nginx to the failing location is no longer a 5xx, and
+// no new error-log lines name the target.
+func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets map[string]int64, logf func(string, ...any)) verdict {
+	nx := nginxOf(o)
+	var v verdict
+	bad := func(r string) {
+		v.regressed = true
+		if v.reason == "" {
+			v.reason = r
+		}
+		logf("verify: %s", r)
+	}
+	if nx.MasterPID > 0 && !alive(nx.MasterPID, "nginx") {
+		bad("nginx is not running any more")
+		return v
+	}
+	var targets []string
+	if alt := p.cause.Facts["alternative"]; alt != "" && p.cause.ID == "wrong-address" {
+		targets = append(targets, alt)
+	}
+	if p.cause.Target != "" {
+		targets = append(targets, p.cause.Target)
+	}
+	timeout := e.ProbeTimeout
+	if timeout == 0 {
+		timeout = 3 * time.Second
+	}
+	probed := false
+	if len(targets) == 0 {
+		// advice: nothing to probe
+	} else if network, addr, ok := dialable(targets[0]); ok {
+		d := net.Dialer{Timeout: timeout}
+		if c, err := d.DialContext(ctx, network, addr); err != nil {
+			logf("verify: connect to %s: %v", targets[0], err)
+		} else {
+			c.Close()
+			probed = true
+			logf("verify: %s accepts connections", targets[0])
+		}
+	}
+	httpOK, tried := false, false
+	if url, host, why := requestURL(o, p.cause); url == "" {
+		if p.cause.ID != "" {
+			logf("verify: no request through nginx: %s", why)
+		}
+	} else {
+		tried = true
+		status, err := get(ctx, url, host, timeout)
+		switch {
+		case err != nil:
+			bad(fmt.Sprintf("request %s through nginx: %v", url, err))
+		case status == 502 || status == 503 || status == 504:
+			bad(fmt.Sprintf("%s through nginx still answers %d", url, status))
+		default:
+			httpOK = true
+			logf("verify: %s through nginx answers %d", url, status)
+		}
+	}
+	if p.checkURL != "" {
+		tried = true
+		status, err := get(ctx, p.checkURL, "", timeout)
+		if err != nil || status != 200 {
+			bad(fmt.Sprintf("%s: status %d, %v", p.checkURL, status, err))
+		} else {
+			httpOK = true
+			logf("verify: %s answers 200", p.checkURL)
+		}
+	}
+	// Watch the error log a little: a worker that fails on the next
+	// request logs it within moments.
+	watch := e.Watch
+	select {
+	case <-ctx.Done():
+	case <-time.After(watch):
+	}
+	for path, off := range offsets {
+		for _, l := range newLogLines(path, off) {
+			if !isErrorLine(l) {
+				continue
+			}
+			if strings.Contains(l, "[emerg]") {
+				bad("new error-log line: " + l)
+				continue
+			}
+			for _, t := range targets {
+				if strings.Contains(l, strings.TrimPrefix(t, "unix:")) {
+					bad("new error-log line: " + l)
+					break
+				}
+			}
+		}
+	}
+	v.ok = !v.regressed && (httpOK || (!tried && probed))
+	if v.ok {
+		logf("verified")
+	} else if !v.regressed {
+		logf("not verified: no request through nginx or probe could confirm it")
+	}
+	return v
+}
+
+func isErrorLine(l string) bool {
+	for _, lv := range []string{"[error]", "[crit]", "[alert]", "[emerg]"} {
+		if strings.Contains(l, lv) {
+			return true
+		}
+	}
+	return false
+}
+
+// dialable turns a target address into a network and address to dial.
+func dialable(t string) (string, string, bool) {
+	if p, ok := strings.CutPrefix(t, "unix:"); ok {
+		return "unix", p, true
+	}
+	if _, _, err := net.SplitHostPort(t); err == nil {
+		return "tcp", t, true
+	}
+	return "", "", false
+}
+
+func get(ctx context.Context, url, host string, timeout time.Duration) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	if host != "" {
+		req.Host = host
+	}
+	client := &http.Client{
+		// Our own nginx on loopback: the certificate is not what is tested.
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// passFor finds the pass of the cause: the one at pass_at, else the first
+// pass that uses the target.
+func passFor(o *checks.Outcome, c checks.Cause) (nginx.Pass, bool) {
+	if o == nil || o.Snapshot == nil || o.Snapshot.Config == nil {
+		return nginx.Pass{}, false
+	}
+	cfg := o.Snapshot.Config
+	at := c.Facts["pass_at"]
+	for _, p := range cfg.Passes {
+		if at != "" && p.At.String() == at {
+			return p, true
+		}
+	}
+	for _, t := range o.Snapshot.Targets {
+		if t.Address == c.Target {
+			for _, i := range t.Passes {
+				if i >= 0 && i < len(cfg.Passes) {
+					return cfg.Passes[i], true
+				}
+			}
+		}
+	}
+	for _, p := range cfg.Passes {
+		if p.Address == c.Target || p.Upstream == c.Target {
+			return p, true
+		}
+	}
+	return nginx.Pass{}, false
+}
+
+// requestURL is a GET through nginx that reaches the failing location: the
+// failing request's path from the error log when there is one, else the
+// location's own path; "" with a reason when neither is known.
+func requestURL(o *checks.Outcome, c checks.Cause) (url, host, why string) {
+	p, ok := passFor(o, c)
+	if !ok {
+		return "", "", "the pass for this target is not known"
+	}
+	cfg := o.Snapshot.Config
+	if p.Server < 0 || p.Server >= len(cfg.Servers) {
+		return "", "", "the pass is outside a server block"
+	}
+	srv := cfg.Servers[p.Server]
+	addr := ""
+	for _, l := range srv.Listen {
+		if a := loopbackAddr(l); a != "" {
+			addr = a
+			break
+		}
+	}
+	if addr == "" {
+		return "", "", "no TCP listen address for the server"
+	}
+	path := loggedPath(o, c.Target)
+	if path == "" {
+		f := strings.Fields(p.Location)
+		switch {
+		case len(f) == 1 && strings.HasPrefix(f[0], "/"):
+			path = f[0]
+		case len(f) == 2 && (f[0] == "=" || f[0] == "^~"):
+			path = f[1]
+		default:
+			return "", "", fmt.Sprintf("location %q has no literal path and the error log names no request", p.Location)
+		}
+	}
+	scheme := "http"
+	if srv.SSL {
+		scheme = "https"
+	}
+	for _, n := range srv.Names {
+		if n != "" && n != "_" && !strings.ContainsAny(n, "*~") {
+			host = n
+			break
+		}
+	}
+	return scheme + "://" + addr + path, host, ""
+}
+
+// loopbackAddr turns a listen argument into an address on loopback.
+func loopbackAddr(l string) string {
+	if strings.HasPrefix(l, "unix:") {
+		return ""
+	}
+	if _, err := strconv.Atoi(l); err == nil {
+		return "127.0.0.1:" + l
+	}
+	h, port, err := net.SplitHostPort(l)
+	if err != nil {
+		return ""
+	}
+	switch h {
+	case "", "*", "0.0.0.0":
+		h = "127.0.0.1"
+	case "::":
+		h = "::1"
+	}
+	return net.JoinHostPort(h, port)
+}
+
+// loggedPath is the path of a logged GET/HEAD request that failed at the target.
+func loggedPath(o *checks.Outcome, target string) string {
+	for _, l := range o.Snapshot.ErrorLogs {
+		for i := len(l.Entries) - 1; i >= 0; i-- {
+			en := l.Entries[i]
+			if en.Target != target || en.Request == "" {
+				continue
+			}
+			f := strings.Fields(en.Request)
+			if len(f) >= 2 && (f[0] == "GET" || f[0] == "HEAD") && strings.HasPrefix(f[1], "/") {
+				return f[1]
+			}
+		}
+	}
+	return ""
+}
