@@ -54,6 +54,8 @@ type Snapshot struct {
 	Firewall host.Firewall
 	// Units by target address: the backend's systemd unit, when known.
 	Units map[string]host.Unit
+	// Sockets by path, for unix-socket targets.
+	Sockets map[string]Socket
 
 	// Notes are problems met while collecting, shown in the report.
 	Notes []string
@@ -64,4 +66,19 @@ type ConfigTest struct {
 	Ran    bool   `json:"ran"`
 	OK     bool   `json:"ok"`
 	Output string `json:"output"`
+}
+
+// Socket is what is known of a unix-socket target's path.
+type Socket struct {
+	Exists   bool          `json:"exists"`
+	Info     host.FileInfo `json:"info"`
+	IsSocket bool          `json:"is_socket"`
+	// Owner and Group names of the socket file.
+	Owner string `json:"owner,omitempty"`
+	Group string `json:"group,omitempty"`
+	// WorkerMay: the nginx worker user may connect; Reason says why not.
+	WorkerMay  bool   `json:"worker_may"`
+	Reason     string `json:"reason,omitempty"`
+	BlockedDir string `json:"blocked_dir,omitempty"`
+	Err        string `json:"error,omitempty"`
 }

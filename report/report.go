@@ -3,7 +3,11 @@
 package report
 
 import (
+	"encoding/json"
+	"time"
+
 	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
 	"github.com/ngxdoctor/ngxdoctor/fixes"
 )
 
@@ -17,5 +21,187 @@ type Input struct {
 	Fixes [][]fixes.Fix
 }
 
-// Markdown renders the report for an incident ticket.
-func Markdown(in Input) []byte { return nil }
+// Report is the JSON document; its field names are the contract.
+type Report struct {
+	Schema  string              `json:"schema"`
+	Nginx   Nginx               `json:"nginx"`
+	Window  Window              `json:"window"`
+	Verdict checks.Verdict      `json:"verdict"`
+	Causes  []Cause             `json:"causes"`
+	Steps   []checks.StepResult `json:"steps"`
+	Targets []Target            `json:"targets"`
+	Notes   []string            `json:"notes,omitempty"`
+	// DurationMS is how long the diagnosis took.
+	DurationMS int64 `json:"duration_ms"`
+}
+
+type Nginx struct {
+	Binary     string     `json:"binary"`
+	Version    string     `json:"version"`
+	Config     string     `json:"config"`
+	Running    bool       `json:"running"`
+	MasterPID  int32      `json:"master_pid,omitempty"`
+	WorkerUser string     `json:"worker_user"`
+	ConfigTest ConfigTest `json:"config_test"`
+}
+
+type ConfigTest struct {
+	OK     bool   `json:"ok"`
+	Output string `json:"output"`
+}
+
+type Window struct {
+	Since      *time.Time `json:"since"`
+	ErrorLogs  []string   `json:"error_logs"`
+	AccessLogs []string   `json:"access_logs"`
+	LinesRead  int        `json:"lines_read"`
+}
+
+type Cause struct {
+	ID          string   `json:"id"`
+	Target      string   `json:"target"`
+	Summary     string   `json:"summary"`
+	Confidence  string   `json:"confidence"`
+	Occurrences int      `json:"occurrences"`
+	Evidence    []string `json:"evidence"`
+	Fixes       []Fix    `json:"fixes"`
+}
+
+type Fix struct {
+	ID        string     `json:"id"`
+	Title     string     `json:"title"`
+	Commands  [][]string `json:"commands"`
+	Diff      string     `json:"diff"`
+	Undo      string     `json:"undo"`
+	Transient bool       `json:"transient,omitempty"`
+	Warning   string     `json:"warning,omitempty"`
+}
+
+type Target struct {
+	Kind         string    `json:"kind"`
+	Address      string    `json:"address"`
+	Upstream     string    `json:"upstream,omitempty"`
+	ReferencedAt []string  `json:"referenced_at"`
+	Probe        Probe     `json:"probe"`
+	Listener     *Listener `json:"listener,omitempty"`
+}
+
+type Probe struct {
+	Result string  `json:"result"`
+	MS     float64 `json:"ms"`
+	Error  string  `json:"error,omitempty"`
+	HTTP   *HTTP   `json:"http,omitempty"`
+}
+
+type HTTP struct {
+	Protocol    string  `json:"protocol"`
+	Status      int     `json:"status,omitempty"`
+	TTFBMS      float64 `json:"ttfb_ms"`
+	HeaderBytes int     `json:"header_bytes,omitempty"`
+	Error       string  `json:"error,omitempty"`
+}
+
+type Listener struct {
+	PID     int32  `json:"pid"`
+	Process string `json:"process"`
+	User    string `json:"user"`
+	Address string `json:"address"`
+	Queue   int    `json:"queue"`
+	Backlog int    `json:"backlog"`
+}
+
+// Build makes the JSON document's structure from an outcome.
+func Build(in Input) Report {
+	o := in.Outcome
+	s := o.Snapshot
+	r := Report{
+		Schema:  Schema,
+		Verdict: o.Verdict,
+		Steps:   o.Steps,
+		Notes:   s.Notes,
+		Nginx: Nginx{Binary: s.Install.Binary, Version: s.Install.Version, Config: s.Install.Config,
+			Running: s.Install.Running, MasterPID: s.Install.MasterPID, WorkerUser: s.WorkerUser.Name,
+			ConfigTest: ConfigTest{OK: s.ConfigTest.OK, Output: s.ConfigTest.Output}},
+		DurationMS: o.Duration.Milliseconds(),
+		Causes:     []Cause{},
+		Targets:    []Target{},
+	}
+	if r.Nginx.WorkerUser == "" {
+		r.Nginx.WorkerUser = s.Install.WorkerUser
+	}
+	if !s.Since.IsZero() {
+		t := s.Since.UTC()
+		r.Window.Since = &t
+	}
+	r.Window.ErrorLogs, r.Window.AccessLogs = []string{}, []string{}
+	for _, l := range s.ErrorLogs {
+		r.Window.ErrorLogs = append(r.Window.ErrorLogs, l.Path)
+		r.Window.LinesRead += l.LinesRead
+	}
+	for _, l := range s.Access {
+		r.Window.AccessLogs = append(r.Window.AccessLogs, l.Path)
+		r.Window.LinesRead += l.LinesRead
+	}
+	for i, c := range o.Causes {
+		rc := Cause{ID: c.ID, Target: c.Target, Summary: c.Summary, Confidence: string(c.Confidence),
+			Occurrences: c.Occurrences, Evidence: c.Evidence, Fixes: []Fix{}}
+		if rc.Evidence == nil {
+			rc.Evidence = []string{}
+		}
+		if i < len(in.Fixes) {
+			for _, f := range in.Fixes[i] {
+				rc.Fixes = append(rc.Fixes, Fix{ID: f.ID, Title: f.Title, Commands: nonNil(f.Commands), Diff: f.Diff,
+					Undo: f.Undo, Transient: f.Transient, Warning: f.Warning})
+			}
+		}
+		r.Causes = append(r.Causes, rc)
+	}
+	for _, t := range s.Targets {
+		rt := Target{Kind: t.Kind, Address: t.Address, Upstream: t.Upstream, ReferencedAt: []string{}}
+		for _, p := range t.ReferencedAt {
+			rt.ReferencedAt = append(rt.ReferencedAt, p.String())
+		}
+		p, ok := s.Probes[t.Address]
+		switch {
+		case !ok:
+			rt.Probe = Probe{Result: "skipped"}
+		default:
+			rt.Probe = Probe{Result: string(p.Status), MS: ms(p.Duration), Error: p.Error}
+			if h := p.HTTP; h != nil {
+				rt.Probe.HTTP = &HTTP{Protocol: h.Protocol, Status: h.Status, TTFBMS: ms(h.TTFB), HeaderBytes: h.HeaderBytes, Error: h.Error}
+			}
+		}
+		if l, ok := listenerOf(s, t.Address); ok {
+			rt.Listener = &Listener{PID: l.PID, Process: l.Process, User: l.User, Address: l.Address, Queue: l.Queue, Backlog: l.Backlog}
+		}
+		r.Targets = append(r.Targets, rt)
+	}
+	return r
+}
+
+// JSON renders the report as indented JSON.
+func JSON(in Input) ([]byte, error) {
+	b, err := json.MarshalIndent(Build(in), "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+func listenerOf(s *checks.Snapshot, addr string) (host.Listener, bool) {
+	for _, t := range s.Targets {
+		if t.Address == addr {
+			return checks.ListenerFor(s.Listeners, t)
+		}
+	}
+	return host.Listener{}, false
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func nonNil(c [][]string) [][]string {
+	if c == nil {
+		return [][]string{}
+	}
+	return c
+}

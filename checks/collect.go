@@ -1,0 +1,316 @@
+package checks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/checks/logs"
+	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
+	"github.com/ngxdoctor/ngxdoctor/checks/probe"
+)
+
+// DefaultWindow is the log window when --since is not given.
+const DefaultWindow = 15 * time.Minute
+
+// DefaultTimeout is the probe deadline when --timeout is not given.
+const DefaultTimeout = 3 * time.Second
+
+func (o Options) timeout() time.Duration {
+	if o.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return o.Timeout
+}
+
+// Collect gathers the evidence once: discovery and config first (everything
+// else depends on them), then logs, probes, listeners and host facts at the
+// same time. Only a missing nginx and config is an error; every other
+// failure is a note or a check result.
+func Collect(ctx context.Context, sys host.System, opts Options, progress func(Event)) (*Snapshot, error) {
+	emit := func(phase string) {
+		if progress != nil {
+			progress(Event{Phase: phase})
+		}
+	}
+	s := &Snapshot{Sys: sys, Options: opts, Root: sys.Euid() == 0, Units: map[string]host.Unit{}}
+
+	inst, err := nginx.Discover(ctx, sys, opts.Config, opts.Nginx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoNginx, err)
+	}
+	s.Install = inst
+	emit("discovered")
+
+	cfg, err := nginx.Load(ctx, sys, inst.Config)
+	if cfg == nil {
+		if err == nil {
+			err = errors.New("empty configuration")
+		}
+		return nil, fmt.Errorf("%w: cannot read the configuration %s: %v", ErrNoNginx, inst.Config, err)
+	}
+	s.Config, s.ConfigErr = cfg, err
+	s.Targets = cfg.Targets()
+	emit("config")
+
+	now := sys.Now()
+	switch {
+	case opts.All:
+		s.Since = time.Time{}
+	case opts.Since > 0:
+		s.Since = now.Add(-opts.Since)
+	default:
+		s.Since = now.Add(-DefaultWindow)
+	}
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	note := func(format string, args ...any) {
+		mu.Lock()
+		s.Notes = append(s.Notes, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
+	goDo := func(phase string, f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					note("%s: internal error: %v", phase, r)
+				}
+			}()
+			f()
+			if phase != "" {
+				emit(phase)
+			}
+		}()
+	}
+
+	goDo("", func() {
+		if inst.Binary == "" {
+			return
+		}
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		ok, out, err := nginx.ConfigTest(tctx, sys, inst.Binary, inst.Config)
+		if err != nil {
+			note("nginx -t could not run: %v", err)
+			return
+		}
+		s.ConfigTest = ConfigTest{Ran: true, OK: ok, Output: strings.TrimSpace(out)}
+	})
+	goDo("logs", func() { s.readLogs(ctx) })
+	goDo("probes", func() {
+		s.Probes = probe.All(ctx, sys, s.Targets, hostHeaders(cfg, s.Targets), opts.timeout(), 0)
+	})
+	goDo("host", func() {
+		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)
+		defer cancel()
+		var hw sync.WaitGroup
+		hw.Add(5)
+		go func() {
+			defer hw.Done()
+			ls, err := sys.Listeners(hctx)
+			if err != nil {
+				note("listeners: %v", err)
+			}
+			s.Listeners = ls
+		}()
+		go func() {
+			defer hw.Done()
+			ps, err := sys.Processes(hctx)
+			if err != nil {
+				note("processes: %v", err)
+			}
+			s.Processes = ps
+		}()
+		go func() {
+			defer hw.Done()
+			name := inst.WorkerUser
+			if name == "" {
+				name = cfg.User
+			}
+			if name == "" {
+				name = "nobody"
+			}
+			s.WorkerUser, s.WorkerUserErr = sys.LookupUser(name)
+		}()
+		go func() { defer hw.Done(); s.SELinux = host.ReadSELinux(hctx, sys) }()
+		go func() { defer hw.Done(); s.Firewall = host.ReadFirewall(hctx, sys) }()
+		hw.Wait()
+		s.readUnits(hctx)
+		s.readSockets()
+	})
+	wg.Wait()
+	sort.Strings(s.Notes)
+	return s, nil
+}
+
+// readLogs reads every error and access log in the window. Logs named by
+// flags replace those of the config.
+func (s *Snapshot) readLogs(ctx context.Context) {
+	errPaths := s.Options.ErrorLogs
+	if len(errPaths) == 0 {
+		for _, l := range s.Config.ErrorLogs {
+			errPaths = append(errPaths, l.Path)
+		}
+		if len(errPaths) == 0 && s.Install.ErrorLogDefault != "" {
+			errPaths = append(errPaths, s.Install.ErrorLogDefault)
+		}
+	}
+	accPaths := s.Options.AccessLogs
+	if len(accPaths) == 0 {
+		for _, l := range s.Config.AccessLogs {
+			accPaths = append(accPaths, l.Path)
+		}
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, p := range dedupe(errPaths) {
+		p, skip := s.logPath(p)
+		if skip != "" {
+			s.LogErrors = append(s.LogErrors, skip)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, err := logs.ReadErrorLog(ctx, s.Sys, p, s.Since)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				s.LogErrors = append(s.LogErrors, fmt.Sprintf("%s: %v", p, err))
+				return
+			}
+			s.ErrorLogs = append(s.ErrorLogs, l)
+		}()
+	}
+	for _, p := range dedupe(accPaths) {
+		p, skip := s.logPath(p)
+		if skip != "" {
+			s.LogErrors = append(s.LogErrors, skip)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, err := logs.ReadAccessLog(ctx, s.Sys, p, s.Since)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				s.LogErrors = append(s.LogErrors, fmt.Sprintf("%s: %v", p, err))
+				return
+			}
+			s.Access = append(s.Access, l)
+		}()
+	}
+	wg.Wait()
+	sort.Slice(s.ErrorLogs, func(i, j int) bool { return s.ErrorLogs[i].Path < s.ErrorLogs[j].Path })
+	sort.Slice(s.Access, func(i, j int) bool { return s.Access[i].Path < s.Access[j].Path })
+	sort.Strings(s.LogErrors)
+}
+
+// logPath resolves a log path as nginx would (relative to the prefix) and
+// says why a destination cannot be read as a file.
+func (s *Snapshot) logPath(p string) (string, string) {
+	switch {
+	case p == "stderr" || p == "/dev/stderr" || p == "/dev/stdout":
+		return "", p + ": logs go to the terminal or the service's journal (journalctl -u nginx), not to a file"
+	case strings.HasPrefix(p, "syslog:"):
+		return "", p + ": logs go to syslog; read them with journalctl or in /var/log/syslog"
+	case strings.HasPrefix(p, "memory:"):
+		return "", p + ": an in-memory debug log"
+	case p == "/dev/null" || p == "off":
+		return "", p + ": logging is off"
+	}
+	if !filepath.IsAbs(p) && s.Install.Prefix != "" {
+		p = filepath.Join(s.Install.Prefix, p)
+	}
+	return p, ""
+}
+
+// readUnits finds the systemd unit behind each target's listener.
+func (s *Snapshot) readUnits(ctx context.Context) {
+	for _, t := range s.Targets {
+		if l, ok := listenerFor(s.Listeners, t); ok && l.PID > 0 {
+			if u, ok := host.ReadUnit(ctx, s.Sys, l.PID); ok {
+				s.Units[t.Address] = u
+			}
+		}
+	}
+}
+
+// readSockets looks at every unix-socket target's path as the worker user
+// would see it. Lstat only: a symlinked path is reported, never followed
+// by a fix.
+func (s *Snapshot) readSockets() {
+	s.Sockets = map[string]Socket{}
+	for _, t := range s.Targets {
+		if t.Network != "unix" || t.Dynamic {
+			continue
+		}
+		var so Socket
+		fi, err := s.Sys.Lstat(t.Path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			so.Err = err.Error()
+		default:
+			so.Exists, so.Info = true, fi
+			so.IsSocket = fi.Mode&fs.ModeSocket != 0
+			if u, err := s.Sys.LookupUserID(fi.UID); err == nil {
+				so.Owner = u.Name
+			} else {
+				so.Owner = fmt.Sprint(fi.UID)
+			}
+			if g, err := s.Sys.LookupGroupID(fi.GID); err == nil {
+				so.Group = g
+			} else {
+				so.Group = fmt.Sprint(fi.GID)
+			}
+			if s.WorkerUserErr == nil {
+				so.WorkerMay, so.Reason, so.BlockedDir = host.CanConnect(s.Sys, s.WorkerUser, t.Path)
+			} else {
+				so.WorkerMay = true // unknown user: do not accuse the permissions
+				so.Reason = "worker user unknown: " + s.WorkerUserErr.Error()
+			}
+		}
+		s.Sockets[t.Path] = so
+	}
+}
+
+// hostHeaders gives, for each target, the Host header nginx would send by
+// default for an upstream (the proxy_pass host part; $proxy_host).
+func hostHeaders(cfg *nginx.Config, ts []nginx.Target) map[string]string {
+	h := map[string]string{}
+	for _, t := range ts {
+		switch {
+		case t.Upstream != "":
+			h[t.Address] = t.Upstream
+		case t.Network == "unix":
+			h[t.Address] = "localhost"
+		default:
+			h[t.Address] = t.Address
+		}
+	}
+	return h
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}

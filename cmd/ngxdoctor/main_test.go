@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/lab"
+)
+
+// binary builds the real ngxdoctor once per test run.
+func binary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ngxdoctor")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func need(t *testing.T, ok bool, why string) {
+	t.Helper()
+	if ok {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("CI must run this test: %s", why)
+	}
+	t.Skipf("skipped outside CI: %s", why)
+}
+
+type run struct {
+	code           int
+	stdout, stderr string
+}
+
+func ngxdoctor(t *testing.T, bin string, env []string, args ...string) run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return run{code, o.String(), e.String()}
+}
+
+func TestCheckNoNginx(t *testing.T) {
+	bin := binary(t)
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	if err := os.WriteFile(empty, []byte(`{"euid": 1000}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := ngxdoctor(t, bin, nil, "check", "--replay", empty)
+	if r.code != 2 {
+		t.Fatalf("exit: got %d, want 2\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "--config") || r.stdout != "" {
+		t.Errorf("want a message on stderr saying what to pass, nothing on stdout; got stderr %q stdout %q", r.stderr, r.stdout)
+	}
+}
+
+func TestCheckBadFlags(t *testing.T) {
+	bin := binary(t)
+	for _, args := range [][]string{
+		{"check", "--since", "yesterday"},
+		{"check", "--format", "yaml"},
+		{"check", "--timeout", "-1s"},
+	} {
+		r := ngxdoctor(t, bin, nil, args...)
+		if r.code != 2 || r.stderr == "" {
+			t.Errorf("%v: got exit %d stderr %q, want 2 and a message", args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestCheckAgainstRealNginx runs the real binary on a healthy and a broken
+// lab: exit codes, JSON contract, and text that fits 80 columns.
+func TestCheckAgainstRealNginx(t *testing.T) {
+	need(t, os.Geteuid() == 0, "the lab runs nginx with www-data workers: root is needed")
+	bin := binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		scenario string
+		code     int
+		cause    string
+	}{
+		{"healthy", 0, ""},
+		{"backend-down", 1, "backend-down"},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			sc, _ := lab.Find(tc.scenario)
+			l, err := lab.Start(ctx, sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			l.Trigger(ctx, 3)
+
+			r := ngxdoctor(t, bin, nil, "check", "-c", l.Config, "--format", "json")
+			if r.code != tc.code {
+				t.Fatalf("exit: got %d, want %d\n%s\n%s", r.code, tc.code, r.stdout, r.stderr)
+			}
+			var rep struct {
+				Schema  string `json:"schema"`
+				Verdict struct{ Status, Summary string }
+				Causes  []struct {
+					ID       string   `json:"id"`
+					Target   string   `json:"target"`
+					Evidence []string `json:"evidence"`
+				}
+				Steps   []struct{ Number int }
+				Targets []struct {
+					Address string
+					Probe   struct{ Result string }
+				}
+			}
+			if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+				t.Fatalf("json: %v\n%s", err, r.stdout)
+			}
+			if rep.Schema != "ngxdoctor/report/v1" || len(rep.Steps) != 10 || len(rep.Targets) == 0 {
+				t.Errorf("json contract: schema %q, %d steps, %d targets", rep.Schema, len(rep.Steps), len(rep.Targets))
+			}
+			if tc.cause == "" {
+				if len(rep.Causes) != 0 || rep.Verdict.Status != "ok" {
+					t.Errorf("healthy: got %+v", rep.Causes)
+				}
+			} else if len(rep.Causes) == 0 || rep.Causes[0].ID != tc.cause || len(rep.Causes[0].Evidence) == 0 {
+				t.Errorf("got causes %+v, want %s first with evidence", rep.Causes, tc.cause)
+			}
+
+			txt := ngxdoctor(t, bin, []string{"NO_COLOR=1"}, "check", "-c", l.Config)
+			if strings.Contains(txt.stdout, "\x1b[") {
+				t.Errorf("NO_COLOR: text report has escape codes")
+			}
+			for _, line := range strings.Split(txt.stdout, "\n") {
+				if w := len([]rune(line)); w > 80 {
+					t.Errorf("text line is %d columns, want <= 80: %q", w, line)
+				}
+			}
+			md := ngxdoctor(t, bin, nil, "check", "-c", l.Config, "--format", "markdown")
+			if !strings.HasPrefix(md.stdout, "# nginx upstream diagnosis") {
+				t.Errorf("markdown: got %.60q", md.stdout)
+			}
+		})
+	}
+}

@@ -1,0 +1,163 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/lipgloss/v2"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+)
+
+// Width is the text report's line width: it must read in an 80-column terminal.
+const Width = 80
+
+// Marks show a status without relying on colour.
+var Marks = map[checks.Status]string{
+	checks.Pass: "✓", checks.Warn: "!", checks.Fail: "✗", checks.Skip: "–", checks.Error: "?", checks.Running: "…",
+}
+
+type textStyles struct {
+	title, bad, good, warn, dim, id lipgloss.Style
+}
+
+func newTextStyles(color bool) textStyles {
+	if !color {
+		p := lipgloss.NewStyle()
+		return textStyles{p, p, p, p, p, p}
+	}
+	return textStyles{
+		title: lipgloss.NewStyle().Bold(true),
+		bad:   lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
+		good:  lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
+		warn:  lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
+		dim:   lipgloss.NewStyle().Faint(true),
+		id:    lipgloss.NewStyle().Foreground(lipgloss.Color("6")),
+	}
+}
+
+func (st textStyles) status(s checks.Status) lipgloss.Style {
+	switch s {
+	case checks.Fail, checks.Error:
+		return st.bad
+	case checks.Warn:
+		return st.warn
+	case checks.Pass:
+		return st.good
+	}
+	return st.dim
+}
+
+// Text renders the report for a terminal, 80 columns wide; colour only when asked.
+func Text(in Input, color bool) []byte {
+	o, s := in.Outcome, in.Outcome.Snapshot
+	st := newTextStyles(color)
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+
+	head := fmt.Sprintf("ngxdoctor: nginx %s, %s", orQ(s.Install.Version), s.Install.Config)
+	if s.Install.Running {
+		head += fmt.Sprintf(", master pid %d", s.Install.MasterPID)
+	} else {
+		head += ", not running"
+	}
+	wrap(&b, st.title.Render(head), "", "  ")
+	r := Build(in)
+	win := "all of it"
+	if r.Window.Since != nil {
+		win = "since " + s.Since.Format("15:04:05")
+	}
+	wrap(&b, fmt.Sprintf("workers: %s; logs: %s (%d lines read)", orQ(r.Nginx.WorkerUser), win, r.Window.LinesRead), "", "  ")
+	line("")
+	if o.Verdict.Status == "ok" {
+		wrap(&b, st.good.Render("OK")+"  "+o.Verdict.Summary, "", "    ")
+	} else {
+		wrap(&b, st.bad.Render("502")+" "+o.Verdict.Summary, "", "    ")
+	}
+	if len(o.Causes) > 0 {
+		line("")
+		line(st.title.Render("Causes, most likely first"))
+		for i, c := range r.Causes {
+			line("")
+			wrap(&b, fmt.Sprintf("%d. %s %s (%s confidence, %d log lines)", i+1, st.id.Render(c.ID), c.Target, c.Confidence, c.Occurrences), "", "   ")
+			wrap(&b, c.Summary, "   ", "   ")
+			for _, e := range c.Evidence {
+				wrap(&b, "- "+e, "   ", "     ")
+			}
+			for _, f := range c.Fixes {
+				wrap(&b, fmt.Sprintf("fix: ngxdoctor fix %s", f.ID), "   ", "     ")
+				wrap(&b, "     "+f.Title, "", "     ")
+			}
+		}
+	}
+	line("")
+	line(st.title.Render("The ten steps"))
+	for _, sr := range o.Steps {
+		lead := fmt.Sprintf("%s %2d %-22s ", st.status(sr.Status).Render(Marks[sr.Status]), sr.Number, sr.Title)
+		summary := ""
+		for _, c := range sr.Checks {
+			if c.Status == sr.Status {
+				summary = c.Summary
+				break
+			}
+		}
+		wrap(&b, lead+summary, "", strings.Repeat(" ", 28))
+	}
+	if len(s.Notes) > 0 {
+		line("")
+		for _, n := range s.Notes {
+			wrap(&b, st.dim.Render("note: "+n), "", "      ")
+		}
+	}
+	if len(o.Causes) > 0 && len(in.Fixes) == 0 {
+		line("")
+		wrap(&b, st.dim.Render("Read-only: no fix offered."), "", "")
+	}
+	return []byte(b.String())
+}
+
+// wrap writes text wrapped at Width, the first line after first, the rest after rest.
+func wrap(b *strings.Builder, text, first, rest string) {
+	prefix := first
+	for _, para := range strings.Split(text, "\n") {
+		words := strings.Fields(para)
+		cur := prefix
+		n := lipgloss.Width(cur)
+		empty := true
+		for _, w := range words {
+			ww := lipgloss.Width(w)
+			if !empty && n+1+ww > Width {
+				b.WriteString(strings.TrimRight(cur, " ") + "\n")
+				cur, n, empty = rest, lipgloss.Width(rest), true
+			}
+			for ww > Width-n && ww > 0 && !strings.Contains(w, "\x1b") {
+				// A word longer than the line (a path, a log line) is cut hard.
+				cut := Width - n
+				if cut < 10 {
+					b.WriteString(strings.TrimRight(cur, " ") + "\n")
+					cur, n, empty = rest, lipgloss.Width(rest), true
+					cut = Width - n
+				}
+				b.WriteString(cur + w[:cut] + "\n")
+				w, ww = w[cut:], ww-cut
+				cur, n, empty = rest, lipgloss.Width(rest), true
+			}
+			if !empty {
+				cur += " "
+				n++
+			}
+			cur += w
+			n += ww
+			empty = false
+		}
+		b.WriteString(strings.TrimRight(cur, " ") + "\n")
+		prefix = rest
+	}
+}
+
+func orQ(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs what the tests need when it
+# is missing (nginx, php-fpm, iptables, tmux from Debian's packages), then
+# runs every test: vet, gofmt, the race-enabled suite with the real
+# integration tests, and a short run of each fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v php-fpm8.2 >/dev/null 2>&1 || [ -x /usr/sbin/php-fpm8.2 ] || need+=(php8.2-fpm)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+export PATH="$PATH:/usr/sbin:/sbin"
+
+echo "== gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$bad" ]; then echo "gofmt would change: $bad"; exit 1; fi
+echo "== go vet"
+go vet ./...
+echo "== go test -race"
+# Integration tests start real nginx, php-fpm and iptables rules on
+# loopback; in CI (CI=true) a missing piece fails instead of skipping.
+go test -race -count=1 -timeout 20m ./...
+echo "== fuzz (short)"
+for pkg in $(go list ./...); do
+  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "${FUZZTIME:-10s}" "$pkg" >/dev/null
+    echo "ok   fuzz $pkg $target"
+  done
+done
+echo "all tests passed"
