@@ -82,7 +82,7 @@ func Discover(ctx context.Context, sys host.System, configFlag, binaryFlag strin
 	if !filepath.IsAbs(in.Config) && in.ConfigFrom != "flag" && in.Prefix != "" {
 		in.Config = filepath.Join(in.Prefix, in.Config)
 	}
-	if in.ErrorLogDefault != "" && !filepath.IsAbs(in.ErrorLogDefault) && in.Prefix != "" {
+	if isFilePath(in.ErrorLogDefault) && !filepath.IsAbs(in.ErrorLogDefault) && in.Prefix != "" {
 		in.ErrorLogDefault = filepath.Join(in.Prefix, in.ErrorLogDefault)
 	}
 
@@ -93,6 +93,11 @@ func Discover(ctx context.Context, sys host.System, configFlag, binaryFlag strin
 		}
 	}
 	return in, nil
+}
+
+// isFilePath tells a log file from nginx's other log destinations.
+func isFilePath(dest string) bool {
+	return dest != "" && dest != "stderr" && !strings.HasPrefix(dest, "syslog:") && !strings.HasPrefix(dest, "memory:")
 }
 
 // loadMain reads only the main file: the user directive lives there.

@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -574,4 +575,17 @@ func TestLoadLimits(t *testing.T) {
 			t.Errorf("got %d errors starting %q, want one about more than 10000 files", len(c.Errors), c.Errors[:min(3, len(c.Errors))])
 		}
 	})
+}
+
+func equalJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	ja, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(ja) == string(jb)
 }
