@@ -142,8 +142,8 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 			}
 			s.WorkerUser, s.WorkerUserErr = sys.LookupUser(name)
 		}()
-		go func() { defer hw.Done(); s.SELinux = host.ReadSELinux(hctx, sys) }()
-		go func() { defer hw.Done(); s.Firewall = host.ReadFirewall(hctx, sys) }()
+		go func() { defer hw.Done(); s.SELinux = readSELinux(hctx, sys) }()
+		go func() { defer hw.Done(); s.Firewall = readFirewall(hctx, sys) }()
 		hw.Wait()
 		s.readUnits(hctx)
 		s.readSockets()
@@ -240,7 +240,7 @@ func (s *Snapshot) logPath(p string) (string, string) {
 func (s *Snapshot) readUnits(ctx context.Context) {
 	for _, t := range s.Targets {
 		if l, ok := listenerFor(s.Listeners, t); ok && l.PID > 0 {
-			if u, ok := host.ReadUnit(ctx, s.Sys, l.PID); ok {
+			if u, ok := readUnit(ctx, s.Sys, l.PID); ok {
 				s.Units[t.Address] = u
 			}
 		}
@@ -276,7 +276,7 @@ func (s *Snapshot) readSockets() {
 				so.Group = fmt.Sprint(fi.GID)
 			}
 			if s.WorkerUserErr == nil {
-				so.WorkerMay, so.Reason, so.BlockedDir = host.CanConnect(s.Sys, s.WorkerUser, t.Path)
+				so.WorkerMay, so.Reason, so.BlockedDir = canConnect(s.Sys, s.WorkerUser, t.Path)
 			} else {
 				so.WorkerMay = true // unknown user: do not accuse the permissions
 				so.Reason = "worker user unknown: " + s.WorkerUserErr.Error()

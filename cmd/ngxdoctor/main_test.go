@@ -42,7 +42,7 @@ type run struct {
 	stdout, stderr string
 }
 
-func ngxdoctor(t *testing.T, bin string, env []string, args ...string) run {
+func runBin(t *testing.T, bin string, env []string, args ...string) run {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -67,7 +67,7 @@ func TestCheckNoNginx(t *testing.T) {
 	if err := os.WriteFile(empty, []byte(`{"euid": 1000}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := ngxdoctor(t, bin, nil, "check", "--replay", empty)
+	r := runBin(t, bin, nil, "check", "--replay", empty)
 	if r.code != 2 {
 		t.Fatalf("exit: got %d, want 2\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
@@ -83,7 +83,7 @@ func TestCheckBadFlags(t *testing.T) {
 		{"check", "--format", "yaml"},
 		{"check", "--timeout", "-1s"},
 	} {
-		r := ngxdoctor(t, bin, nil, args...)
+		r := runBin(t, bin, nil, args...)
 		if r.code != 2 || r.stderr == "" {
 			t.Errorf("%v: got exit %d stderr %q, want 2 and a message", args, r.code, r.stderr)
 		}
@@ -114,7 +114,7 @@ func TestCheckAgainstRealNginx(t *testing.T) {
 			defer l.Close()
 			l.Trigger(ctx, 3)
 
-			r := ngxdoctor(t, bin, nil, "check", "-c", l.Config, "--format", "json")
+			r := runBin(t, bin, nil, "check", "-c", l.Config, "--format", "json")
 			if r.code != tc.code {
 				t.Fatalf("exit: got %d, want %d\n%s\n%s", r.code, tc.code, r.stdout, r.stderr)
 			}
@@ -146,7 +146,7 @@ func TestCheckAgainstRealNginx(t *testing.T) {
 				t.Errorf("got causes %+v, want %s first with evidence", rep.Causes, tc.cause)
 			}
 
-			txt := ngxdoctor(t, bin, []string{"NO_COLOR=1"}, "check", "-c", l.Config)
+			txt := runBin(t, bin, []string{"NO_COLOR=1"}, "check", "-c", l.Config)
 			if strings.Contains(txt.stdout, "\x1b[") {
 				t.Errorf("NO_COLOR: text report has escape codes")
 			}
@@ -155,7 +155,7 @@ func TestCheckAgainstRealNginx(t *testing.T) {
 					t.Errorf("text line is %d columns, want <= 80: %q", w, line)
 				}
 			}
-			md := ngxdoctor(t, bin, nil, "check", "-c", l.Config, "--format", "markdown")
+			md := runBin(t, bin, nil, "check", "-c", l.Config, "--format", "markdown")
 			if !strings.HasPrefix(md.stdout, "# nginx upstream diagnosis") {
 				t.Errorf("markdown: got %.60q", md.stdout)
 			}
