@@ -229,6 +229,7 @@ pm.max_children = 1
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return "", err
 	}
+	l.PHPFPM = conf
 	if err := os.WriteFile(filepath.Join(l.Dir, "www", "index.php"), []byte("<?php echo \"ok\\n\";\n"), 0o644); err != nil {
 		return "", err
 	}

@@ -40,6 +40,7 @@ type Lab struct {
 	Listeners  []string // where the lab's own backends really listen (differs from Backends for wrong-address)
 	WorkerUser string   // user the workers run as ("www-data" when root, else the current user)
 	Site       string   // the site file holding the server block (DIR/sites-enabled/app.conf)
+	PHPFPM     string   // php-fpm's config (pool included) when the scenario runs php-fpm, else ""
 
 	Scenario Scenario
 

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
@@ -223,5 +224,64 @@ func TestNotRootRefused(t *testing.T) {
 	_, err := Start(context.Background(), s)
 	if err == nil || !strings.Contains(err.Error(), "needs root") {
 		t.Errorf("got %v, want a needs-root error", err)
+	}
+}
+
+// A scenario whose config nginx rejects: Start reports nginx's own words and
+// leaves nothing behind.
+func TestStartFailureCleansUp(t *testing.T) {
+	haveNginx(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var dir string
+	var backend string
+	s := Scenario{Name: "broken", setup: func(ctx context.Context, l *Lab) (string, error) {
+		dir = l.Dir
+		addr, err := l.httpBackend("127.0.0.1:0", okHandler())
+		backend = addr
+		return l.server("", "location / {\n    proxy_pass http://127.0.0.1:notaport;\n}"), err
+	}}
+	l, err := Start(ctx, s)
+	if err == nil {
+		l.Close()
+		t.Fatal("Start of a broken config succeeded")
+	}
+	t.Log(err)
+	if !strings.Contains(err.Error(), "emerg") {
+		t.Errorf("got %v, want nginx's [emerg] message in the error", err)
+	}
+	if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
+		t.Errorf("dir %s left after a failed Start", dir)
+	}
+	if listening(backend) {
+		t.Errorf("backend %s still listening after a failed Start", backend)
+	}
+}
+
+// A setup that fails after adding its firewall rule: the rule goes too.
+func TestStartFailureRemovesRule(t *testing.T) {
+	needs(t, os.Geteuid() == 0, "adding an iptables rule needs root")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	port, err := FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Scenario{Name: "half", setup: func(ctx context.Context, l *Lab) (string, error) {
+		if err := l.reject(ctx, port); err != nil {
+			return "", err
+		}
+		return "", errors.New("planned failure")
+	}}
+	if l, err := Start(ctx, s); err == nil {
+		l.Close()
+		t.Fatal("Start succeeded")
+	}
+	out, err := exec.Command("iptables", "-S", "OUTPUT").CombinedOutput()
+	if err != nil {
+		t.Fatalf("iptables -S: %v: %s", err, out)
+	}
+	if strings.Contains(string(out), "--dport "+strconv.Itoa(port)+" ") {
+		t.Errorf("rule for port %d left after a failed Start:\n%s", port, out)
 	}
 }
