@@ -26,6 +26,9 @@ type Rule struct {
 	Port  int    `json:"port,omitempty"`
 	Dest  string `json:"dest,omitempty"`
 	Chain string `json:"chain,omitempty"`
+	// In and Out are the interfaces matched ("lo"), "" = any.
+	In  string `json:"in,omitempty"`
+	Out string `json:"out,omitempty"`
 	// RejectWith is e.g. "icmp-host-unreachable", "tcp-reset", "icmp-port-unreachable".
 	RejectWith string `json:"reject_with,omitempty"`
 	// Delete is the argv that removes this rule (for a fix), when known.
