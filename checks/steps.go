@@ -445,6 +445,7 @@ func checkGroups(_ context.Context, s *Snapshot) Result {
 	for _, t := range s.Targets {
 		used[t.Upstream] = true
 	}
+	var dead []string
 	for _, u := range s.Config.Upstreams {
 		if !used[u.Name] {
 			continue
@@ -456,6 +457,9 @@ func checkGroups(_ context.Context, s *Snapshot) Result {
 			}
 		}
 		r.Evidence = append(r.Evidence, fmt.Sprintf("%s: upstream %s: %d of %d servers accept", u.At, u.Name, up, len(u.Servers)))
+		if up == 0 {
+			dead = append(dead, u.Name)
+		}
 	}
 	n := s.countClass(logs.NoLiveUpstreams)
 	if n > 0 {
@@ -467,10 +471,12 @@ func checkGroups(_ context.Context, s *Snapshot) Result {
 	switch {
 	case len(r.Evidence) == 0:
 		r.Status, r.Summary = Skip, "No upstream block is in use."
+	case len(dead) > 0:
+		r.Status, r.Summary = Fail, fmt.Sprintf("No server of upstream %s accepts connections.", strings.Join(dead, ", "))
 	case n > 0:
 		r.Status, r.Summary = Fail, "nginx found no live server in an upstream group."
 	default:
-		r.Status, r.Summary = Pass, "Upstream groups have live servers."
+		r.Status, r.Summary = Pass, "Every upstream group has a server that accepts."
 	}
 	return r
 }
@@ -627,8 +633,6 @@ func getThrough(ctx context.Context, s *Snapshot, q verifyRequest) (int, error) 
 	return resp.StatusCode, nil
 }
 
-var _ = time.Second
-
 // verifyRequests picks, for each location with a pass on a locally
 // reachable server, a request that exercises it: the path of a recent
 // failing request when the log has one, else the location's own prefix.
@@ -766,7 +770,7 @@ func (s *Snapshot) windowText() string {
 	if s.Since.IsZero() {
 		return "whole log"
 	}
-	return s.Sys.Now().Sub(s.Since).Round(1e9).String()
+	return durText(s.Sys.Now().Sub(s.Since))
 }
 
 func targetAddress(s *Snapshot, group string, sv nginx.UpstreamServer) string {
@@ -816,5 +820,14 @@ func sortedKeys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// durText writes a duration as a person would: 15m, 2h, 1h30m, 45s.
+func durText(d time.Duration) string {
+	d = d.Round(time.Second)
+	out := d.String()
+	out = strings.Replace(out, "m0s", "m", 1)
+	out = strings.Replace(out, "h0m", "h", 1)
 	return out
 }
