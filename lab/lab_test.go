@@ -285,3 +285,80 @@ func TestStartFailureRemovesRule(t *testing.T) {
 		t.Errorf("rule for port %d left after a failed Start:\n%s", port, out)
 	}
 }
+
+// Each broken lab heals with the change a fix would make, so the failure is
+// the scenario's cause and nothing else, and fixes can be verified on it.
+func TestRepairs(t *testing.T) {
+	haveNginx(t)
+	edit := func(old, new string) func(*testing.T, *Lab) {
+		return func(t *testing.T, l *Lab) {
+			t.Helper()
+			data, err := os.ReadFile(l.Site)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(data), old) {
+				t.Fatalf("%s lacks %q", l.Site, old)
+			}
+			if err := os.WriteFile(l.Site, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Reload(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tests := []struct {
+		name   string
+		repair func(*testing.T, *Lab)
+	}{
+		{"wrong-address", func(t *testing.T, l *Lab) {
+			edit("http://"+l.Backends[0], "http://"+l.Listeners[0])(t, l)
+		}},
+		{"upstream-timeout", edit("proxy_read_timeout 1s;", "proxy_read_timeout 5s;")},
+		{"header-too-big", edit("proxy_buffer_size 4k;", "proxy_buffer_size 32k;\n    proxy_buffers 8 32k;\n    proxy_busy_buffers_size 64k;")},
+		{"socket-permission", func(t *testing.T, l *Lab) {
+			if err := os.Chmod(strings.TrimPrefix(l.Backends[0], "unix:"), 0o666); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"firewall-blocked", func(t *testing.T, l *Lab) {
+			port := l.Backends[0][strings.LastIndex(l.Backends[0], ":")+1:]
+			out, err := exec.Command("iptables", "-w", "5", "-D", "OUTPUT", "-o", "lo", "-p", "tcp", "-d", "127.0.0.1",
+				"--dport", port, "-j", "REJECT", "--reject-with", "icmp-host-unreachable").CombinedOutput()
+			if err != nil {
+				t.Fatalf("iptables -D: %v: %s", err, out)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, ok := Find(tt.name)
+			if !ok {
+				t.Fatalf("no scenario %s", tt.name)
+			}
+			if s.NeedsRoot {
+				needs(t, os.Geteuid() == 0, "the scenario needs root: "+s.rootReason)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			l, err := Start(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if err := l.Close(); err != nil {
+					t.Error(err)
+				}
+			}()
+			if st, _ := l.Get(ctx, l.Path); st != s.Status {
+				t.Fatalf("before the repair: got %d, want %d", st, s.Status)
+			}
+			tt.repair(t, l)
+			if st, err := l.Get(ctx, l.Path); st != 200 {
+				t.Errorf("after the repair: got %d (%v), want 200", st, err)
+			}
+		})
+	}
+}

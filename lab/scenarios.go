@@ -44,7 +44,9 @@ func Scenarios() []Scenario {
 				if err != nil {
 					return "", err
 				}
-				return l.server(upstream("app", addr, "keepalive 8;"), proxyLocation("http://app")), nil
+				// keepalive to the upstream works only with HTTP/1.1 and no "Connection: close".
+				return l.server(upstream("app", addr, "keepalive 8;"),
+					proxyLocation("http://app", "proxy_http_version 1.1;", `proxy_set_header Connection "";`)), nil
 			},
 		},
 		{
