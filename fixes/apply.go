@@ -112,13 +112,6 @@ func (p *plan) finish(o *checks.Outcome) {
 // back when it makes things worse.
 func (e *Engine) Apply(ctx context.Context, o *checks.Outcome, f Fix, opts Options) (Applied, error) {
 	res := Applied{Fix: f}
-	logf := func(format string, a ...any) {
-		s := fmt.Sprintf(format, a...)
-		res.Log = append(res.Log, s)
-		if opts.Progress != nil {
-			opts.Progress(s)
-		}
-	}
 	if opts.ReadOnly {
 		return res, ErrReadOnly
 	}
@@ -126,7 +119,22 @@ func (e *Engine) Apply(ctx context.Context, o *checks.Outcome, f Fix, opts Optio
 	if !ok {
 		return res, fmt.Errorf("fix %s: not offered for this evidence (run the check again)", f.ID)
 	}
-	res.Fix = p.Fix
+	if f.Diff != "" && f.Diff != p.Diff {
+		return res, fmt.Errorf("fix %s: %w: the change would differ from the preview", f.ID, ErrChanged)
+	}
+	return e.applyPlan(ctx, o, p, opts)
+}
+
+// applyPlan is Apply once the fix is planned afresh.
+func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts Options) (Applied, error) {
+	res := Applied{Fix: p.Fix}
+	logf := func(format string, a ...any) {
+		s := fmt.Sprintf(format, a...)
+		res.Log = append(res.Log, s)
+		if opts.Progress != nil {
+			opts.Progress(s)
+		}
+	}
 	if opts.DryRun {
 		for _, c := range p.Commands {
 			logf("would run: %s", strings.Join(c, " "))
@@ -142,8 +150,8 @@ func (e *Engine) Apply(ctx context.Context, o *checks.Outcome, f Fix, opts Optio
 	if err != nil {
 		return res, err
 	}
-	if d := unifiedDiff(changes); f.Diff != "" && d != f.Diff {
-		return res, fmt.Errorf("fix %s: %w: the change would differ from the preview", f.ID, ErrChanged)
+	if d := unifiedDiff(changes); p.Diff != "" && d != p.Diff {
+		return res, fmt.Errorf("fix %s: %w: the change would differ from the preview", p.ID, ErrChanged)
 	}
 	if p.nginxEdits {
 		if out, err := e.run(ctx, nx.testArgv()); err != nil {

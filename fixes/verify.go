@@ -92,14 +92,29 @@ func (e *Engine) reloadNginx(ctx context.Context, nx nginxRef, old map[int]bool,
 		wait = 10 * time.Second
 	}
 	deadline := time.Now().Add(wait)
+	started := 0
 	for {
-		for pid := range children(nx.MasterPID) {
-			if !old[pid] {
+		cur := children(nx.MasterPID)
+		lingering := 0
+		for pid := range cur {
+			if !old[pid] && started == 0 {
+				started = pid
 				logf("reloaded: new worker pid %d", pid)
-				return nil
+			}
+			if old[pid] {
+				lingering++
 			}
 		}
+		// Old workers still accept until the master tells them to stop: a
+		// request before they are gone may meet the old config.
+		if started != 0 && lingering == 0 {
+			return nil
+		}
 		if time.Now().After(deadline) {
+			if started != 0 {
+				logf("%d old workers are still finishing requests", lingering)
+				return nil
+			}
 			return fmt.Errorf("reload: no new nginx worker after %s (the master kept the old config; see its error log)", wait)
 		}
 		select {
