@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -159,6 +160,17 @@ func refusedAddr(t testing.TB, ip string) string {
 // until the kernel drops new SYNs: a connect to it hangs until its deadline.
 func fullQueueTCP(t testing.TB) string {
 	t.Helper()
+	addr := rawListener(t)
+	if err := fill(t, "tcp", addr); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// rawListener listens on 127.0.0.1 with backlog 1 and never accepts
+// (net.Listen would use somaxconn).
+func rawListener(t testing.TB) string {
+	t.Helper()
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatalf("socket: %v", err)
@@ -174,9 +186,7 @@ func fullQueueTCP(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("getsockname: %v", err)
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
-	fill(t, "tcp", addr)
-	return addr
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(sa.(*syscall.SockaddrInet4).Port))
 }
 
 // fullQueueUnix is the same for a unix socket, where a full queue makes
@@ -195,21 +205,34 @@ func fullQueueUnix(t testing.TB) string {
 	if err := syscall.Listen(fd, 1); err != nil {
 		t.Fatalf("listen: %v", err)
 	}
-	fill(t, "unix", path)
+	if err := fill(t, "unix", path); err != nil {
+		t.Fatal(err)
+	}
 	return path
 }
 
-// fill connects until a connect fails, keeping the connections open.
-func fill(t testing.TB, network, addr string) {
-	t.Helper()
-	for range 16 {
-		c, err := net.DialTimeout(network, addr, 200*time.Millisecond)
+// fill connects until the listen queue is full and a connect hangs,
+// keeping the connections open. It may run in several goroutines at once,
+// so it returns its failure.
+func fill(t testing.TB, network, addr string) error {
+	// Filling connects get a long deadline, so that a busy machine does not
+	// stop the filling early; only the check that the queue is full is short.
+	wait := 5 * time.Second
+	for i := range 16 {
+		c, err := net.DialTimeout(network, addr, wait)
 		if err != nil {
-			return
+			if i == 0 {
+				return fmt.Errorf("listen queue of %s: first connect failed: %w", addr, err)
+			}
+			return nil
 		}
 		t.Cleanup(func() { c.Close() })
+		// The kernel queues backlog+1 connections; after that, check.
+		if i >= 1 {
+			wait = 300 * time.Millisecond
+		}
 	}
-	t.Fatalf("listen queue of %s never filled", addr)
+	return fmt.Errorf("listen queue of %s never filled", addr)
 }
 
 // tlsConfig is a self-signed certificate for 127.0.0.1 and localhost.

@@ -16,7 +16,8 @@ import (
 const okResponse = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
 
 func TestRequest(t *testing.T) {
-	const timeout = 700 * time.Millisecond
+	// Generous: a loaded CI machine under -race moves 1 MiB slowly.
+	const timeout = 2 * time.Second
 	tcp := func(h func(net.Conn)) string { return serve(t, listen(t, "tcp", "127.0.0.1:0"), h) }
 	tlsBackend := func(h func(net.Conn)) string {
 		return serve(t, tls.NewListener(listen(t, "tcp", "127.0.0.1:0"), tlsConfig(t)), h)
