@@ -260,10 +260,16 @@ pm.max_children = 1
 }
 
 // reject adds the iptables rule that rejects loopback traffic to port with
-// "host unreachable"; Close deletes it, checking first that it is there.
+// "host unreachable"; Close deletes it.
 func (l *Lab) reject(ctx context.Context, port int) error {
-	rule := []string{"OUTPUT", "-o", "lo", "-p", "tcp", "-d", "127.0.0.1", "--dport", strconv.Itoa(port),
-		"-j", "REJECT", "--reject-with", "icmp-host-unreachable"}
+	return l.firewall(ctx, port, "REJECT", "--reject-with", "icmp-host-unreachable")
+}
+
+// firewall adds an OUTPUT rule on lo for traffic to 127.0.0.1:port with the
+// given target; Close deletes it, checking first that it is still there.
+func (l *Lab) firewall(ctx context.Context, port int, target ...string) error {
+	rule := append([]string{"OUTPUT", "-o", "lo", "-p", "tcp", "-d", "127.0.0.1", "--dport", strconv.Itoa(port),
+		"-j"}, target...)
 	iptables := func(ctx context.Context, op string) error {
 		args := append([]string{"-w", "5", op}, rule...)
 		out, err := exec.CommandContext(ctx, "iptables", args...).CombinedOutput()

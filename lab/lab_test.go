@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,7 +108,7 @@ func TestScenarios(t *testing.T) {
 			if _, err := os.Stat(l.Dir); !os.IsNotExist(err) {
 				t.Errorf("dir %s left after Close (%v)", l.Dir, err)
 			}
-			if s.Name == "firewall-blocked" {
+			if strings.HasPrefix(s.Name, "firewall-blocked") {
 				out, err := exec.Command("iptables", "-S", "OUTPUT").CombinedOutput()
 				if err != nil {
 					t.Fatalf("iptables -S: %v: %s", err, out)
@@ -317,6 +318,11 @@ func TestRepairs(t *testing.T) {
 		}},
 		{"upstream-timeout", edit("proxy_read_timeout 1s;", "proxy_read_timeout 5s;")},
 		{"header-too-big", edit("proxy_buffer_size 4k;", "proxy_buffer_size 32k;\n    proxy_buffers 8 32k;\n    proxy_busy_buffers_size 64k;")},
+		{"socket-permission-dir", func(t *testing.T, l *Lab) {
+			if err := os.Chmod(filepath.Dir(strings.TrimPrefix(l.Backends[0], "unix:")), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"socket-permission", func(t *testing.T, l *Lab) {
 			if err := os.Chmod(strings.TrimPrefix(l.Backends[0], "unix:"), 0o666); err != nil {
 				t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -141,6 +143,35 @@ location ~ \.php$ {
     fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
     fastcgi_pass unix:%s;
 }`, l.Dir, sock)), nil
+			},
+		},
+		{
+			Name:  "socket-permission-dir",
+			Cause: "socket-permission",
+			Description: "The app's socket is open to all (0666), but its directory is root's 0700, " +
+				"so the www-data workers cannot reach it.",
+			Status:     http.StatusBadGateway,
+			Message:    "failed (13: Permission denied) while connecting to upstream",
+			NeedsRoot:  true,
+			rootReason: "the workers must run as www-data while the socket's directory belongs to root",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				dir := filepath.Join(l.Dir, "run", "app")
+				if err := os.Mkdir(dir, 0o700); err != nil {
+					return "", err
+				}
+				sock := filepath.Join(dir, "app.sock")
+				ln, err := net.Listen("unix", sock)
+				if err != nil {
+					return "", err
+				}
+				l.addCloser(func() error { ln.Close(); return nil })
+				if err := os.Chmod(sock, 0o666); err != nil {
+					return "", err
+				}
+				l.serveHTTP(ln, okHandler())
+				l.Backends = []string{"unix:" + sock}
+				l.Listeners = []string{"unix:" + sock}
+				return l.server(upstream("app", "unix:"+sock, ""), proxyLocation("http://app")), nil
 			},
 		},
 		{
@@ -342,6 +373,27 @@ set $backend_host api.nosuch.test;
 					return "", err
 				}
 				return l.server(upstream("app", addr, ""), proxyLocation("http://app")), nil
+			},
+		},
+		{
+			Name:        "firewall-blocked-drop",
+			Cause:       "firewall-blocked",
+			Description: "A healthy backend behind an iptables rule that silently drops nginx's connections, so they time out (proxy_connect_timeout 1s).",
+			Status:      http.StatusGatewayTimeout,
+			Message:     "upstream timed out (110: Connection timed out) while connecting to upstream",
+			NeedsRoot:   true,
+			rootReason:  "adding an iptables rule needs CAP_NET_ADMIN",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				addr, err := l.httpBackend("127.0.0.1:0", okHandler())
+				if err != nil {
+					return "", err
+				}
+				_, port, _ := net.SplitHostPort(addr)
+				p, _ := strconv.Atoi(port)
+				if err := l.firewall(ctx, p, "DROP"); err != nil {
+					return "", err
+				}
+				return l.server(upstream("app", addr, ""), proxyLocation("http://app", "proxy_connect_timeout 1s;")), nil
 			},
 		},
 		{
