@@ -26,6 +26,10 @@ const (
 	// included many times from files that are themselves included many times
 	// grows exponentially.
 	maxNodes = 2_000_000
+	// maxDepth bounds block nesting: real configs nest a handful of levels,
+	// and the parser recurses once per level (a deep enough file would
+	// overflow the stack, which no recover can catch).
+	maxDepth = 200
 )
 
 // source serves config files to crossplane. Every open is counted against
@@ -74,6 +78,9 @@ func (s *source) open(path string) (io.ReadCloser, error) {
 	if err != nil {
 		return s.fail(path, err)
 	}
+	if depth := nesting(data); depth > maxDepth {
+		return s.fail(path, fmt.Errorf("blocks nested more than %d deep", maxDepth))
+	}
 	if n := s.closers[path]; n > 0 {
 		data = append(bytes.Clone(data), strings.Repeat("\n}", n)...)
 	}
@@ -86,6 +93,30 @@ func (s *source) open(path string) (io.ReadCloser, error) {
 		s.order = append(s.order, path)
 	}
 	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+// nesting is the deepest block nesting in a config file, counted on the
+// same tokens the parser will see (braces in strings, comments and Lua
+// code do not count). Files with few braces need no lexing at all.
+func nesting(data []byte) int {
+	if bytes.Count(data, []byte("{")) <= maxDepth {
+		return 0
+	}
+	depth, deepest := 0, 0
+	for t := range crossplane.LexWithOptions(bytes.NewReader(data), lexOptions()) {
+		if t.Error != nil {
+			break
+		}
+		switch {
+		case t.IsQuoted:
+		case t.Value == "{":
+			depth++
+			deepest = max(deepest, depth)
+		case t.Value == "}":
+			depth--
+		}
+	}
+	return deepest
 }
 
 func (s *source) fail(path string, err error) (io.ReadCloser, error) {
@@ -218,11 +249,15 @@ func parseOptions(src *source, single bool) *crossplane.ParseOptions {
 			crossplane.MatchGeoip2Latest,
 			crossplane.MatchOtelLatest,
 		},
-		// Without the Lua lexer, Lua code inside *_by_lua_block would be
-		// read as nginx syntax and break the rest of the file.
-		LexOptions: crossplane.LexOptions{
-			Lexers: []crossplane.RegisterLexer{(&crossplane.Lua{}).RegisterLexer()},
-		},
+		LexOptions: lexOptions(),
+	}
+}
+
+// lexOptions adds the Lua lexer: without it, Lua code inside
+// *_by_lua_block would be read as nginx syntax and break the rest of the file.
+func lexOptions() crossplane.LexOptions {
+	return crossplane.LexOptions{
+		Lexers: []crossplane.RegisterLexer{(&crossplane.Lua{}).RegisterLexer()},
 	}
 }
 
@@ -318,6 +353,7 @@ type tree struct {
 	active  map[int]bool
 	blamed  map[string]bool
 	count   int
+	depth   int
 	full    bool
 	errs    []string
 }
@@ -333,7 +369,13 @@ func (t *tree) expand(idx int) []*node {
 }
 
 func (t *tree) nodes(dirs crossplane.Directives, file string) []*node {
+	t.depth++
+	defer func() { t.depth-- }()
 	var out []*node
+	if t.depth > maxDepth && len(dirs) > 0 {
+		t.errs = append(t.errs, fmt.Sprintf("%s:%d: blocks nested more than %d deep across includes; the rest is not read", file, dirs[0].Line, maxDepth))
+		return nil
+	}
 	for _, d := range dirs {
 		if d == nil || d.IsComment() {
 			continue

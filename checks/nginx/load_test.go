@@ -487,6 +487,11 @@ func TestLoadErrors(t *testing.T) {
 		{"includes itself", map[string][]byte{"/etc/nginx/nginx.conf": []byte("include nginx.conf;\n")}, "include cycle", ""},
 		{"bad glob", map[string][]byte{"/etc/nginx/nginx.conf": []byte("include [;\n")}, "", "include /etc/nginx/[: syntax error in pattern"},
 		{"extra closing brace", map[string][]byte{"/etc/nginx/nginx.conf": []byte("http {}\n}\n")}, "", `/etc/nginx/nginx.conf:2: unexpected "}"`},
+		{"deep nesting", map[string][]byte{"/etc/nginx/nginx.conf": []byte(strings.Repeat("a {", 100000) + strings.Repeat("}", 100000))}, "nested more than 200 deep", ""},
+		{"deep nesting in an include", map[string][]byte{
+			"/etc/nginx/nginx.conf": []byte("include deep.conf;\nhttp { server { location / { proxy_pass http://127.0.0.1:1; } } }\n"),
+			"/etc/nginx/deep.conf":  []byte(strings.Repeat("a {", 300) + strings.Repeat("}", 300)),
+		}, "", "/etc/nginx/nginx.conf:1: include /etc/nginx/deep.conf: blocks nested more than 200 deep"},
 		{"binary garbage", map[string][]byte{"/etc/nginx/nginx.conf": {0, 0xff, '{', 0xfe, '"', 0}}, "", "/etc/nginx/nginx.conf:1: "},
 	}
 	for _, tt := range tests {
