@@ -164,7 +164,7 @@ func (d *diagnosis) liveUnix(t nginx.Target, p probe.Result, base func(string, C
 		d.add(base("socket-missing", High, fmt.Sprintf("%s is a %s, not a socket: nothing can listen there.", t.Path, fileKind(so.Info)), fmt.Sprintf("path: %s %s:%s %04o", t.Path, so.Owner, so.Group, so.Info.Mode.Perm())))
 	case so.Exists && !so.WorkerMay:
 		c := base("socket-permission", High, fmt.Sprintf("nginx workers run as %s and may not connect to %s: %s.", s.WorkerUser.Name, t.Path, so.Reason),
-			fmt.Sprintf("probe as %s: permission denied", s.WorkerUser.Name),
+			fmt.Sprintf("access for %s: denied (%s)", s.WorkerUser.Name, so.Reason),
 			fmt.Sprintf("socket %s:%s %04o", so.Owner, so.Group, so.Info.Mode.Perm()))
 		if so.BlockedDir != "" {
 			c.Facts["blocked_dir"] = so.BlockedDir
@@ -711,7 +711,7 @@ func probeLine(t nginx.Target, p probe.Result) string {
 		case h.Error != "":
 			s += fmt.Sprintf("; %s request: %s", h.Protocol, h.Error)
 		case h.Status > 0:
-			s += fmt.Sprintf("; %s %d in %s, header %d bytes", h.Protocol, h.Status, h.TTFB.Round(time.Millisecond), h.HeaderBytes)
+			s += fmt.Sprintf("; %s %d in %s, header %d bytes", h.Protocol, h.Status, msText(h.TTFB), h.HeaderBytes)
 		}
 	}
 	return s
@@ -864,3 +864,14 @@ func firstN(s []string, n int) []string {
 
 // ListenerFor finds the listener that accepts connections for t, if any.
 func ListenerFor(ls []host.Listener, t nginx.Target) (host.Listener, bool) { return listenerFor(ls, t) }
+
+// msText writes a short duration readably: 0.2ms, 14ms, 2.1s.
+func msText(d time.Duration) string {
+	switch {
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return d.Round(100 * time.Millisecond).String()
+}

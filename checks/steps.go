@@ -285,7 +285,7 @@ func checkTimeouts(_ context.Context, s *Snapshot) Result {
 			name, limit, at := readTimeout(pass)
 			line := fmt.Sprintf("%s → %s: %s %s (%s)", pass.At, t.Address, name, limit, atOrDefault(at))
 			if h := s.Probes[t.Address].HTTP; h != nil && h.TTFB > 0 {
-				line += fmt.Sprintf("; first byte after %s", h.TTFB.Round(1e6))
+				line += fmt.Sprintf("; first byte after %s", msText(h.TTFB))
 				if limit > 0 && h.TTFB > limit {
 					slow++
 				}
@@ -770,7 +770,10 @@ func (s *Snapshot) windowText() string {
 	if s.Since.IsZero() {
 		return "whole log"
 	}
-	return durText(s.Sys.Now().Sub(s.Since))
+	if s.Options.Since > 0 {
+		return durText(s.Options.Since)
+	}
+	return durText(DefaultWindow)
 }
 
 func targetAddress(s *Snapshot, group string, sv nginx.UpstreamServer) string {

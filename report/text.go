@@ -80,13 +80,15 @@ func Text(in Input, color bool) []byte {
 		for i, c := range r.Causes {
 			line("")
 			wrap(&b, fmt.Sprintf("%d. %s %s (%s confidence, %d log lines)", i+1, st.id.Render(c.ID), c.Target, c.Confidence, c.Occurrences), "", "   ")
-			wrap(&b, c.Summary, "   ", "   ")
+			if i > 0 { // the first one's summary is the verdict above
+				wrap(&b, c.Summary, "   ", "   ")
+			}
 			for _, e := range c.Evidence {
 				wrap(&b, "- "+e, "   ", "     ")
 			}
 			for _, f := range c.Fixes {
-				wrap(&b, fmt.Sprintf("fix: ngxdoctor fix %s", f.ID), "   ", "     ")
-				wrap(&b, "     "+f.Title, "", "     ")
+				wrap(&b, f.Title, "   fix: ", "        ")
+				wrap(&b, "ngxdoctor fix "+f.ID, "        ", "          ")
 			}
 		}
 	}
@@ -101,7 +103,7 @@ func Text(in Input, color bool) []byte {
 				break
 			}
 		}
-		wrap(&b, lead+summary, "", strings.Repeat(" ", 28))
+		wrap(&b, summary, lead, strings.Repeat(" ", 28))
 	}
 	if len(s.Notes) > 0 {
 		line("")

@@ -373,3 +373,85 @@ func BenchmarkListeners(b *testing.B) {
 		}
 	}
 }
+
+// TestLiveUnixQueueFull: a unix socket nobody accepts from fills up the way
+// an overloaded php-fpm pool does, and nginx then gets "11: Resource
+// temporarily unavailable".
+func TestLiveUnixQueueFull(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fpm.sock")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 1); err != nil {
+		t.Fatal(err)
+	}
+	var eagain bool
+	for range 4 {
+		// Non-blocking, as nginx connects: a full queue answers EAGAIN.
+		c, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer syscall.Close(c)
+		if err := syscall.Connect(c, &syscall.SockaddrUnix{Name: path}); err == syscall.EAGAIN {
+			eagain = true
+		}
+	}
+	ls, err := Live().Listeners(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := findListener(t, ls, "unix", path)
+	if !eagain || got.Backlog != 1 || got.Queue < got.Backlog {
+		t.Errorf("got queue %d backlog %d (EAGAIN seen: %v), want backlog 1 and a full queue", got.Queue, got.Backlog, eagain)
+	}
+}
+
+// TestProcFallbackAgrees: the /proc/net parsers, used when sock_diag is not
+// allowed, find the same sockets as sock_diag.
+func TestProcFallbackAgrees(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	uln, err := net.Listen("unix", filepath.Join(t.TempDir(), "a b.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uln.Close()
+	byAddr := func(es []sockEntry) map[string]sockEntry {
+		m := map[string]sockEntry{}
+		for _, e := range es {
+			e.l.Backlog = 0 // /proc does not know it
+			m[e.l.Network+" "+e.l.Address] = e
+		}
+		return m
+	}
+	for _, pair := range []struct {
+		name       string
+		diag, proc func() ([]sockEntry, error)
+		key        string
+	}{
+		{"tcp", diagTCPListeners, procTCPListeners, "tcp " + ln.Addr().String()},
+		{"unix", diagUnixListeners, procUnixListeners, "unix " + uln.Addr().String()},
+	} {
+		d, err := pair.diag()
+		if err != nil {
+			t.Fatalf("%s sock_diag: %v", pair.name, err)
+		}
+		p, err := pair.proc()
+		if err != nil {
+			t.Fatalf("%s /proc: %v", pair.name, err)
+		}
+		de, pe := byAddr(d)[pair.key], byAddr(p)[pair.key]
+		if de.inode == 0 || de != pe {
+			t.Errorf("%s: sock_diag %+v, /proc %+v", pair.name, de, pe)
+		}
+	}
+}

@@ -328,7 +328,7 @@ func (p *replay) Glob(pattern string) ([]string, error) {
 	}
 	var out []string
 	for path, f := range p.r.Files {
-		if f.StatErr != nil || (f.Stat == nil && f.Content == nil) {
+		if f == nil || f.StatErr != nil || (f.Stat == nil && f.Content == nil) {
 			continue
 		}
 		if ok, _ := filepath.Match(pattern, path); ok {
@@ -427,8 +427,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (p *replay) Dial(ctx context.Context, network, address string) (net.Conn, error) {
-	d, ok := p.r.Dials[dialKey(network, address)]
-	if !ok {
+	d := p.r.Dials[dialKey(network, address)]
+	if d == nil {
 		// Nothing was there when recorded: the kernel's answer for a closed
 		// port, or for a socket path that does not exist.
 		errno := syscall.ECONNREFUSED
@@ -437,6 +437,8 @@ func (p *replay) Dial(ctx context.Context, network, address string) (net.Conn, e
 		}
 		return nil, dialError(network, address, errno)
 	}
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
 	if !sleep(ctx, d.Delay) {
 		return nil, dialError(network, address, errTimeout)
 	}

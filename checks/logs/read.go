@@ -12,11 +12,6 @@ import (
 )
 
 const (
-	// chunkSize is how much is read at a time going forward.
-	chunkSize = 256 << 10
-	// probeSize is how much one binary-search step reads; it must hold
-	// several whole lines so a probe finds a timestamp.
-	probeSize = 16 << 10
 	// maxCounts bounds the distinct (class, target) pairs tallied, so a log
 	// full of random host names cannot grow memory without end.
 	maxCounts = 10_000
@@ -24,8 +19,15 @@ const (
 
 // maxEntries and maxRawBytes bound what ReadErrorLog keeps of a huge window
 // (--since all on a big log): the newest lines are kept, the rest only
-// counted (ErrorLog.Dropped, ErrorLog.Counts). Variables for the tests.
+// counted (ErrorLog.Dropped, ErrorLog.Counts).
+// These are variables so that tests and fuzzing can make them small.
 var (
+	// chunkSize is how much is read at a time going forward.
+	chunkSize = 256 << 10
+	// probeSize is how much one binary-search step reads; it should hold
+	// several whole lines so a probe finds a timestamp.
+	probeSize = 16 << 10
+
 	maxEntries  = 100_000
 	maxRawBytes = 24 << 20
 )
@@ -41,7 +43,7 @@ type stampFunc func(l []byte) (time.Time, bool)
 func seekSince(ctx context.Context, f host.File, size int64, since time.Time, stamp stampFunc, read *int64) (int64, error) {
 	var lo, hi int64 = 0, size
 	buf := make([]byte, probeSize)
-	for hi-lo > probeSize {
+	for hi-lo > int64(probeSize) {
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}

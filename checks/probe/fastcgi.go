@@ -82,6 +82,8 @@ func fastcgiGetValues(ctx context.Context, conn net.Conn, h *HTTP) {
 // protocol the backend speaks when it is recognisable.
 func notFastCGI(b []byte) string {
 	switch {
+	case len(b) == 0:
+		return ""
 	case recognise(b) == "http":
 		return "port speaks HTTP, not FastCGI (use proxy_pass)"
 	case recognise(b) == "tls":
