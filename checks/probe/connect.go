@@ -18,7 +18,8 @@ import (
 // Connect connects to t as nginx would, within timeout, and closes the
 // connection again. A host-name target is resolved first and its addresses
 // are tried in turn, like nginx's round robin after a connect error; one
-// deadline covers them all so that a probe never outlives timeout.
+// deadline covers them all so that a probe never outlives timeout
+// (DefaultTimeout when timeout <= 0).
 func Connect(ctx context.Context, sys host.System, t nginx.Target, timeout time.Duration) Result {
 	conn, res, _ := dial(ctx, sys, t, timeout)
 	if conn != nil {
