@@ -322,18 +322,25 @@ func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any
 		}
 	}
 	for i := len(en.Modes) - 1; i >= 0; i-- {
-		if err := restoreMode(en.Modes[i]); err != nil {
+		switch done, err := restoreMode(en.Modes[i]); {
+		case err != nil:
 			errs = append(errs, err)
 			logf("%v", err)
-		} else {
+		case done:
 			logf("restored owner and mode of %s", en.Modes[i].Path)
+		default:
+			logf("%s changed since the fix (a new socket?): left as it is", en.Modes[i].Path)
 		}
 	}
 	if undoCommands {
 		runAll(en.UndoAfter)
 	}
-	if en.ReloadBackend != nil && (len(en.Files) > 0 || undoCommands) {
-		if err := e.reloadBackend(ctx, *en.ReloadBackend); err != nil {
+	if r := en.ReloadBackend; r != nil && len(r.Argv) == 0 && !alive(r.PID, r.Name) {
+		// The master that read the changed file is gone; whatever runs now
+		// read the restored file or will at its next start.
+		logf("%s (pid %d) is no longer running: nothing to reload", r.Name, r.PID)
+	} else if r != nil {
+		if err := e.reloadBackend(ctx, *r); err != nil {
 			errs = append(errs, err)
 			logf("%v", err)
 		}

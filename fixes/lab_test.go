@@ -80,12 +80,18 @@ type lab struct {
 // startNginx writes conf (with {{DIR}} and {{PORT}} filled in) and starts nginx.
 func startNginx(t *testing.T, dir, http string) *lab {
 	t.Helper()
+	return startNginxMain(t, dir, "", http)
+}
+
+// startNginxMain also takes main-context lines (user www-data;).
+func startNginxMain(t *testing.T, dir, main, http string) *lab {
+	t.Helper()
 	port := freePort(t)
 	for _, d := range []string{"tmp", "conf.d"} {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 	}
 	conf := filepath.Join(dir, "nginx.conf")
-	text := `daemon off;
+	text := main + `daemon off;
 master_process on;
 worker_processes 1;
 pid {{DIR}}/nginx.pid;

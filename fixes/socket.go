@@ -1,6 +1,7 @@
 package fixes
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os/user"
@@ -115,16 +116,19 @@ func (m modeChange) apply() (ModeBackup, error) {
 
 // restoreMode puts the old owner and mode back, unless the path now holds
 // something else (a backend restart makes a new socket: nothing to undo).
-func restoreMode(mb ModeBackup) error {
+func restoreMode(mb ModeBackup) (bool, error) {
 	fd, st, err := openNoFollow(mb.Path, mb.Kind)
+	if errors.Is(err, unix.ENOENT) {
+		return false, nil // the backend removed its socket: nothing to put back
+	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer unix.Close(fd)
 	if metaOfStat(st) != mb.After {
-		return nil
+		return false, nil
 	}
-	return setOwnerMode(fd, mb.Before.UID, mb.Before.GID, mb.Before.Mode)
+	return true, setOwnerMode(fd, mb.Before.UID, mb.Before.GID, mb.Before.Mode)
 }
 
 // worker is the nginx worker user with a name for its primary group.
@@ -393,6 +397,14 @@ func (e *Engine) planPool(o *checks.Outcome, c checks.Cause, w worker, socket st
 			continue
 		}
 		want := map[string]string{"listen.owner": w.Name, "listen.group": w.Group, "listen.mode": "0660"}
+		// New keys go after the last listen line of the pool, so they read together.
+		insertAt := listenAt
+		for i := start; i < end; i++ {
+			body, _ := cutNL(lines[i])
+			if m := iniKey.FindStringSubmatch(body); m != nil && want[m[2]] != "" && i+1 > insertAt {
+				insertAt = i + 1
+			}
+		}
 		var edits []Edit
 		acl := false
 		for _, key := range []string{"listen.owner", "listen.group", "listen.mode"} {
@@ -415,7 +427,7 @@ func (e *Engine) planPool(o *checks.Outcome, c checks.Cause, w worker, socket st
 				}
 			}
 			if !found {
-				edits = append(edits, Edit{Path: file, Line: listenAt, New: key + " = " + want[key]})
+				edits = append(edits, Edit{Path: file, Line: insertAt, New: key + " = " + want[key]})
 			}
 		}
 		p := plan{
