@@ -192,6 +192,10 @@ func LoadDump(dump []byte) (*Config, error) {
 	sc.Buffer(make([]byte, 0, 64<<10), MaxConfigBytes)
 	for sc.Scan() {
 		line := sc.Text()
+		// A dump pasted through a ticket may have gained CRLF line ends.
+		if h := strings.TrimSuffix(line, "\r"); strings.HasPrefix(h, dumpHeader) && strings.HasSuffix(h, ":") {
+			line = h
+		}
 		if strings.HasPrefix(line, dumpHeader) && strings.HasSuffix(line, ":") {
 			flush()
 			cur = strings.TrimSuffix(strings.TrimPrefix(line, dumpHeader), ":")

@@ -459,6 +459,22 @@ func TestLoadDumpFixture(t *testing.T) {
 	}
 }
 
+func TestLoadDumpCRLF(t *testing.T) {
+	dump := "nginx: configuration file /etc/nginx/nginx.conf test is successful\r\n" +
+		"# configuration file /etc/nginx/nginx.conf:\r\n" +
+		"http {\r\n  include conf.d/*.conf;\r\n}\r\n\r\n" +
+		"# configuration file /etc/nginx/conf.d/a.conf:\r\n" +
+		"server {\r\n  location / {\r\n    proxy_pass http://127.0.0.1:3000;\r\n  }\r\n}\r\n"
+	c, err := LoadDump([]byte(dump))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := c.Targets()
+	if len(ts) != 1 || ts[0].Address != "127.0.0.1:3000" || ts[0].ReferencedAt[0].String() != "/etc/nginx/conf.d/a.conf:3" {
+		t.Errorf("got targets %+v, want 127.0.0.1:3000 at /etc/nginx/conf.d/a.conf:3", ts)
+	}
+}
+
 func TestLoadDumpRejects(t *testing.T) {
 	tests := []struct {
 		name string
@@ -593,4 +609,75 @@ func equalJSON(t *testing.T, a, b any) bool {
 		t.Fatal(err)
 	}
 	return string(ja) == string(jb)
+}
+
+func TestSettingsEdgeCases(t *testing.T) {
+	files := map[string][]byte{
+		"/etc/nginx/nginx.conf": []byte(`http {
+    include timeouts.conf;
+    server {
+        if ($bad) {
+            proxy_read_timeout 1s;
+            proxy_pass http://127.0.0.1:1;
+        }
+        location /a {
+            include timeouts.conf;
+            proxy_pass http://127.0.0.1:2;
+        }
+        location /b {
+            limit_except GET {
+                proxy_send_timeout 9s;
+                proxy_pass http://127.0.0.1:3;
+            }
+            error_log /var/log/b.log info;
+            error_log stderr;
+            proxy_pass http://127.0.0.1:4;
+        }
+    }
+}
+`),
+		"/etc/nginx/timeouts.conf": []byte("proxy_read_timeout 7s;\nproxy_send_timeout 8s;\n"),
+	}
+	c, err := Load(context.Background(), memSystem{files: files}, "/etc/nginx/nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		pass     int
+		location string
+		setting  string
+		want     string // "args @ file:line" joined by "; "
+	}{
+		{0, "", "proxy_read_timeout", "1s @ /etc/nginx/nginx.conf:5"},
+		{0, "", "proxy_send_timeout", "8s @ /etc/nginx/timeouts.conf:2"},
+		// The same snippet included at two levels counts at each.
+		{1, "/a", "proxy_read_timeout", "7s @ /etc/nginx/timeouts.conf:1"},
+		{2, "/b", "proxy_send_timeout", "9s @ /etc/nginx/nginx.conf:14"},
+		{2, "/b", "error_log", "/var/log/b.log info @ /etc/nginx/nginx.conf:17; stderr @ /etc/nginx/nginx.conf:18"},
+		{3, "/b", "proxy_send_timeout", "8s @ /etc/nginx/timeouts.conf:2"},
+		{3, "/b", "error_log", "/var/log/b.log info @ /etc/nginx/nginx.conf:17; stderr @ /etc/nginx/nginx.conf:18"},
+	}
+	if len(c.Passes) != 4 {
+		t.Fatalf("got %d passes, want 4", len(c.Passes))
+	}
+	for _, tt := range tests {
+		p := c.Passes[tt.pass]
+		if p.Location != tt.location {
+			t.Errorf("pass %d location: got %q, want %q", tt.pass, p.Location, tt.location)
+		}
+		var got []string
+		for _, d := range p.Settings[tt.setting] {
+			got = append(got, strings.Join(d.Args, " ")+" @ "+d.At.String())
+		}
+		if strings.Join(got, "; ") != tt.want {
+			t.Errorf("pass %d %s: got %q, want %q", tt.pass, tt.setting, strings.Join(got, "; "), tt.want)
+		}
+	}
+	var logs []string
+	for _, l := range c.ErrorLogs {
+		logs = append(logs, l.Path+" "+l.Level)
+	}
+	if want := []string{"/var/log/b.log info", "stderr error"}; !slices.Equal(logs, want) {
+		t.Errorf("error logs: got %q, want %q (stderr kept as written)", logs, want)
+	}
 }
