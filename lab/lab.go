@@ -173,9 +173,11 @@ func (l *Lab) startNginx(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		// Looking at the listener table, not connecting: a probe connection
-		// would put a "client closed connection" line in the error log.
-		if listening(l.Addr) {
+		// nginx writes its pid file after binding its sockets, so our pid in
+		// it means the listener is nginx's and not a program that took the
+		// port first. No probe connection: it would log "client closed
+		// connection" in the error log.
+		if l.pidFileIs(c.cmd.Process.Pid) && listening(l.Addr) {
 			return nil
 		}
 		select {
@@ -186,6 +188,11 @@ func (l *Lab) startNginx(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+func (l *Lab) pidFileIs(pid int) bool {
+	data, err := os.ReadFile(filepath.Join(l.Dir, "nginx.pid"))
+	return err == nil && strings.TrimSpace(string(data)) == strconv.Itoa(pid)
 }
 
 // diagnostics is what a person needs to see when nginx would not start.
