@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -64,3 +65,15 @@ func (fileSystem) LookupHost(context.Context, string) ([]string, error) { return
 func (fileSystem) Dial(context.Context, string, string) (net.Conn, error) {
 	return nil, errNotHere
 }
+
+// memSystem serves one file from memory, so fuzzing does not wait on a disk.
+type memSystem struct {
+	fileSystem
+	data []byte
+}
+
+type memFile struct{ *bytes.Reader }
+
+func (memFile) Close() error { return nil }
+
+func (s memSystem) Open(string) (host.File, error) { return memFile{bytes.NewReader(s.data)}, nil }
