@@ -12,7 +12,8 @@ import (
 )
 
 // System is everything ngxdoctor reads from the machine. Implementations:
-// Live (the real host) and Recorded (a snapshot replayed from testdata).
+// Live (the real host) and Replay (a Recording replayed, e.g. from testdata);
+// Record wraps either and keeps every answer.
 type System interface {
 	// Now is the host's clock; the log window is measured against it.
 	Now() time.Time

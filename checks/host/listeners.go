@@ -47,7 +47,11 @@ func listListeners(ctx context.Context, userName func(uint32) string) ([]Listene
 		return nil, fmt.Errorf("list listeners: %w", err)
 	}
 
-	owners := socketOwners(ctx)
+	wanted := make(map[uint64]bool, len(entries))
+	for _, e := range entries {
+		wanted[e.inode] = true
+	}
+	owners := socketOwners(ctx, wanted)
 	out := make([]Listener, 0, len(entries))
 	for _, e := range entries {
 		l := e.l
@@ -200,7 +204,7 @@ type owner struct {
 // socket is often shared (nginx master and workers, php-fpm master and
 // children): the holder whose parent does not also hold it is the one a
 // person means, i.e. the master.
-func socketOwners(ctx context.Context) map[uint64]owner {
+func socketOwners(ctx context.Context, wanted map[uint64]bool) map[uint64]owner {
 	all := map[uint64][]int32{}
 	dirs, _ := filepath.Glob("/proc/[0-9]*/fd")
 	for _, dir := range dirs {
@@ -223,7 +227,7 @@ func socketOwners(ctx context.Context) map[uint64]owner {
 				continue
 			}
 			ino, err := strconv.ParseUint(strings.TrimSuffix(link[len("socket:["):], "]"), 10, 64)
-			if err != nil {
+			if err != nil || !wanted[ino] {
 				continue
 			}
 			pids := all[ino]

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
@@ -47,10 +48,9 @@ type Recording struct {
 	// Globs by pattern; a pattern not recorded is matched against Files.
 	Globs map[string][]string `json:"globs,omitempty"`
 
-	Users []User `json:"users,omitempty"`
-	// UnknownUsers are names and ids looked up and not found.
-	UnknownUsers []string          `json:"unknown_users,omitempty"`
-	Groups       map[string]string `json:"groups,omitempty"` // gid -> name
+	// Users and Groups that were found; any other lookup fails as unknown.
+	Users  []User            `json:"users,omitempty"`
+	Groups map[string]string `json:"groups,omitempty"` // gid -> name
 
 	Commands []RecordedCommand `json:"commands,omitempty"`
 	// Paths are LookPath answers; "" means not found.
@@ -468,8 +468,9 @@ func dialError(network, address string, cause error) error {
 	var addr net.Addr
 	if network == "unix" {
 		addr = &net.UnixAddr{Name: address, Net: "unix"}
-	} else if a, err := net.ResolveTCPAddr(network, address); err == nil {
-		addr = a
+	} else if ap, err := netip.ParseAddrPort(address); err == nil {
+		// Never resolve a name here: a replay must not touch the network.
+		addr = net.TCPAddrFromAddrPort(ap)
 	}
 	if _, ok := cause.(syscall.Errno); ok {
 		cause = os.NewSyscallError("connect", cause)

@@ -241,9 +241,10 @@ func (r *Recorder) Dial(ctx context.Context, network, address string) (net.Conn,
 	conn, err := r.inner.Dial(ctx, network, address)
 	d := &RecordedDial{}
 	if err != nil {
-		d.Errno = recordError(err).Errno
-		if d.Errno == "" {
-			d.Errno = "ECONNREFUSED"
+		// Without an errno (a DNS failure inside the dial) the message is
+		// kept; replayed, it comes back as an error with that text.
+		if d.Errno = recordError(err).Errno; d.Errno == "" {
+			d.Errno = err.Error()
 		}
 	}
 	r.locked(func(rec *Recording) {
