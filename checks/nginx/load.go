@@ -49,10 +49,13 @@ type source struct {
 	// what it did say is still read (nginx would refuse it; the diagnosis
 	// still wants its passes).
 	closers map[string]int
+	// raw keeps what was read: crossplane opens an explicitly included
+	// file twice, and a retry reads the whole tree again.
+	raw map[string][]byte
 }
 
 func newSource(ctx context.Context, main string) *source {
-	return &source{ctx: ctx, main: main, files: map[string]bool{}, failed: map[string]error{}, closers: map[string]int{}}
+	return &source{ctx: ctx, main: main, files: map[string]bool{}, failed: map[string]error{}, closers: map[string]int{}, raw: map[string][]byte{}}
 }
 
 // reset forgets what was read, for another parse of the same tree.
@@ -74,12 +77,16 @@ func (s *source) open(path string) (io.ReadCloser, error) {
 	if !s.files[path] && len(s.files) >= MaxConfigFiles {
 		return s.fail(path, fmt.Errorf("more than %d configuration files", MaxConfigFiles))
 	}
-	data, err := s.read(path)
-	if err != nil {
-		return s.fail(path, err)
-	}
-	if depth := nesting(data); depth > maxDepth {
-		return s.fail(path, fmt.Errorf("blocks nested more than %d deep", maxDepth))
+	data, ok := s.raw[path]
+	if !ok {
+		var err error
+		if data, err = s.read(path); err != nil {
+			return s.fail(path, err)
+		}
+		if depth := nesting(data); depth > maxDepth {
+			return s.fail(path, fmt.Errorf("blocks nested more than %d deep", maxDepth))
+		}
+		s.raw[path] = data
 	}
 	if n := s.closers[path]; n > 0 {
 		data = append(bytes.Clone(data), strings.Repeat("\n}", n)...)
