@@ -9,25 +9,41 @@ import (
 	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 )
 
-// DefaultWorkers bounds the probes in flight when All is given no bound:
-// each holds a socket, and ngxdoctor must not run out of descriptors or
-// flood a struggling backend.
+// DefaultWorkers is how many probes All starts side by side when given no
+// number.
 const DefaultWorkers = 64
 
-// All probes every target, at most workers at a time, and returns the
-// results keyed by Target.Address (a target listed twice is probed once).
-// Each target has its own deadline of timeout for the connect and, once
-// connected, another for the request, which is made with the Host header
-// hostHeaders[t.Address] (nginx's $proxy_host when empty).
+// socketsPerWorker bounds the probes holding a socket at once to
+// socketsPerWorker × workers (1024 by default): ngxdoctor must not run
+// out of descriptors, nor flood a struggling backend.
+const socketsPerWorker = 16
+
+// maxGrace is how long a worker waits for its probe before starting the
+// next: loopback and LAN probes end within milliseconds, so a probe still
+// running has most likely met a full listen queue, a DROP rule or a
+// backend that never answers, and would otherwise hold its worker for the
+// whole deadline and make hanging targets wait their deadlines in turn.
+const maxGrace = 100 * time.Millisecond
+
+// All probes every target and returns the results keyed by Target.Address
+// (a target listed twice is probed once). Each target has its own deadline
+// of timeout for the connect and, once connected, another for the request,
+// made with the Host header hostHeaders[t.Address] ($proxy_host when empty).
 //
-// Wall time is about timeout × ceil(hanging/workers), where hanging are
-// targets that use the whole deadline (a full listen queue, a DROP rule):
-// refusals and answers take microseconds. Targets not started when ctx is
-// canceled are Skipped.
+// workers (DefaultWorkers when <= 0) probes start side by side; one still
+// running after a short grace (100ms, at most timeout/4) hands its worker
+// on and keeps its socket, up to 16 × workers sockets. So the wall time is
+// about timeout (twice that for a target that connects slowly and then
+// answers slowly) plus one grace per workers hanging targets, until that
+// cap is reached. Targets not started when ctx is canceled are Skipped.
 func All(ctx context.Context, sys host.System, targets []nginx.Target, hostHeaders map[string]string, timeout time.Duration, workers int) map[string]Result {
 	if workers <= 0 {
 		workers = DefaultWorkers
 	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	grace := min(maxGrace, timeout/4)
 	seen := make(map[string]bool, len(targets))
 	jobs := make([]nginx.Target, 0, len(targets))
 	for _, t := range targets {
@@ -39,12 +55,29 @@ func All(ctx context.Context, sys host.System, targets []nginx.Target, hostHeade
 
 	results := make([]Result, len(jobs))
 	started := make([]bool, len(jobs))
+	sockets := make(chan struct{}, socketsPerWorker*workers)
 	next := make(chan int)
-	var wg sync.WaitGroup
+	var workersDone, probes sync.WaitGroup
 	for range min(workers, len(jobs)) {
-		wg.Go(func() {
+		workersDone.Go(func() {
 			for i := range next {
-				results[i] = probeOne(ctx, sys, jobs[i], hostHeaders[jobs[i].Address], timeout)
+				select {
+				case sockets <- struct{}{}:
+				case <-ctx.Done():
+					results[i] = canceled(ctx.Err())
+					continue
+				}
+				done := make(chan struct{})
+				probes.Go(func() {
+					defer func() { <-sockets; close(done) }()
+					results[i] = probeOne(ctx, sys, jobs[i], hostHeaders[jobs[i].Address], timeout)
+				})
+				wait := time.NewTimer(grace)
+				select {
+				case <-done:
+				case <-wait.C:
+				}
+				wait.Stop()
 			}
 		})
 	}
@@ -58,7 +91,8 @@ feed:
 		}
 	}
 	close(next)
-	wg.Wait()
+	workersDone.Wait()
+	probes.Wait()
 
 	out := make(map[string]Result, len(jobs))
 	for i, t := range jobs {

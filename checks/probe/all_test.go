@@ -1,8 +1,8 @@
 package probe
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"sync"
@@ -26,30 +26,11 @@ func newFleet(tb testing.TB, accepting, refused, queued int) fleet {
 		a := serve(tb, listen(tb, "tcp", "127.0.0.1:0"), answer(okResponse, 0))
 		f.accepting[a] = true
 	}
-	var addrs []string
-	for range queued {
-		addrs = append(addrs, rawListener(tb))
-	}
-	errs := make([]error, len(addrs))
-	var wg sync.WaitGroup
-	for i, a := range addrs {
-		wg.Go(func() { errs[i] = fill(tb, "tcp", a) })
+	for _, a := range fullQueuesTCP(tb, queued) {
 		f.queued[a] = true
 	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		tb.Fatal(err)
-	}
-	// Refused ports last, so that no listener above is given one of them.
-	// All are bound before any is closed, or the kernel hands out one port twice.
-	var closing []net.Listener
-	for range refused {
-		ln := listen(tb, "tcp", "127.0.0.1:0")
-		f.refused[ln.Addr().String()] = true
-		closing = append(closing, ln)
-	}
-	for _, ln := range closing {
-		ln.Close()
+	for _, a := range refusedAddrs(tb, "127.0.0.1", refused) {
+		f.refused[a] = true
 	}
 	for _, m := range []map[string]bool{f.accepting, f.refused, f.queued} {
 		for a := range m {
@@ -62,14 +43,8 @@ func newFleet(tb testing.TB, accepting, refused, queued int) fleet {
 func TestAll(t *testing.T) {
 	const timeout = time.Second
 	f := newFleet(t, 700, 200, 100)
-	tests := []struct {
-		workers int
-		// waves is how many times the hanging targets fill every worker.
-		waves int
-	}{
-		{workers: 256, waves: 1},
-		{workers: 0, waves: 2}, // DefaultWorkers (64) < 100 hanging targets
-	}
+	// Fewer workers than hanging targets: they hand their places on.
+	tests := []struct{ workers int }{{256}, {0}, {8}}
 	var fast []nginx.Target
 	for _, tg := range f.targets {
 		if !f.queued[tg.Address] {
@@ -89,7 +64,10 @@ func TestAll(t *testing.T) {
 			got := All(context.Background(), sys, f.targets, nil, timeout, tc.workers)
 			took := time.Since(start)
 			t.Logf("%d targets, %d workers: %v (the %d quick ones alone: %v)", len(f.targets), tc.workers, took, len(fast), base)
-			if max := base + time.Duration(tc.waves)*timeout + 500*time.Millisecond; took > max {
+			// Each worker waits a grace for every hanging target it starts.
+			workers := cmp.Or(tc.workers, DefaultWorkers)
+			graces := time.Duration((len(f.queued)+workers-1)/workers) * min(maxGrace, timeout/4)
+			if max := base + timeout + graces + 500*time.Millisecond; took > max {
 				t.Errorf("took %v, want under %v: hanging targets must wait side by side, not in turn", took, max)
 			}
 			if took < timeout {
@@ -177,8 +155,8 @@ func cut(s, sep string) (string, string, bool) {
 
 func TestAllHonoursCancel(t *testing.T) {
 	var targets []nginx.Target
-	for range 10 {
-		targets = append(targets, tcpTarget("http", fullQueueTCP(t)))
+	for _, a := range fullQueuesTCP(t, 10) {
+		targets = append(targets, tcpTarget("http", a))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
@@ -197,11 +175,58 @@ func TestAllHonoursCancel(t *testing.T) {
 	}
 }
 
+// countingSys counts the dials in progress, to see the socket cap hold.
+type countingSys struct {
+	testSys
+	mu        sync.Mutex
+	now, most int
+}
+
+func (s *countingSys) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	s.mu.Lock()
+	s.now++
+	s.most = max(s.most, s.now)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.now--
+		s.mu.Unlock()
+	}()
+	return s.testSys.Dial(ctx, network, address)
+}
+
+func TestAllCapsSockets(t *testing.T) {
+	const workers, hanging = 2, 50
+	var targets []nginx.Target
+	for _, a := range fullQueuesTCP(t, hanging) {
+		targets = append(targets, tcpTarget("http", a))
+	}
+	cs := &countingSys{}
+	start := time.Now()
+	got := All(context.Background(), cs, targets, nil, 400*time.Millisecond, workers)
+	took := time.Since(start)
+	if cs.most > socketsPerWorker*workers {
+		t.Errorf("%d connects at once, want at most %d", cs.most, socketsPerWorker*workers)
+	}
+	if cs.most <= workers {
+		t.Errorf("%d connects at once: hanging probes did not hand their workers on", cs.most)
+	}
+	// 50 hanging targets through 32 sockets: two deadlines, not 25.
+	if took > 3*time.Second {
+		t.Errorf("took %v for %d hanging targets", took, hanging)
+	}
+	for addr, r := range got {
+		if r.Status != Timeout {
+			t.Errorf("%s: got %s, want %s", addr, r.Status, Timeout)
+		}
+	}
+}
+
 // BenchmarkAll is the wall time of probing 1000 loopback targets: 700
 // answering HTTP, 200 refusing, 100 behind full listen queues, timeout 1s.
 func BenchmarkAll(b *testing.B) {
 	f := newFleet(b, 700, 200, 100)
-	for _, workers := range []int{0, 128, 256} {
+	for _, workers := range []int{0, 8, 256} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			for b.Loop() {
 				All(context.Background(), sys, f.targets, nil, time.Second, workers)

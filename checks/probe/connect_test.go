@@ -18,7 +18,9 @@ func TestConnect(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	v4 := serve(t, listen(t, "tcp", "127.0.0.1:0"), func(c net.Conn) { c.Close() })
 	v6 := serve(t, listen(t, "tcp", "[::1]:0"), func(c net.Conn) { c.Close() })
-	_, v6port, _ := net.SplitHostPort(v6)
+	// A port free on 127.0.0.1 and outside the ephemeral range, now taken on [::1] only.
+	_, v6port, _ := net.SplitHostPort(refusedAddr(t, "127.0.0.1"))
+	serve(t, listen(t, "tcp", "[::1]:"+v6port), func(c net.Conn) { c.Close() })
 
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "app.sock")

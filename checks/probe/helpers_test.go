@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -147,24 +148,59 @@ func answer(resp string, delay time.Duration) func(net.Conn) {
 	}
 }
 
-// refusedAddr is a loopback port that was bound and is closed again.
-func refusedAddr(t testing.TB, ip string) string {
-	t.Helper()
-	ln := listen(t, "tcp", net.JoinHostPort(ip, "0"))
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+// refusedAddrs are n loopback ports that were bound and closed again. They
+// come from below the kernel's ephemeral range (32768-60999), so that no
+// other program on the machine is handed one by bind(port 0) meanwhile.
+func refusedAddrs(tb testing.TB, ip string, n int) []string {
+	tb.Helper()
+	var lns []net.Listener
+	for tries := 0; len(lns) < n && tries < 100*n; tries++ {
+		port := 20000 + mrand.IntN(12000)
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+		if err == nil {
+			lns = append(lns, ln)
+		}
+	}
+	if len(lns) < n {
+		tb.Fatalf("found only %d free ports on %s", len(lns), ip)
+	}
+	addrs := make([]string, n)
+	for i, ln := range lns {
+		addrs[i] = ln.Addr().String()
+		ln.Close()
+	}
+	return addrs
+}
+
+func refusedAddr(tb testing.TB, ip string) string {
+	tb.Helper()
+	return refusedAddrs(tb, ip, 1)[0]
 }
 
 // fullQueueTCP is a listener with backlog 1 that never accepts, filled
 // until the kernel drops new SYNs: a connect to it hangs until its deadline.
-func fullQueueTCP(t testing.TB) string {
-	t.Helper()
-	addr := rawListener(t)
-	if err := fill(t, "tcp", addr); err != nil {
-		t.Fatal(err)
+func fullQueueTCP(tb testing.TB) string {
+	tb.Helper()
+	return fullQueuesTCP(tb, 1)[0]
+}
+
+// fullQueuesTCP makes n of them, filling them side by side.
+func fullQueuesTCP(tb testing.TB, n int) []string {
+	tb.Helper()
+	addrs := make([]string, n)
+	for i := range addrs {
+		addrs[i] = rawListener(tb)
 	}
-	return addr
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i, a := range addrs {
+		wg.Go(func() { errs[i] = fill(tb, "tcp", a) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		tb.Fatal(err)
+	}
+	return addrs
 }
 
 // rawListener listens on 127.0.0.1 with backlog 1 and never accepts
