@@ -23,6 +23,11 @@ type KeyMap struct {
 	Learn    key.Binding
 	Help     key.Binding
 	Quit     key.Binding
+
+	// move and walk only label the short help: one entry for ↑/↓/j/k and
+	// one for n/p keep the line within 80 columns.
+	move key.Binding
+	walk key.Binding
 }
 
 // DefaultKeyMap is the key map of the design: vim keys beside the arrows,
@@ -33,7 +38,7 @@ func DefaultKeyMap() KeyMap {
 		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "b"), key.WithHelp("pgup/b", "page up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn/space", "page down")),
-		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
+		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
 		Back:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Next:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next step")),
 		Prev:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "prev step")),
@@ -46,12 +51,14 @@ func DefaultKeyMap() KeyMap {
 		Learn:    key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "learn")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "keys")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		move:     key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "move")),
+		walk:     key.NewBinding(key.WithKeys("n", "p"), key.WithHelp("n/p", "step")),
 	}
 }
 
 // ShortHelp is the one-line help at the bottom of the screen.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Confirm, k.Cancel, k.OtherFix, k.Up, k.Down, k.Open, k.Back, k.Next, k.Fix, k.Rerun, k.Report, k.Help, k.Quit}
+	return []key.Binding{k.Confirm, k.Cancel, k.OtherFix, k.move, k.Open, k.Back, k.walk, k.Fix, k.Rerun, k.Report, k.Help, k.Quit}
 }
 
 // FullHelp is what `?` shows, grouped by purpose.
@@ -73,7 +80,11 @@ func (k *KeyMap) forFocus(f focus, busy bool) {
 	k.Confirm.SetEnabled(inDialog && !busy)
 	k.Cancel.SetEnabled(inDialog)
 	k.OtherFix.SetEnabled(inDialog && !busy)
-	for _, b := range []*key.Binding{&k.Next, &k.Prev, &k.Rerun, &k.Report, &k.Learn} {
+	k.move.SetHelp("↑/↓", "move")
+	if inDialog {
+		k.move.SetHelp("↑/↓", "scroll")
+	}
+	for _, b := range []*key.Binding{&k.Next, &k.Prev, &k.walk, &k.Rerun, &k.Report, &k.Learn} {
 		b.SetEnabled(!inDialog)
 	}
 	// In read-only mode f stays live so that it can say why nothing happens.

@@ -348,6 +348,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.learn = !m.learn
 		m.refreshDetail(true)
 	case key.Matches(msg, k.Rerun):
+		m.setStatus("", false)
 		return m.rerun()
 	case key.Matches(msg, k.Report):
 		return m.writeReport()
@@ -385,7 +386,6 @@ func (m *Model) rerun() tea.Cmd {
 	}
 	m.state = stateDiscovering
 	m.phase = ""
-	m.setStatus("", false)
 	for i := range m.steps {
 		m.steps[i].Status = checks.Running
 	}

@@ -213,7 +213,13 @@ func (m *Model) renderFooter(w int) string {
 		gap := max(0, w-ansi.StringWidth(left)-ansi.StringWidth(right))
 		line = st.Render(left) + strings.Repeat(" ", gap) + s.Badge.Render(right)
 	}
-	return line + "\n" + m.help.View(m.keys)
+	// bubbles' help can overrun its width by one item; a wider line would
+	// widen the whole frame, so cut it here.
+	hl := strings.Split(m.help.View(m.keys), "\n")
+	for i, l := range hl {
+		hl[i] = ansi.Truncate(l, w, "…")
+	}
+	return line + "\n" + strings.Join(hl, "\n")
 }
 
 // stepLine is one step in the list: selection, mark, number, title and,

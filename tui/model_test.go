@@ -1,0 +1,634 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/fixes"
+)
+
+// ready builds a model that has its size and a finished outcome, delivered
+// as the program would deliver them.
+func ready(t *testing.T, cfg Config, o *checks.Outcome, w, h int) *Model {
+	t.Helper()
+	m := New(cfg)
+	m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+	m.launch(false) // numbers the run; the test delivers its messages itself
+	var plans [][]fixes.Fix
+	if !cfg.ReadOnly && cfg.Plan != nil {
+		plans = cfg.Plan(o)
+	}
+	m.Update(outcomeMsg{gen: m.gen, outcome: o, plans: plans})
+	t.Cleanup(m.quit)
+	return m
+}
+
+func screen(m *Model) string { return ansi.Strip(m.View().Content) }
+
+func keyMsg(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)[0]
+	return tea.KeyPressMsg{Code: r, Text: k}
+}
+
+// press sends keys and returns the last key's Cmd.
+func press(m *Model, keys ...string) tea.Cmd {
+	var cmd tea.Cmd
+	for _, k := range keys {
+		_, cmd = m.Update(keyMsg(k))
+	}
+	return cmd
+}
+
+// find runs cmd (and the batches it returns) until one gives a message of
+// type T; spinner ticks and other messages are dropped.
+func find[T tea.Msg](t *testing.T, cmd tea.Cmd) T {
+	t.Helper()
+	var zero T
+	if cmd == nil {
+		t.Fatalf("no command, want one giving %T", zero)
+	}
+	switch msg := cmd().(type) {
+	case T:
+		return msg
+	case tea.BatchMsg:
+		for _, c := range msg {
+			if c == nil {
+				continue
+			}
+			if got, ok := tryFind[T](c); ok {
+				return got
+			}
+		}
+	}
+	t.Fatalf("no %T among the command's messages", zero)
+	return zero
+}
+
+func tryFind[T tea.Msg](cmd tea.Cmd) (T, bool) {
+	var zero T
+	done := make(chan tea.Msg, 1)
+	go func() { done <- cmd() }()
+	select {
+	case msg := <-done:
+		if got, ok := msg.(T); ok {
+			return got, true
+		}
+		if b, ok := msg.(tea.BatchMsg); ok {
+			for _, c := range b {
+				if c != nil {
+					if got, ok := tryFind[T](c); ok {
+						return got, true
+					}
+				}
+			}
+		}
+	case <-time.After(2 * time.Second):
+	}
+	return zero, false
+}
+
+// finishRun feeds a run's messages to the model until its outcome.
+func finishRun(t *testing.T, m *Model, cmd tea.Cmd) {
+	t.Helper()
+	ev, ok := tryFind[eventMsg](cmd)
+	if !ok {
+		t.Fatal("the run reported no event")
+	}
+	var msg tea.Msg = ev
+	for range 100 {
+		_, next := m.Update(msg)
+		if _, done := msg.(outcomeMsg); done {
+			return
+		}
+		if next == nil {
+			t.Fatal("the run stopped before its outcome")
+		}
+		msg = next()
+	}
+	t.Fatal("no outcome after 100 events")
+}
+
+func mustContain(t *testing.T, s string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Errorf("screen lacks %q; got:\n%s", w, s)
+		}
+	}
+}
+
+func mustNotContain(t *testing.T, s string, bad ...string) {
+	t.Helper()
+	for _, b := range bad {
+		if strings.Contains(s, b) {
+			t.Errorf("screen has %q, want it absent; got:\n%s", b, s)
+		}
+	}
+}
+
+// fits checks the frame is exactly the terminal: nothing scrolls away,
+// nothing wraps.
+func fits(t *testing.T, s string, w, h int) {
+	t.Helper()
+	lines := strings.Split(s, "\n")
+	if len(lines) != h {
+		t.Errorf("got %d lines, want %d", len(lines), h)
+	}
+	for i, l := range lines {
+		if lw := ansi.StringWidth(l); lw > w {
+			t.Errorf("line %d is %d wide, want <= %d: %q", i+1, lw, w, l)
+		}
+	}
+}
+
+func TestReadyScreen(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {100, 30}, {120, 36}, {79, 24}} {
+		w, h := size[0], size[1]
+		t.Run(ansi.Strip(strings.Join([]string{itoa(w), itoa(h)}, "x")), func(t *testing.T) {
+			m := ready(t, testConfig(socketOutcome()), socketOutcome(), w, h)
+			s := screen(m)
+			fits(t, s, w, h)
+			lines := strings.Split(s, "\n")
+			// The answer is on top, whole.
+			mustContain(t, lines[0], "✗ php-fpm socket /run/php/php8.2-fpm.sock is root:root 0600")
+			mustContain(t, strings.Join(strings.Fields(s), " "), "214 Permission denied in the last 15 min", "f fix: Let www-data use the php-fpm socket")
+			for _, st := range testSteps() {
+				mustContain(t, s, st.Title)
+			}
+			// The top cause's step is selected, and its detail shown.
+			mustContain(t, s, "› ✗  6 Unix socket permissions", "Step 6 of 10 · Unix socket permissions",
+				"✗ www-data may not connect to /run/php/php8.2-fpm.sock")
+			mustContain(t, lines[h-1], "? keys", "q quit", "f fix", "r rerun", "e report")
+		})
+	}
+}
+
+func TestWideShowsCauseAndFixesInDetail(t *testing.T) {
+	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 120, 36)
+	s := screen(m)
+	mustContain(t, s, "Cause: socket-permission on unix:/run/php/php8.2-fpm.sock (most likely)",
+		"high confidence · 214 log lines in the window · confirmed by a live probe",
+		"[f] Let www-data use the php-fpm socket (transient)",
+		"Set listen.owner/group/mode in the php-fpm pool",
+		"By hand:", "$ ls -l /run/php/php8.2-fpm.sock",
+		"✓ pass  ! warn  ✗ fail")
+}
+
+func TestStepsAppearLive(t *testing.T) {
+	cfg := testConfig(socketOutcome())
+	m := New(cfg)
+	defer m.quit()
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	mustContain(t, screen(m), "Looking for nginx")
+	m.launch(false)
+	gen := m.gen
+	o := socketOutcome()
+	m.Update(eventMsg{gen: gen, ev: checks.Event{Phase: "discovered"}})
+	m.Update(eventMsg{gen: gen, ev: checks.Event{Phase: "step", Step: &o.Steps[0]}})
+	m.Update(eventMsg{gen: gen, ev: checks.Event{Phase: "step", Step: &o.Steps[5]}})
+	// A superseded run's event changes nothing.
+	m.Update(eventMsg{gen: gen - 1, ev: checks.Event{Phase: "step", Step: &o.Steps[1]}})
+	s := screen(m)
+	mustContain(t, s, "Checking: 2 of 10 steps done", "✓  1 Backend listening", "✗  6 Unix socket permissions")
+	spin := m.spin.View()
+	mustContain(t, s, spin+"  2 Upstream configuration")
+	// No verdict before the outcome.
+	mustNotContain(t, s, "root:root 0600;")
+}
+
+func TestStaleOutcomeIsDropped(t *testing.T) {
+	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 80, 24)
+	press(m, "r")
+	old := m.gen - 1
+	m.Update(outcomeMsg{gen: old, outcome: healthyOutcome()})
+	mustNotContain(t, screen(m), healthyVerdict)
+	mustContain(t, screen(m), "Looking for nginx")
+}
+
+func TestHealthy(t *testing.T) {
+	m := ready(t, testConfig(healthyOutcome()), healthyOutcome(), 80, 24)
+	s := screen(m)
+	mustContain(t, strings.Split(s, "\n")[0], "✓ "+healthyVerdict)
+	mustNotContain(t, s, "✗")
+	press(m, "f")
+	mustContain(t, screen(m), "nothing to fix: no cause found")
+}
+
+func TestNoNginx(t *testing.T) {
+	m := New(testConfig(nil))
+	defer m.quit()
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.launch(false)
+	m.Update(outcomeMsg{gen: m.gen, err: checks.ErrNoNginx})
+	s := screen(m)
+	mustContain(t, s, "? No nginx found on this machine. Try `ngxdoctor demo` for a")
+	mustContain(t, strings.Join(strings.Fields(s), " "), "for a recorded incident.")
+	fits(t, s, 80, 24)
+
+	m.Update(outcomeMsg{gen: m.gen, err: errors.New("boom")})
+	mustContain(t, screen(m), "Could not diagnose: boom")
+}
+
+func TestNavigation(t *testing.T) {
+	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 120, 36)
+	tests := []struct {
+		keys []string
+		want string
+	}{
+		{[]string{"n"}, "Step 7 of 10"},
+		{[]string{"p", "p"}, "Step 5 of 10"},
+		{[]string{"j"}, "Step 6 of 10"},
+		{[]string{"down", "down"}, "Step 8 of 10"},
+		{[]string{"k", "up"}, "Step 6 of 10"},
+		{[]string{"p", "p", "p", "p", "p", "p", "p"}, "Step 1 of 10"},
+		{[]string{"n", "n", "n", "n", "n", "n", "n", "n", "n", "n", "n"}, "Step 10 of 10"},
+	}
+	for _, tt := range tests {
+		press(m, tt.keys...)
+		if s := screen(m); !strings.Contains(s, tt.want) {
+			t.Fatalf("after %v: want %q; got:\n%s", tt.keys, tt.want, s)
+		}
+	}
+	if m.focus != focusSteps {
+		t.Fatalf("focus %v, want steps", m.focus)
+	}
+	press(m, "enter")
+	if m.focus != focusDetail {
+		t.Fatalf("after enter focus %v, want detail", m.focus)
+	}
+	// In the detail ↓ scrolls, n still walks the steps.
+	press(m, "down", "p")
+	mustContain(t, screen(m), "Step 9 of 10")
+	press(m, "esc")
+	if m.focus != focusSteps {
+		t.Fatalf("after esc focus %v, want steps", m.focus)
+	}
+}
+
+func TestDetailScrollsAt80x24(t *testing.T) {
+	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 80, 24)
+	mustNotContain(t, screen(m), "[f] Let www-data")
+	press(m, "enter")
+	for range 20 {
+		press(m, "down")
+	}
+	s := screen(m)
+	mustContain(t, s, "[f] Let www-data use the php-fpm socket")
+	fits(t, s, 80, 24)
+	// The verdict and the steps stay put while the detail scrolls.
+	mustContain(t, s, "✗ php-fpm socket", "10 Monitoring")
+}
+
+func TestFixDialogApplyAndRerun(t *testing.T) {
+	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 80, 24)
+	press(m, "f")
+	if m.focus != focusDialog {
+		t.Fatalf("focus %v, want dialog", m.focus)
+	}
+	s := screen(m)
+	mustContain(t, s, "Fix: Let www-data use the php-fpm socket",
+		"$ chgrp www-data /run/php/php8.2-fpm.sock", "$ chmod 0660 /run/php/php8.2-fpm.sock",
+		"Undo: chgrp root", "Transient: this change is lost when the backend restarts",
+		"y apply", "n cancel")
+	fits(t, s, 80, 24)
+
+	press(m, "tab")
+	s = screen(m)
+	mustContain(t, s, "Fix: Set listen.owner/group/mode", "-listen.mode = 0600", "+listen.mode = 0660",
+		"$ systemctl reload php8.2-fpm")
+	// What does not fit at 80x24 is a scroll away.
+	mustContain(t, m.dialog.view.GetContent(), "Warning: php-fpm reloads")
+	for range 10 {
+		press(m, "down")
+	}
+	mustContain(t, screen(m), "Warning: php-fpm reloads")
+
+	press(m, "tab") // back to the first
+	cmd := press(m, "y")
+	mustContain(t, screen(m), "applying…")
+	// While applying, n does not close the dialog.
+	press(m, "n")
+	if m.dialog == nil {
+		t.Fatal("n closed the dialog while the fix was applied")
+	}
+	applied := find[appliedMsg](t, cmd)
+	if applied.applied.Fix.Title != "Let www-data use the php-fpm socket" {
+		t.Fatalf("applied %q, want the first fix", applied.applied.Fix.Title)
+	}
+	_, rerun := m.Update(applied)
+	s = screen(m)
+	mustContain(t, s, "✓ applied and verified", "verified: 200", "fix applied; running the checks again", "esc close")
+	if rerun == nil || m.state != stateDiscovering {
+		t.Fatalf("after a fix the checks run again: state %v, cmd %v", m.state, rerun != nil)
+	}
+	finishRun(t, m, rerun)
+	mustContain(t, screen(m), "✗ php-fpm socket")
+	press(m, "esc")
+	if m.dialog != nil || m.focus != focusSteps {
+		t.Fatal("esc did not close the finished dialog")
+	}
+}
+
+func TestFixDialogCancel(t *testing.T) {
+	applied := false
+	cfg := testConfig(socketOutcome())
+	cfg.Apply = func(context.Context, *checks.Outcome, fixes.Fix, fixes.Options) (fixes.Applied, error) {
+		applied = true
+		return fixes.Applied{}, nil
+	}
+	m := ready(t, cfg, socketOutcome(), 120, 36)
+	for _, k := range []string{"n", "esc"} {
+		press(m, "f")
+		if cmd := press(m, k); cmd != nil {
+			if _, ok := tryFind[appliedMsg](cmd); ok {
+				t.Fatalf("%s applied the fix", k)
+			}
+		}
+		if m.dialog != nil {
+			t.Fatalf("%s did not close the dialog", k)
+		}
+		mustContain(t, screen(m), "fix cancelled: nothing was changed")
+	}
+	if applied {
+		t.Fatal("Apply ran without a y")
+	}
+}
+
+func TestFixFromDetailUsesTheStepsCause(t *testing.T) {
+	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 120, 36)
+	press(m, "p", "enter", "f") // step 5 has no cause
+	if m.dialog != nil {
+		t.Fatal("f in a step without a cause opened a dialog")
+	}
+	mustContain(t, screen(m), "no fix for this step")
+	press(m, "n", "f") // step 6
+	if m.dialog == nil {
+		t.Fatal("f in the cause's step opened no dialog")
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	cfg := testConfig(socketOutcome())
+	cfg.ReadOnly = true
+	m := ready(t, cfg, socketOutcome(), 120, 36)
+	s := screen(m)
+	mustNotContain(t, s, "[f]", "f fix:", "Let www-data use")
+	mustContain(t, s, "Fixes are disabled (read-only).", "read-only: no fix is offered")
+	press(m, "f")
+	if m.dialog != nil {
+		t.Fatal("read-only opened a fix dialog")
+	}
+	mustContain(t, screen(m), "read-only: fixes are disabled")
+}
+
+func TestDemoBadge(t *testing.T) {
+	cfg := testConfig(socketOutcome())
+	cfg.Demo = true
+	for _, w := range []int{80, 120} {
+		m := ready(t, cfg, socketOutcome(), w, 24)
+		mustContain(t, screen(m), demoBadge)
+	}
+}
+
+func TestWriteReport(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(socketOutcome())
+	cfg.ReportDir = dir
+	m := ready(t, cfg, socketOutcome(), 80, 24)
+	cmd := press(m, "e")
+	msg := find[reportMsg](t, cmd)
+	m.Update(msg)
+	if msg.err != nil {
+		t.Fatal(msg.err)
+	}
+	if filepath.Dir(msg.path) != dir || !strings.HasPrefix(filepath.Base(msg.path), "ngxdoctor-report-") {
+		t.Fatalf("report at %s, want %s/ngxdoctor-report-*.md", msg.path, dir)
+	}
+	body, err := os.ReadFile(msg.path)
+	if err != nil || string(body) != "# report\n" {
+		t.Fatalf("report body %q (%v), want the Markdown", body, err)
+	}
+	mustContain(t, screen(m), "report written: "+dir)
+}
+
+func TestReportBeforeOutcome(t *testing.T) {
+	m := New(testConfig(socketOutcome()))
+	defer m.quit()
+	if cmd := press(m, "e"); cmd != nil {
+		t.Fatal("e before the outcome started a write")
+	}
+	mustContain(t, screen(m), "no report yet")
+}
+
+func TestLearnView(t *testing.T) {
+	cfg := testConfig(socketOutcome())
+	m := ready(t, cfg, socketOutcome(), 120, 36)
+	mustNotContain(t, screen(m), "Learning step 6")
+	press(m, "l")
+	s := screen(m)
+	mustContain(t, s, "Learning step 6", "Commands to run by hand:", "$ sudo -u www-data test -w", "· learn")
+	press(m, "l")
+	mustNotContain(t, screen(m), "Learning step 6")
+
+	cfg.Learn = true
+	m = ready(t, cfg, socketOutcome(), 80, 24)
+	mustContain(t, screen(m), "Learning step 6")
+}
+
+func TestNoStepTextsWithoutSteps(t *testing.T) {
+	cfg := testConfig(socketOutcome())
+	cfg.Steps = nil
+	m := ready(t, cfg, socketOutcome(), 120, 36)
+	s := screen(m)
+	mustNotContain(t, s, "Why step")
+	// Titles then come from the outcome.
+	mustContain(t, s, "6 Unix socket permissions")
+}
+
+func TestResizeRelayouts(t *testing.T) {
+	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 120, 36)
+	mustContain(t, screen(m), "┃") // the focused steps box
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	s := screen(m)
+	fits(t, s, 80, 24)
+	mustContain(t, s, "── Step 6 of 10")
+	m.Update(tea.WindowSizeMsg{Width: 140, Height: 40})
+	fits(t, screen(m), 140, 40)
+}
+
+func TestFullHelp(t *testing.T) {
+	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 120, 36)
+	press(m, "?")
+	s := screen(m)
+	mustContain(t, s, "prev step", "l learn", "q quit")
+	fits(t, s, 120, 36)
+}
+
+func TestNoColour(t *testing.T) {
+	colour := func(s string) bool {
+		return strings.Contains(s, "\x1b[3") || strings.Contains(s, "\x1b[38;") ||
+			strings.Contains(s, "\x1b[4") || strings.Contains(s, "\x1b[48;") || strings.Contains(s, ";38;")
+	}
+	t.Run("flag", func(t *testing.T) {
+		t.Setenv("NO_COLOR", "")
+		m := ready(t, testConfig(socketOutcome()), socketOutcome(), 120, 36)
+		press(m, "f", "tab")
+		if v := m.View().Content; colour(v) {
+			t.Fatalf("--no-color frame has colour: %q", v)
+		}
+	})
+	t.Run("env", func(t *testing.T) {
+		t.Setenv("NO_COLOR", "1")
+		cfg := testConfig(socketOutcome())
+		cfg.NoColor = false
+		m := ready(t, cfg, socketOutcome(), 120, 36)
+		if v := m.View().Content; colour(v) {
+			t.Fatalf("NO_COLOR frame has colour: %q", v)
+		}
+	})
+	t.Run("colour", func(t *testing.T) {
+		t.Setenv("NO_COLOR", "")
+		cfg := testConfig(socketOutcome())
+		cfg.NoColor = false
+		m := ready(t, cfg, socketOutcome(), 120, 36)
+		if v := m.View().Content; !colour(v) {
+			t.Fatal("a colour frame has no colour")
+		}
+		// A light terminal gets the light set, and the screen still says the same.
+		before := screen(m)
+		m.Update(tea.BackgroundColorMsg{Color: lightBg{}})
+		if after := screen(m); after != before {
+			t.Fatalf("text changed with the background:\n%s\n---\n%s", before, after)
+		}
+	})
+}
+
+// runAll runs a Cmd as the program would: every Cmd of a batch in its own
+// goroutine; the messages are dropped.
+func runAll(cmd tea.Cmd) {
+	if b, ok := cmd().(tea.BatchMsg); ok {
+		for _, c := range b {
+			if c != nil {
+				go runAll(c)
+			}
+		}
+	}
+}
+
+type lightBg struct{}
+
+func (lightBg) RGBA() (r, g, b, a uint32) { return 0xffff, 0xffff, 0xffff, 0xffff }
+
+// TestUpdateNeverBlocks: the checks may take long; the screen answers at once.
+func TestUpdateNeverBlocks(t *testing.T) {
+	started := make(chan struct{})
+	returned := make(chan struct{})
+	cfg := testConfig(nil)
+	cfg.Run = func(ctx context.Context, _ host.System, _ checks.Options, progress func(checks.Event)) (*checks.Outcome, error) {
+		close(started)
+		progress(checks.Event{Phase: "discovered"})
+		defer close(returned)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(30 * time.Second):
+			return nil, errors.New("not cancelled")
+		}
+	}
+	m := New(cfg)
+	init := m.Init()
+	go runAll(init)
+	select {
+	case <-started:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Init did not start the checks")
+	}
+	begin := time.Now()
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	press(m, "j", "n", "enter", "esc", "l", "?", "f", "e")
+	_ = m.View()
+	if d := time.Since(begin); d > 200*time.Millisecond {
+		t.Fatalf("Update took %s while the checks ran, want it at once", d)
+	}
+	mustContain(t, screen(m), "no report yet")
+
+	cmd := press(m, "q")
+	if cmd == nil {
+		t.Fatal("q gave no command")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("q did not quit")
+	}
+	select {
+	case <-returned:
+	case <-time.After(2 * time.Second):
+		t.Fatal("quitting did not cancel the running checks")
+	}
+}
+
+func TestCtrlCQuitsFromTheDialog(t *testing.T) {
+	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 80, 24)
+	press(m, "f")
+	cmd := press(m, "ctrl+c")
+	if cmd == nil {
+		t.Fatal("ctrl+c gave no command")
+	}
+	if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("ctrl+c did not quit")
+	}
+}
+
+func TestCauseSteps(t *testing.T) {
+	tests := map[string]int{
+		"backend-down": 1, "wrong-address": 1, "config-invalid": 2, "no-resolver": 2, "dns-failure": 2,
+		"firewall-blocked": 3, "selinux-denied": 3, "upstream-timeout": 4, "header-too-big": 4,
+		"upstream-closed": 5, "upstream-reset": 5, "invalid-response": 5, "tls-handshake": 5,
+		"nginx-not-running": 5, "socket-permission": 6, "socket-missing": 6, "no-live-upstreams": 7,
+		"backend-overloaded": 7, "nginx-resources": 8, "made-up": 0,
+	}
+	for id, want := range tests {
+		if got := causeStep(id); got != want {
+			t.Errorf("causeStep(%q) = %d, want %d", id, got, want)
+		}
+	}
+}
+
+func TestQuoteArgv(t *testing.T) {
+	tests := []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"chmod", "0660", "/run/php/x.sock"}, "chmod 0660 /run/php/x.sock"},
+		{[]string{"sh", "-c", "echo hi"}, "sh -c 'echo hi'"},
+		{[]string{"printf", "it's", ""}, `printf 'it'\''s' ''`},
+	}
+	for _, tt := range tests {
+		if got := quoteArgv(tt.argv); got != tt.want {
+			t.Errorf("quoteArgv(%q) = %s, want %s", tt.argv, got, tt.want)
+		}
+	}
+}
