@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -108,6 +109,7 @@ func TestRecordReplayRoundTrip(t *testing.T) {
 		runErrs   map[string]bool
 		dials     map[string]string
 		glob      []string
+		lookups   []string
 	}
 	paths := []string{logFile, linkFile, fifo, filepath.Join(dir, "missing")}
 	commands := [][]string{{"echo", "hello"}, {"sh", "-c", "echo out; echo err >&2; exit 3"}, {"ngxdoctor-no-such-tool", "-x"}}
@@ -167,6 +169,14 @@ func TestRecordReplayRoundTrip(t *testing.T) {
 		if a.glob, err = sys.Glob(filepath.Join(dir, "*.log")); err != nil {
 			t.Fatal(err)
 		}
+		u, uerr := sys.LookupUser("root")
+		_, nerr := sys.LookupUser("ngxdoctor-no-such-user")
+		g, _ := sys.LookupGroupID(0)
+		addrs, herr := sys.LookupHost(ctx, "localhost")
+		bin, perr := sys.LookPath("sh")
+		_, mperr := sys.LookPath("ngxdoctor-no-such-tool")
+		a.lookups = []string{fmt.Sprint(u, uerr), fmt.Sprint(nerr != nil), g, fmt.Sprint(addrs, herr), fmt.Sprint(bin, perr),
+			fmt.Sprint(errors.Is(mperr, exec.ErrNotFound))}
 		return a
 	}
 
@@ -197,6 +207,7 @@ func TestRecordReplayRoundTrip(t *testing.T) {
 		"run errors":   {live.runErrs, replayed.runErrs},
 		"dial":         {live.dials, replayed.dials},
 		"glob":         {live.glob, replayed.glob},
+		"lookups":      {live.lookups, replayed.lookups},
 	} {
 		if !reflect.DeepEqual(pair[0], pair[1]) {
 			t.Errorf("%s: replayed %+v, live %+v", name, pair[1], pair[0])
