@@ -1,0 +1,245 @@
+package fixes
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
+)
+
+func TestApplyEdits(t *testing.T) {
+	src := "a\n  b; # keep\nc"
+	tests := []struct {
+		name  string
+		edits []Edit
+		want  string
+		err   error
+	}{
+		{"replace keeps the newline", []Edit{{Line: 2, Old: "  b; # keep", New: "  B; # keep"}}, "a\n  B; # keep\nc", nil},
+		{"insert after a line", []Edit{{Line: 1, New: "x"}}, "a\nx\n  b; # keep\nc", nil},
+		{"insert at the top", []Edit{{Line: 0, New: "x"}}, "x\na\n  b; # keep\nc", nil},
+		{"insert after a last line without newline", []Edit{{Line: 3, New: "x"}}, "a\n  b; # keep\nc\nx\n", nil},
+		{"line numbers refer to the original", []Edit{{Line: 1, New: "x"}, {Line: 1, New: "y"}, {Line: 3, Old: "c", New: "C"}}, "a\nx\ny\n  b; # keep\nC", nil},
+		{"changed line refused", []Edit{{Line: 2, Old: "b;", New: "B;"}}, "", ErrChanged},
+		{"missing line refused", []Edit{{Line: 9, Old: "z", New: "Z"}}, "", ErrChanged},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := applyEdits(src, tt.edits)
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("got error %v, want %v", err, tt.err)
+			}
+			if got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWriteAtomicRefusesSymlinkAndKeepsMode(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	os.WriteFile(target, []byte("keep"), 0o600)
+	link := filepath.Join(dir, "link")
+	os.Symlink(target, link)
+	if err := writeAtomic(link, []byte("x"), fileMeta{Mode: 0o644, UID: os.Geteuid(), GID: os.Getegid()}); err == nil {
+		t.Fatal("wrote through a symlink")
+	}
+	if _, _, err := readNoFollow(link); err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Fatalf("read through a symlink: %v", err)
+	}
+	if readFile(t, target) != "keep" {
+		t.Fatal("target changed")
+	}
+	f := filepath.Join(dir, "conf")
+	os.WriteFile(f, []byte("old"), 0o640)
+	_, m, _ := readNoFollow(f)
+	if err := writeAtomic(f, []byte("new"), m); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(f); fi.Mode().Perm() != 0o640 || readFile(t, f) != "new" {
+		t.Fatalf("got %v %q, want 0640 \"new\"", fi.Mode().Perm(), readFile(t, f))
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".conf.ngxdoctor-*")); len(m) != 0 {
+		t.Fatalf("temp files left: %q", m)
+	}
+}
+
+func TestReplaceAddr(t *testing.T) {
+	tests := []struct{ line, old, alt, want string }{
+		{"    proxy_pass http://127.0.0.1:3000/api; # app", "127.0.0.1:3000", "[::1]:3000", "    proxy_pass http://[::1]:3000/api; # app"},
+		{"    server 127.0.0.1:3000 max_fails=3;", "127.0.0.1:3000", "127.0.0.1:3001", "    server 127.0.0.1:3001 max_fails=3;"},
+		{"fastcgi_pass unix:/run/php/php8.1-fpm.sock;", "unix:/run/php/php8.1-fpm.sock", "unix:/run/php/php8.2-fpm.sock", "fastcgi_pass unix:/run/php/php8.2-fpm.sock;"},
+		{"proxy_pass http://127.0.0.1:3000;", "127.0.0.1:3000", "unix:/run/app.sock", "proxy_pass http://unix:/run/app.sock:;"},
+		{"proxy_pass http://unix:/run/a.sock:/x;", "unix:/run/a.sock", "127.0.0.1:8000", "proxy_pass http://127.0.0.1:8000/x;"},
+		// A longer port or a second occurrence must not be touched.
+		{"proxy_pass http://127.0.0.1:30001;", "127.0.0.1:3000", "127.0.0.1:3001", ""},
+		{"proxy_pass http://127.0.0.1:3000; # was 127.0.0.1:3000", "127.0.0.1:3000", "127.0.0.1:3001", ""},
+	}
+	for _, tt := range tests {
+		got, ok := replaceAddr(tt.line, tt.old, tt.alt)
+		if !ok {
+			got = ""
+		}
+		if got != tt.want {
+			t.Errorf("replaceAddr(%q): got %q, want %q", tt.line, got, tt.want)
+		}
+	}
+}
+
+func TestNameservers(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "resolv.conf")
+	os.WriteFile(p, []byte("# generated\nsearch example.com\nnameserver 10.0.0.2\nnameserver 2001:db8::53\nnameserver fe80::1%eth0\noptions edns0\n"), 0o644)
+	got := strings.Join(nameservers(p), " ")
+	if want := "10.0.0.2 [2001:db8::53]"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+func TestSizesAndDurations(t *testing.T) {
+	for in, want := range map[string]int{"4k": 4096, "8K": 8192, "1m": 1 << 20, "512": 512} {
+		if got, _ := parseSize(in); got != want {
+			t.Errorf("parseSize(%q): got %d, want %d", in, got, want)
+		}
+	}
+	for in, want := range map[int]string{16384: "16k", 1 << 20: "1m", 1000: "1000"} {
+		if got := fmtSize(in); got != want {
+			t.Errorf("fmtSize(%d): got %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]float64{"60": 60, "12.5s": 12.5, "1m": 60, "1500ms": 1.5, "1d": 86400} {
+		if got, _ := parseSeconds(in); got != want {
+			t.Errorf("parseSeconds(%q): got %v, want %v", in, got, want)
+		}
+	}
+}
+
+// configCause writes a config and a cause pointing into it, for the
+// planners that need no running nginx.
+func configCause(t *testing.T, text string, c checks.Cause, settings nginx.Settings) (*checks.Outcome, checks.Cause, string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "site.conf")
+	os.WriteFile(p, []byte(text), 0o644)
+	lineOf := func(s string) string {
+		for i, l := range strings.Split(text, "\n") {
+			if strings.Contains(l, s) {
+				return p + ":" + strconv.Itoa(i+1)
+			}
+		}
+		t.Fatalf("%q not in config", s)
+		return ""
+	}
+	if c.Facts == nil {
+		c.Facts = map[string]string{}
+	}
+	c.Facts["location_at"] = lineOf("location")
+	c.Facts["pass_at"] = lineOf("_pass")
+	for k, v := range settings {
+		for i := range v {
+			file, line, _ := parsePos(lineOf(k))
+			v[i].At = nginx.Pos{File: file, Line: line}
+		}
+	}
+	file, line, _ := parsePos(c.Facts["pass_at"])
+	o := &checks.Outcome{Snapshot: &checks.Snapshot{Config: &nginx.Config{Main: p, Passes: []nginx.Pass{{
+		Directive: "proxy_pass", At: nginx.Pos{File: file, Line: line}, Module: "proxy", Scheme: "http", Address: c.Target, Settings: settings,
+	}}}}, Causes: []checks.Cause{c}}
+	return o, c, p
+}
+
+func TestBuffersStayConsistent(t *testing.T) {
+	text := "server {\n    location / {\n        proxy_pass http://b;\n        proxy_busy_buffers_size 8k;\n    }\n}\n"
+	settings := nginx.Settings{"proxy_busy_buffers_size": {{Name: "proxy_busy_buffers_size", Args: []string{"8k"}}}}
+	o, c, _ := configCause(t, text, checks.Cause{ID: "header-too-big", Target: "b", Facts: map[string]string{"measured": "40000"}}, settings)
+	fs := testEngine(t).For(o, c)
+	f := fixByKind(t, fs, "buffers")
+	for _, want := range []string{"+        proxy_buffer_size 64k;", "+        proxy_buffers 8 32k;", "-        proxy_busy_buffers_size 8k;", "+        proxy_busy_buffers_size 64k;"} {
+		if !strings.Contains(f.Diff, want) {
+			t.Fatalf("diff lacks %q:\n%s", want, f.Diff)
+		}
+	}
+}
+
+func TestResolverAndTLSPlans(t *testing.T) {
+	e := testEngine(t)
+	e.ResolvConf = filepath.Join(t.TempDir(), "resolv.conf")
+	os.WriteFile(e.ResolvConf, []byte("nameserver 127.0.0.53\nnameserver ::1\n"), 0o644)
+	text := "server {\n    location /api/ {\n        set $b app.internal;\n        proxy_pass https://$b:8443;\n    }\n}\n"
+	o, c, _ := configCause(t, text, checks.Cause{ID: "no-resolver", Target: "app.internal:8443"}, nginx.Settings{})
+	f := fixByKind(t, e.For(o, c), "resolver")
+	if !strings.Contains(f.Diff, "+        resolver 127.0.0.53 [::1] valid=30s;") {
+		t.Fatalf("diff:\n%s", f.Diff)
+	}
+	o.Snapshot.Config.Passes[0].Scheme = "https"
+	c.ID = "tls-handshake"
+	o.Causes[0] = c
+	f = fixByKind(t, e.For(o, c), "sni")
+	if !strings.Contains(f.Diff, "+        proxy_ssl_server_name on;") {
+		t.Fatalf("diff:\n%s", f.Diff)
+	}
+	c.Facts["speaks"] = "http"
+	f = fixByKind(t, e.For(o, c), "http")
+	if !strings.Contains(f.Diff, "+        proxy_pass http://$b:8443;") {
+		t.Fatalf("diff:\n%s", f.Diff)
+	}
+}
+
+func TestIDsAreStable(t *testing.T) {
+	e := testEngine(t)
+	e.ResolvConf = filepath.Join(t.TempDir(), "resolv.conf")
+	os.WriteFile(e.ResolvConf, []byte("nameserver 10.0.0.2\n"), 0o644)
+	text := "server {\n    location / {\n        proxy_pass http://$b;\n    }\n}\n"
+	o, _, _ := configCause(t, text, checks.Cause{ID: "no-resolver", Target: "b"}, nginx.Settings{})
+	a, b := e.Plan(o), e.Plan(o)
+	if len(a) != 1 || len(a[0]) != 1 || a[0][0].ID != "no-resolver:b:resolver" || a[0][0].ID != b[0][0].ID || a[0][0].Diff != b[0][0].Diff {
+		t.Fatalf("plans differ or wrong id: %+v / %+v", a, b)
+	}
+}
+
+func TestDirSearchPermission(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	os.Mkdir(dir, 0o700)
+	w := worker{}
+	w.Name, w.UID, w.GID = "nobody", 65534, 65534
+	p, ok := planDir(checks.Cause{ID: "socket-permission", Target: "unix:" + dir + "/app.sock"}, w, dir)
+	if !ok || p.modes[0].Bits != "o+x" {
+		t.Fatalf("got %+v, want chmod o+x", p)
+	}
+	mb, err := p.modes[0].apply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o701 {
+		t.Fatalf("got %v, want 0701", fi.Mode().Perm())
+	}
+	if done, err := restoreMode(mb); !done || err != nil {
+		t.Fatalf("restore: %v %v", done, err)
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("after restore: got %v, want 0700", fi.Mode().Perm())
+	}
+	// A file where a directory is expected is refused.
+	f := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(f, nil, 0o600)
+	if _, ok := planDir(checks.Cause{}, w, f); ok {
+		t.Fatal("planned a chmod of a regular file as a directory")
+	}
+}
+
+func TestPromFormat(t *testing.T) {
+	o := &checks.Outcome{Started: time.Unix(1700000000, 0), Duration: 1500 * time.Millisecond,
+		Causes: []checks.Cause{{ID: "backend-down", Target: `127.0.0.1:3000`, Occurrences: 3}}}
+	got := Prom(o)
+	for _, want := range []string{"ngxdoctor_up 1\n", "ngxdoctor_problem 1\n", `ngxdoctor_cause{cause="backend-down",target="127.0.0.1:3000"} 3` + "\n",
+		"ngxdoctor_check_duration_seconds 1.500\n", "ngxdoctor_last_run_timestamp_seconds 1700000000\n"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("missing %q in\n%s", want, got)
+		}
+	}
+}
