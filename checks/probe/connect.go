@@ -38,6 +38,9 @@ func dial(ctx context.Context, sys host.System, t nginx.Target, timeout time.Dur
 	if err := ctx.Err(); err != nil {
 		return nil, canceled(err), peer{}
 	}
+	if sys == nil {
+		return nil, Result{Status: Skipped, Error: "no system to dial through"}, peer{}
+	}
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
