@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
@@ -39,10 +40,15 @@ func (b *textBuilder) blank() {
 	}
 }
 
-// add wraps text after a first-line prefix, continuing under indent.
-func (b *textBuilder) add(prefix, text, indent string) {
+// add wraps plain text after a first-line prefix, continuing under indent,
+// and styles each line after wrapping (a style split across lines would
+// leak into the padding).
+func (b *textBuilder) add(prefix, text, indent string, st ...lipgloss.Style) {
 	avail := max(8, b.w-max(ansi.StringWidth(prefix), ansi.StringWidth(indent)))
-	for i, l := range strings.Split(ansi.Wrap(text, avail, ""), "\n") {
+	for i, l := range wrapWords(text, avail) {
+		for _, s := range st {
+			l = s.Render(l)
+		}
 		if i == 0 {
 			l = prefix + l
 		} else {
@@ -86,7 +92,7 @@ func (m *Model) detailContent(w int) string {
 			b.blank()
 		}
 	} else if hasInfo && info.Why != "" {
-		b.add("", s.Muted.Render(info.Why), "")
+		b.add("", info.Why, "", s.Muted)
 		b.blank()
 	}
 
@@ -104,7 +110,7 @@ func (m *Model) detailContent(w int) string {
 		}
 		b.add(s.mark(c.Status)+" ", summary, "  ")
 		for _, e := range c.Evidence {
-			b.add("    ", s.Evidence.Render(e), "      ")
+			b.add("    ", e, "      ", s.Evidence)
 		}
 		if !m.learn && len(c.Manual) > 0 {
 			b.raw("  " + s.Muted.Render("By hand:"))
@@ -132,7 +138,7 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 	if ci == 0 {
 		head += " (most likely)"
 	}
-	b.add("", s.Heading.Render(head), "")
+	b.add("", head, "", s.Heading)
 	b.add("", c.Summary, "")
 	var facts []string
 	if c.Confidence != "" {
@@ -148,10 +154,10 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 		facts = append(facts, "follows from "+c.FollowsFrom)
 	}
 	if len(facts) > 0 {
-		b.add("", s.Muted.Render(strings.Join(facts, " · ")), "")
+		b.add("", strings.Join(facts, " · "), "", s.Muted)
 	}
 	for _, e := range c.Evidence {
-		b.add("  • ", s.Evidence.Render(e), "    ")
+		b.add("  • ", e, "    ", s.Evidence)
 	}
 	if m.cfg.ReadOnly {
 		b.raw(s.Muted.Render("Fixes are disabled (read-only)."))
@@ -175,7 +181,7 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 		b.add("  "+key+" ", title, "      ")
 	}
 	if len(fx) > 1 {
-		b.add("  ", s.Muted.Render("f shows the first; tab in the dialog shows the others."), "  ")
+		b.add("  ", "f shows the first; tab in the dialog shows the others.", "  ", s.Muted)
 	}
 }
 

@@ -37,14 +37,14 @@ func (m *Model) dialogContent(w int) string {
 	s, d := m.styles, m.dialog
 	f := d.fixes[d.idx]
 	b := &textBuilder{w: w}
-	b.add("", s.Heading.Render("Fix: "+f.Title), "")
+	b.add("", "Fix: "+f.Title, "", s.Heading)
 	target := d.cause.ID
 	if d.cause.Target != "" {
 		target += " on " + d.cause.Target
 	}
-	b.add("", s.Muted.Render("for "+target), "")
+	b.add("", "for "+target, "", s.Muted)
 	if len(d.fixes) > 1 {
-		b.add("", s.Muted.Render("fix "+itoa(d.idx+1)+" of "+itoa(len(d.fixes))+"; tab shows the next"), "")
+		b.add("", "fix "+itoa(d.idx+1)+" of "+itoa(len(d.fixes))+"; tab shows the next", "", s.Muted)
 	}
 	b.blank()
 	if len(f.Commands) > 0 {

@@ -632,3 +632,27 @@ func TestQuoteArgv(t *testing.T) {
 		}
 	}
 }
+
+func TestWrapWords(t *testing.T) {
+	tests := []struct {
+		in    string
+		limit int
+		want  []string
+	}{
+		{"short  stays   aligned", 40, []string{"short  stays   aligned"}},
+		{"chmod 0600 /run/php/php8.2-fpm.sock now", 30, []string{"chmod 0600", "/run/php/php8.2-fpm.sock now"}},
+		{"a abcdefghij b", 5, []string{"a", "abcde", "fghij", "b"}},
+		{"one\ntwo three", 5, []string{"one", "two", "three"}},
+	}
+	for _, tt := range tests {
+		got := wrapWords(tt.in, tt.limit)
+		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("wrapWords(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
+		}
+		for _, l := range got {
+			if ansi.StringWidth(l) > tt.limit {
+				t.Errorf("wrapWords(%q, %d): line %q is too wide", tt.in, tt.limit, l)
+			}
+		}
+	}
+}

@@ -339,9 +339,54 @@ func wrapIndent(s string, w int, indent string) []string {
 	if w <= iw+4 {
 		return []string{s}
 	}
-	lines := strings.Split(ansi.Wrap(s, w-iw, ""), "\n")
+	lines := wrapWords(s, w-iw)
 	for i := 1; i < len(lines); i++ {
 		lines[i] = indent + lines[i]
+	}
+	return lines
+}
+
+// wrapWords wraps plain text at spaces only: paths, flags and host names
+// stay whole so that they can be copied (ansi.Wrap also breaks at '-').
+// A word longer than the line is cut hard. A line that fits is kept as
+// it is, alignment included.
+func wrapWords(s string, limit int) []string {
+	var lines []string
+	for _, para := range strings.Split(s, "\n") {
+		if ansi.StringWidth(para) <= limit {
+			lines = append(lines, para)
+			continue
+		}
+		cur, curW, started := "", 0, false
+		for _, word := range strings.Split(para, " ") {
+			ww := ansi.StringWidth(word)
+			cut := false
+			for ww > limit {
+				if started {
+					lines = append(lines, cur)
+					cur, curW, started = "", 0, false
+				}
+				head := ansi.Truncate(word, limit, "")
+				lines = append(lines, head)
+				word = word[len(head):]
+				ww = ansi.StringWidth(word)
+				cut = true
+			}
+			switch {
+			case cut && word == "":
+			case !started:
+				cur, curW, started = word, ww, true
+			case curW+1+ww <= limit:
+				cur += " " + word
+				curW += 1 + ww
+			default:
+				lines = append(lines, cur)
+				cur, curW = word, ww
+			}
+		}
+		if started {
+			lines = append(lines, cur)
+		}
 	}
 	return lines
 }
