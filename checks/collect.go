@@ -20,6 +20,11 @@ import (
 // DefaultWindow is the log window when --since is not given.
 const DefaultWindow = 15 * time.Minute
 
+// probeWorkers bounds concurrent probes: enough that a hundred backends
+// hanging until the deadline cost one deadline, not several; few enough
+// for the default 1024 open files.
+const probeWorkers = 256
+
 // DefaultTimeout is the probe deadline when --timeout is not given.
 const DefaultTimeout = 3 * time.Second
 
@@ -108,7 +113,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	})
 	goDo("logs", func() { s.readLogs(ctx) })
 	goDo("probes", func() {
-		s.Probes = probe.All(ctx, sys, s.Targets, hostHeaders(cfg, s.Targets), opts.timeout(), 0)
+		s.Probes = probe.All(ctx, sys, s.Targets, hostHeaders(cfg, s.Targets), opts.timeout(), probeWorkers)
 	})
 	goDo("host", func() {
 		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)
@@ -142,8 +147,8 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 			}
 			s.WorkerUser, s.WorkerUserErr = sys.LookupUser(name)
 		}()
-		go func() { defer hw.Done(); s.SELinux = readSELinux(hctx, sys) }()
-		go func() { defer hw.Done(); s.Firewall = readFirewall(hctx, sys) }()
+		go func() { defer hw.Done(); s.SELinux = host.ReadSELinux(hctx, sys) }()
+		go func() { defer hw.Done(); s.Firewall = host.ReadFirewall(hctx, sys) }()
 		hw.Wait()
 		s.readUnits(hctx)
 		s.readSockets()
@@ -240,7 +245,7 @@ func (s *Snapshot) logPath(p string) (string, string) {
 func (s *Snapshot) readUnits(ctx context.Context) {
 	for _, t := range s.Targets {
 		if l, ok := listenerFor(s.Listeners, t); ok && l.PID > 0 {
-			if u, ok := readUnit(ctx, s.Sys, l.PID); ok {
+			if u, ok := host.ReadUnit(ctx, s.Sys, l.PID); ok {
 				s.Units[t.Address] = u
 			}
 		}
@@ -276,7 +281,7 @@ func (s *Snapshot) readSockets() {
 				so.Group = fmt.Sprint(fi.GID)
 			}
 			if s.WorkerUserErr == nil {
-				so.WorkerMay, so.Reason, so.BlockedDir = canConnect(s.Sys, s.WorkerUser, t.Path)
+				so.WorkerMay, so.Reason, so.BlockedDir = host.CanConnect(s.Sys, s.WorkerUser, t.Path)
 			} else {
 				so.WorkerMay = true // unknown user: do not accuse the permissions
 				so.Reason = "worker user unknown: " + s.WorkerUserErr.Error()

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -464,12 +465,18 @@ func (l *Lab) rawBackend(handle func(net.Conn)) (string, error) {
 
 // portBelowBackend starts a healthy backend on PORT+1 and returns
 // 127.0.0.1:PORT, where nothing listens.
+//
+// The pair is taken among fixed application ports (3000-8999), as a real
+// backend's would be, not from the ephemeral range: a diagnosis rightly
+// ignores listeners on ephemeral ports when it looks for a moved backend.
 func (l *Lab) portBelowBackend() (string, error) {
-	for range 20 {
-		port, err := FreePort()
+	for range 50 {
+		port := 3000 + rand.IntN(6000)
+		probe, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
-			return "", err
+			continue // the configured port must be free so that it refuses
 		}
+		probe.Close()
 		ln, err := l.listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1)))
 		if err != nil {
 			continue // taken; try another pair

@@ -25,22 +25,39 @@ func (c Class) Status() int {
 	return 0
 }
 
-func has(b []byte, s string) bool    { return bytes.Contains(b, []byte(s)) }
-func prefix(b []byte, s string) bool { return bytes.HasPrefix(b, []byte(s)) }
+// Needles are []byte once: converting a literal of more than 32 bytes
+// on each call would allocate on the hot path.
+var (
+	nCouldNotBeResolved                = []byte(" could not be resolved")
+	nFastcgiSentInStderr               = []byte("FastCGI sent in stderr")
+	nSslHandshake                      = []byte("SSL handshake")
+	nSsl                               = []byte("SSL_")
+	nClientPrematurelyClosedConnection = []byte("client prematurely closed connection")
+	nConnect                           = []byte("connect() ")
+	nConnectTo                         = []byte("connect() to ")
+	nHostNotFoundInUpstream            = []byte("host not found in upstream \"")
+	nNoLiveUpstreams                   = []byte("no live upstreams")
+	nNoResolverDefinedToResolve        = []byte("no resolver defined to resolve ")
+	nUpstreamSslCertificate            = []byte("upstream SSL certificate")
+	nUpstreamPrematurelyClosed         = []byte("upstream prematurely closed")
+	nUpstreamPrematurelyClosedStream   = []byte("upstream prematurely closed stream")
+	nUpstreamRejectedRequest           = []byte("upstream rejected request")
+	nUpstreamSentDuplicateHeader       = []byte("upstream sent duplicate header")
+	nUpstreamSentFrameFor              = []byte("upstream sent frame for")
+	nUpstreamSentGoaway                = []byte("upstream sent goaway")
+	nUpstreamSentInvalid               = []byte("upstream sent invalid")
+	nUpstreamSentNoValid               = []byte("upstream sent no valid")
+	nUpstreamSentTooBigHeader          = []byte("upstream sent too big header")
+	nUpstreamSentUnexpectedFastcgi     = []byte("upstream sent unexpected FastCGI")
+	nUpstreamSentUnexpectedHttp2       = []byte("upstream sent unexpected http2")
+	nUpstreamSentUnsupportedFastcgi    = []byte("upstream sent unsupported FastCGI")
+	nUpstreamServerTemporarilyDisabled = []byte("upstream server temporarily disabled")
+	nUpstreamTimedOut                  = []byte("upstream timed out")
+	nWorkerConnectionsAreNotEnough     = []byte("worker_connections are not enough")
+)
 
-// byErrno names a failed socket call to a peer by its errno.
-var byErrno = map[int]Class{
-	111: Refused,
-	13:  PermissionDenied,
-	2:   NoSuchFile,
-	11:  Again,
-	113: NoRoute,
-	101: NetUnreachable,
-	99:  AddrNotAvail,
-	104: Reset,
-	32:  BrokenPipe,
-	110: Timeout,
-}
+func has(b, n []byte) bool    { return bytes.Contains(b, n) }
+func prefix(b, n []byte) bool { return bytes.HasPrefix(b, n) }
 
 // classify sets p.class and p.target. head is the message without its
 // " while ..." phase, starting at byte off of l.
@@ -52,40 +69,40 @@ func classify(l, head []byte, off int, p *line, resolver span) {
 	}
 	p.class = Other
 	switch {
-	case prefix(head, "FastCGI sent in stderr"):
+	case prefix(head, nFastcgiSentInStderr):
 		p.class = FastCGIStderr
-	case has(head, "client prematurely closed connection") || has(phase, "client prematurely closed connection"):
+	case has(head, nClientPrematurelyClosedConnection) || has(phase, nClientPrematurelyClosedConnection):
 		p.class = ClientClosed
-	case has(head, "worker_connections are not enough"):
+	case has(head, nWorkerConnectionsAreNotEnough):
 		p.class = WorkerConns
 	case p.errno == 24:
 		p.class = TooManyFiles
-	case prefix(head, "upstream timed out"):
+	case prefix(head, nUpstreamTimedOut):
 		p.class = Timeout
-	case prefix(head, "upstream prematurely closed stream"):
+	case prefix(head, nUpstreamPrematurelyClosedStream):
 		p.class = GRPC
-	case prefix(head, "upstream prematurely closed"):
+	case prefix(head, nUpstreamPrematurelyClosed):
 		p.class = Closed
-	case prefix(head, "upstream sent too big header"):
+	case prefix(head, nUpstreamSentTooBigHeader):
 		p.class = HeaderTooBig
-	case prefix(head, "upstream rejected request"), prefix(head, "upstream sent goaway"),
-		prefix(head, "upstream sent frame for"), prefix(head, "upstream sent unexpected http2"):
+	case prefix(head, nUpstreamRejectedRequest), prefix(head, nUpstreamSentGoaway),
+		prefix(head, nUpstreamSentFrameFor), prefix(head, nUpstreamSentUnexpectedHttp2):
 		p.class = GRPC
-	case prefix(head, "upstream sent no valid"), prefix(head, "upstream sent invalid"),
-		prefix(head, "upstream sent duplicate header"), prefix(head, "upstream sent unsupported FastCGI"),
-		prefix(head, "upstream sent unexpected FastCGI"):
+	case prefix(head, nUpstreamSentNoValid), prefix(head, nUpstreamSentInvalid),
+		prefix(head, nUpstreamSentDuplicateHeader), prefix(head, nUpstreamSentUnsupportedFastcgi),
+		prefix(head, nUpstreamSentUnexpectedFastcgi):
 		p.class = InvalidHeader
-	case prefix(head, "upstream SSL certificate"):
+	case prefix(head, nUpstreamSslCertificate):
 		p.class = TLS
 	// The same SSL wording is logged for clients' handshakes; only the
 	// phase says the peer was the upstream.
-	case toUpstream && (prefix(head, "SSL_") || has(head, "SSL handshake")):
+	case toUpstream && (prefix(head, nSsl) || has(head, nSslHandshake)):
 		p.class = TLS
-	case prefix(head, "no resolver defined to resolve "):
+	case prefix(head, nNoResolverDefinedToResolve):
 		p.class = NoResolver
 		a := off + len("no resolver defined to resolve ")
 		p.target = word(l, a, off+len(head))
-	case has(head, " could not be resolved"):
+	case has(head, nCouldNotBeResolved):
 		p.class = ResolveFailed
 		e := off + bytes.Index(head, []byte(" could not be resolved"))
 		a := bytes.LastIndexByte(l[off:e], ' ') + 1 + off
@@ -95,11 +112,11 @@ func classify(l, head []byte, off int, p *line, resolver span) {
 		if !resolver.empty() {
 			p.target = resolver
 		}
-	case prefix(head, "no live upstreams"):
+	case prefix(head, nNoLiveUpstreams):
 		p.class = NoLiveUpstreams
-	case prefix(head, "upstream server temporarily disabled"):
+	case prefix(head, nUpstreamServerTemporarilyDisabled):
 		p.class = ServerDisabled
-	case prefix(head, "host not found in upstream \""):
+	case prefix(head, nHostNotFoundInUpstream):
 		p.class = HostNotFound
 		a := off + len("host not found in upstream \"")
 		e := bytes.IndexByte(l[a:off+len(head)], '"')
@@ -107,9 +124,9 @@ func classify(l, head []byte, off int, p *line, resolver span) {
 			e = off + len(head) - a
 		}
 		p.target = span{a, a + e}
-	case prefix(head, "connect() "):
+	case prefix(head, nConnect):
 		p.class = errnoClass(p.errno)
-		if p.target.empty() && prefix(head, "connect() to ") {
+		if p.target.empty() && prefix(head, nConnectTo) {
 			a := off + len("connect() to ")
 			p.target = word(l, a, off+len(head))
 		}
@@ -120,23 +137,31 @@ func classify(l, head []byte, off int, p *line, resolver span) {
 	}
 }
 
+// errnoClass names a failed socket call to a peer by its errno.
 func errnoClass(n int) Class {
-	if c, ok := byErrno[n]; ok {
-		return c
+	switch n {
+	case 111:
+		return Refused
+	case 13:
+		return PermissionDenied
+	case 2:
+		return NoSuchFile
+	case 11:
+		return Again
+	case 113:
+		return NoRoute
+	case 101:
+		return NetUnreachable
+	case 99:
+		return AddrNotAvail
+	case 104:
+		return Reset
+	case 32:
+		return BrokenPipe
+	case 110:
+		return Timeout
 	}
 	return Other
-}
-
-// word is the run of l from a up to the first space or comma (or end).
-func word(l []byte, a, end int) span {
-	if a > end {
-		return span{end, end}
-	}
-	e := bytes.IndexAny(l[a:end], " ,")
-	if e < 0 {
-		e = end - a
-	}
-	return span{a, a + e}
 }
 
 func sortCounts(c []Count) {
@@ -149,4 +174,16 @@ func sortCounts(c []Count) {
 		}
 		return strings.Compare(a.Target, b.Target)
 	})
+}
+
+// word is the run of l from a up to the first space or comma (or end).
+func word(l []byte, a, end int) span {
+	if a > end {
+		return span{end, end}
+	}
+	e := bytes.IndexAny(l[a:end], " ,")
+	if e < 0 {
+		e = end - a
+	}
+	return span{a, a + e}
 }
