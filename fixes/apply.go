@@ -192,7 +192,9 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		}
 		en.Files = append(en.Files, fb)
 	}
-	en.ReloadNginx = p.nginxEdits || p.reloadNginx
+	// On undo nginx is reloaded only when its files come back; a bare
+	// reload has nothing to revert.
+	en.ReloadNginx = p.nginxEdits
 	if err := e.save(en); err != nil {
 		return res, err
 	}
@@ -254,7 +256,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		}
 		logf("reloaded the backend: %s", p.reloadBackend)
 	}
-	if en.ReloadNginx {
+	if p.nginxEdits || p.reloadNginx {
 		if err := e.reloadNginx(ctx, nx, oldWorkers, logf); err != nil {
 			return fail(err)
 		}

@@ -225,6 +225,7 @@ func testEngine(t *testing.T) *Engine {
 	e.CronDir = t.TempDir()
 	e.Watch = 300 * time.Millisecond
 	e.ReloadWait = 5 * time.Second
+	e.ProbeTimeout = time.Second
 	return e
 }
 

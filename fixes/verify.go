@@ -240,17 +240,21 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 		timeout = 3 * time.Second
 	}
 	probed := false
-	if len(targets) == 0 {
-		// advice: nothing to probe
-	} else if network, addr, ok := dialable(targets[0]); ok {
-		d := net.Dialer{Timeout: timeout}
-		if c, err := d.DialContext(ctx, network, addr); err != nil {
-			logf("verify: connect to %s: %v", targets[0], err)
-		} else {
-			c.Close()
-			probed = true
-			logf("verify: %s accepts connections", targets[0])
+	if len(targets) > 0 {
+		if network, addr, ok := dialable(targets[0]); ok {
+			probed = probe(ctx, network, addr, timeout)
+			if probed {
+				logf("verify: %s accepts connections", targets[0])
+			} else {
+				logf("verify: %s does not accept connections (as root)", targets[0])
+			}
 		}
+	}
+	// A request must be allowed to take as long as the backend does: the
+	// timeout fix's own check would otherwise time out.
+	reqTimeout := timeout
+	if m, ok := parseSeconds(p.cause.Facts["measured"]); ok && p.cause.ID == "upstream-timeout" {
+		reqTimeout = max(reqTimeout, min(time.Duration(m*1.5*float64(time.Second)), 5*time.Minute))
 	}
 	httpOK, tried := false, false
 	if url, host, why := requestURL(o, p.cause); url == "" {
@@ -259,7 +263,7 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 		}
 	} else {
 		tried = true
-		status, err := get(ctx, url, host, timeout)
+		status, err := get(ctx, url, host, reqTimeout)
 		switch {
 		case err != nil:
 			bad(fmt.Sprintf("request %s through nginx: %v", url, err))
@@ -311,6 +315,23 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 		logf("not verified: no request through nginx or probe could confirm it")
 	}
 	return v
+}
+
+// probe connects until it succeeds or the timeout passes: a backend just
+// restarted takes a moment to listen.
+func probe(ctx context.Context, network, addr string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		d := net.Dialer{Timeout: timeout}
+		if c, err := d.DialContext(ctx, network, addr); err == nil {
+			c.Close()
+			return true
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func isErrorLine(l string) bool {
