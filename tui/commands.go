@@ -41,6 +41,12 @@ type appliedMsg struct {
 	err     error
 }
 
+// applyProgressMsg is one line of the fixes engine's progress.
+type applyProgressMsg struct {
+	line string
+	ch   <-chan tea.Msg
+}
+
 type reportMsg struct {
 	path string
 	err  error

@@ -23,6 +23,8 @@ type fixDialog struct {
 	done     bool
 	applied  fixes.Applied
 	err      error
+	// progress are the engine's lines while it applies.
+	progress []string
 }
 
 func (m *Model) refreshDialog() {
@@ -84,6 +86,12 @@ func (m *Model) dialogContent(w int) string {
 	if f.Warning != "" {
 		b.add(s.Warning.Render("Warning: "), f.Warning, "  ")
 	}
+	if d.applying && len(d.progress) > 0 {
+		b.blank()
+		for _, l := range d.progress {
+			b.add("    ", l, "      ")
+		}
+	}
 	if d.done {
 		b.blank()
 		switch {
@@ -124,6 +132,8 @@ func (m *Model) dialogFooter() string {
 		return m.spin.View() + " applying…"
 	case d.done:
 		return s.Key.Render("esc") + " close"
+	case m.cfg.Demo:
+		return s.Key.Render("n") + " close   demo: y changes nothing"
 	default:
 		return s.Key.Render("y") + " apply   " + s.Key.Render("n") + " cancel"
 	}

@@ -656,3 +656,88 @@ func TestWrapWords(t *testing.T) {
 		}
 	}
 }
+
+// collect runs cmd as the program would and hands over its messages.
+func collect(cmd tea.Cmd) <-chan tea.Msg {
+	out := make(chan tea.Msg, 64)
+	var run func(tea.Cmd)
+	run = func(c tea.Cmd) {
+		msg := c()
+		if b, ok := msg.(tea.BatchMsg); ok {
+			for _, c := range b {
+				if c != nil {
+					go run(c)
+				}
+			}
+			return
+		}
+		if msg != nil {
+			out <- msg
+		}
+	}
+	go run(cmd)
+	return out
+}
+
+func next[T tea.Msg](t *testing.T, msgs <-chan tea.Msg) T {
+	t.Helper()
+	timeout := time.After(3 * time.Second)
+	for {
+		select {
+		case msg := <-msgs:
+			if got, ok := msg.(T); ok {
+				return got
+			}
+		case <-timeout:
+			var zero T
+			t.Fatalf("no %T within 3s", zero)
+			return zero
+		}
+	}
+}
+
+func TestApplyShowsProgressLive(t *testing.T) {
+	release := make(chan struct{})
+	cfg := testConfig(socketOutcome())
+	cfg.Apply = func(_ context.Context, _ *checks.Outcome, f fixes.Fix, opts fixes.Options) (fixes.Applied, error) {
+		opts.Progress("chgrp www-data done")
+		<-release
+		return fixes.Applied{Fix: f, RolledBack: true, Log: []string{"verify: still 502", "restored mode 0600"}}, nil
+	}
+	m := ready(t, cfg, socketOutcome(), 120, 36)
+	press(m, "f")
+	msgs := collect(press(m, "y"))
+	p := next[applyProgressMsg](t, msgs)
+	_, wait := m.Update(p)
+	s := screen(m)
+	mustContain(t, s, "chgrp www-data done", "applying…")
+	close(release)
+	applied := find[appliedMsg](t, wait)
+	m.Update(applied)
+	s = screen(m)
+	mustContain(t, s, "did not help, rolled back", "restored mode 0600", "fix rolled back")
+}
+
+func TestDemoPreviewsButNeverApplies(t *testing.T) {
+	cfg := testConfig(socketOutcome())
+	cfg.Demo = true
+	cfg.Apply = func(context.Context, *checks.Outcome, fixes.Fix, fixes.Options) (fixes.Applied, error) {
+		t.Error("demo applied a fix")
+		return fixes.Applied{}, nil
+	}
+	m := ready(t, cfg, socketOutcome(), 80, 24)
+	press(m, "f")
+	mustContain(t, screen(m), "$ chmod 0660 /run/php/php8.2-fpm.sock", "demo: y changes nothing")
+	if cmd := press(m, "y"); cmd != nil {
+		t.Fatal("y in the demo started a command")
+	}
+	mustContain(t, screen(m), "demo: nothing is changed")
+}
+
+func TestCheckingShowsPhase(t *testing.T) {
+	m := New(testConfig(nil))
+	defer m.quit()
+	m.launch(false)
+	m.Update(eventMsg{gen: m.gen, ev: checks.Event{Phase: "logs"}})
+	mustContain(t, screen(m), "Checking: 0 of 10 steps done · logs read")
+}

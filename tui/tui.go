@@ -222,6 +222,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.onOutcome(msg)
 		return nil
 
+	case applyProgressMsg:
+		if m.dialog != nil && m.dialog.applying {
+			m.dialog.progress = append(m.dialog.progress, msg.line)
+			m.refreshDialog()
+		}
+		return waitForApply(msg.ch)
+
 	case appliedMsg:
 		return m.onApplied(msg)
 
@@ -471,17 +478,40 @@ func (m *Model) closeDialog() {
 	m.setFocus(focusSteps)
 }
 
-// applyFix runs the chosen fix in a Cmd; the result comes back as appliedMsg.
+// applyFix runs the chosen fix in a Cmd. The engine's progress lines and
+// then its result come back through one channel, in order.
 func (m *Model) applyFix() tea.Cmd {
 	d := m.dialog
+	if m.cfg.Demo {
+		// A recorded incident has no machine behind it to change.
+		m.setStatus("demo: nothing is changed; on a real host y applies this fix", false)
+		return nil
+	}
 	d.applying = true
+	d.progress = nil
 	m.keys.forFocus(focusDialog, true)
 	m.refreshDialog()
 	f, o, apply, ctx := d.fixes[d.idx], m.outcome, m.cfg.Apply, m.base
-	return tea.Batch(m.spin.Tick, func() tea.Msg {
-		a, err := apply(ctx, o, f, fixes.Options{})
-		return appliedMsg{applied: a, err: err}
-	})
+	ch := make(chan tea.Msg, 64)
+	start := func() tea.Msg {
+		progress := func(line string) {
+			select {
+			case ch <- applyProgressMsg{line: line, ch: ch}:
+			case <-ctx.Done():
+			}
+		}
+		a, err := apply(ctx, o, f, fixes.Options{Progress: progress})
+		select {
+		case ch <- appliedMsg{applied: a, err: err}:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	return tea.Batch(m.spin.Tick, start, waitForApply(ch))
+}
+
+func waitForApply(ch <-chan tea.Msg) tea.Cmd {
+	return func() tea.Msg { return <-ch }
 }
 
 // onApplied shows what the fix did and runs the checks again, so that the

@@ -26,6 +26,15 @@ const (
 	demoBadge      = "DEMO: recorded incident, nothing is changed"
 )
 
+// phaseText says what the last collection phase finished.
+var phaseText = map[string]string{
+	"discovered": "nginx found",
+	"config":     "config read",
+	"logs":       "logs read",
+	"probes":     "targets probed",
+	"host":       "host facts read",
+}
+
 func (m *Model) wide() bool { return m.width >= wideMin }
 
 // geometry is where everything goes for the current size and content.
@@ -123,6 +132,9 @@ func (m *Model) renderVerdict(w int) string {
 		}
 		style = s.VerdictPending
 		head = fmt.Sprintf("%s Checking: %d of %d steps done", m.spin.View(), done, stepCount)
+		if p := phaseText[m.phase]; p != "" {
+			head += " · " + p
+		}
 	case stateFailed:
 		style = s.VerdictProblem
 		if errors.Is(m.err, checks.ErrNoNginx) {
