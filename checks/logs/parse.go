@@ -297,20 +297,31 @@ func parseFields(l []byte, i int, p *line, resolver *span) {
 			val = span{v, v + end}
 			i = v + end
 		}
+		// The first of each key wins and nothing after the referrer counts:
+		// nginx writes the referrer last and as the client sent it, so a
+		// forged ", upstream: ..." can only follow the real one.
 		switch string(key) {
 		case "client":
-			p.client = val
+			setOnce(&p.client, val)
 		case "server":
-			p.server = val
+			setOnce(&p.server, val)
 		case "request":
-			p.request = val
+			setOnce(&p.request, val)
 		case "upstream":
-			p.upstream = val
+			setOnce(&p.upstream, val)
 		case "host":
-			p.host = val
+			setOnce(&p.host, val)
 		case "resolver":
-			*resolver = val
+			setOnce(resolver, val)
+		case "referrer":
+			return
 		}
+	}
+}
+
+func setOnce(s *span, v span) {
+	if *s == (span{}) {
+		*s = v
 	}
 }
 

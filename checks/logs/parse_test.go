@@ -93,7 +93,7 @@ func TestParseErrorLineMessages(t *testing.T) {
 		{"signal process started", Other, 0, "", "", "notice"},
 		{"*70 upstream sent unsupported FastCGI protocol version", InvalidHeader, 0, header, "127.0.0.1:8000", "error"},
 		{"*71 client prematurely closed connection while reading upstream", ClientClosed, 0, "reading upstream", "127.0.0.1:4003", "info"},
-		// A request line carrying a fake upstream field: the real one comes last.
+		// A referrer carrying a forged upstream field: the real one comes first.
 		{"*72 connect() failed", Refused, 111, conn, "127.0.0.1:3002", "error"},
 	}
 	all := messageLines(t)

@@ -167,21 +167,24 @@ func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.
 	}
 
 	r := errorReader{since: since, cache: &cache, out: &out, counts: map[Class]map[string]*Count{}}
-	r.ring = make([]kept, 0, 1024)
+	// A range larger than the byte cap will most likely overflow it: then
+	// entries are only built in the second pass, for the newest lines,
+	// instead of being built and thrown away.
+	r.overflow = size-start > int64(maxRawBytes)
 	if err := lines(ctx, f, start, size, &out.BytesRead, r.add); err != nil {
 		return out, fmt.Errorf("read error log %s: %w", path, err)
 	}
-	if r.overflow {
-		// Too many to keep: read again from the oldest of the newest lines
-		// that fit, this time keeping every one.
+	if r.overflow && len(r.ring) > 0 {
+		// Read again from the oldest of the newest lines that fit the caps,
+		// keeping every one.
 		from := r.newestFrom()
-		out.Entries = make([]Entry, 0, r.fit)
-		r.keepAll, r.overflow, r.raw = true, false, 0
+		r.blocks, r.n, r.raw = nil, 0, 0
 		err := lines(ctx, f, from, r.end, &out.BytesRead, r.materialize)
 		if err != nil {
 			return out, fmt.Errorf("read error log %s: %w", path, err)
 		}
 	}
+	out.Entries = r.entries()
 	out.Dropped = r.parsed - len(out.Entries)
 	out.Counts = r.countList()
 	return out, nil
@@ -203,13 +206,18 @@ type errorReader struct {
 
 	// ring holds the offset and size of the newest parsed lines in the
 	// window, enough to find where the entries kept after an overflow start.
-	ring     []kept
-	head     int
-	raw      int
+	ring []kept
+	head int
+	// overflow: entries are not built in this pass (too many for the caps).
 	overflow bool
-	keepAll  bool
 	fit      int
 	end      int64
+
+	// Entries are built in blocks and joined once: appending to one slice
+	// would copy it again and again as it grows.
+	blocks [][]Entry
+	n      int
+	raw    int
 
 	counts  map[Class]map[string]*Count
 	ncounts int
@@ -246,9 +254,9 @@ func (r *errorReader) add(l []byte, off int64) {
 	if r.overflow {
 		return
 	}
-	if len(r.out.Entries) >= maxEntries || r.raw+len(l) > maxRawBytes {
+	if r.n >= maxEntries || r.raw+len(l) > maxRawBytes {
 		r.overflow = true
-		r.out.Entries = nil // let the collector have them while the pass goes on
+		r.blocks, r.n = nil, 0 // let the collector have them while the pass goes on
 		return
 	}
 	r.keep(l)
@@ -256,25 +264,42 @@ func (r *errorReader) add(l []byte, off int64) {
 
 // materialize is the second pass: every line in the window is kept.
 func (r *errorReader) materialize(l []byte, _ int64) {
-	if len(l) == 0 || !parseLine(l, r.cache, &r.p) || r.p.t.Before(r.since) {
+	if len(l) == 0 || r.n >= r.fit || !parseLine(l, r.cache, &r.p) || r.p.t.Before(r.since) {
 		return
 	}
-	if len(r.out.Entries) < r.fit {
-		r.keep(l)
-	}
+	r.keep(l)
 }
+
+const blockSize = 1024
 
 func (r *errorReader) keep(l []byte) {
 	r.raw += len(l)
+	var e Entry
 	if needsCleaning(l) {
 		c := clean(l)
 		var p line
-		if parseLine(c, r.cache, &p) {
-			r.out.Entries = append(r.out.Entries, p.entry(string(c)))
+		if !parseLine(c, r.cache, &p) {
+			return
 		}
-		return
+		e = p.entry(string(c))
+	} else {
+		e = r.p.entry(string(l))
 	}
-	r.out.Entries = append(r.out.Entries, r.p.entry(string(l)))
+	if len(r.blocks) == 0 || len(r.blocks[len(r.blocks)-1]) == blockSize {
+		r.blocks = append(r.blocks, make([]Entry, 0, blockSize))
+	}
+	last := len(r.blocks) - 1
+	r.blocks[last] = append(r.blocks[last], e)
+	r.n++
+}
+
+func (r *errorReader) entries() []Entry {
+	out := make([]Entry, 0, r.n)
+	for _, b := range r.blocks {
+		out = append(out, b...)
+	}
+	r.blocks = nil
+	return out
 }
 
 // newestFrom walks the ring from the newest line back while the lines fit

@@ -249,6 +249,23 @@ func TestReadErrorLogKeepsNewest(t *testing.T) {
 	}
 }
 
+// A window bigger than the byte cap, mostly garbage: every dated line is
+// still kept, none dropped.
+func TestReadErrorLogBigWindowFewLines(t *testing.T) {
+	oldRaw := maxRawBytes
+	t.Cleanup(func() { maxRawBytes = oldRaw })
+	maxRawBytes = 10 << 10
+	var b strings.Builder
+	for s := 0; s < 5; s++ {
+		b.WriteString(errLine(base.Add(time.Duration(s)*time.Second), s))
+		b.WriteString(strings.Repeat("garbage \xff\n", 500))
+	}
+	got := read(t, writeLog(t, b.String()), time.Time{})
+	if len(got.Entries) != 5 || got.Dropped != 0 || got.Unparsed != 2500 {
+		t.Errorf("got %d entries, %d dropped, %d unparsed; want 5, 0, 2500", len(got.Entries), got.Dropped, got.Unparsed)
+	}
+}
+
 func TestReadErrorLogErrors(t *testing.T) {
 	content, _ := minuteLog(time.Hour)
 	path := writeLog(t, content)
