@@ -164,8 +164,7 @@ func (d *diagnosis) liveUnix(t nginx.Target, p probe.Result, base func(string, C
 		d.add(base("socket-missing", High, fmt.Sprintf("%s is a %s, not a socket: nothing can listen there.", t.Path, fileKind(so.Info)), fmt.Sprintf("path: %s %s:%s %04o", t.Path, so.Owner, so.Group, so.Info.Mode.Perm())))
 	case so.Exists && !so.WorkerMay:
 		c := base("socket-permission", High, fmt.Sprintf("nginx workers run as %s and may not connect to %s: %s.", s.WorkerUser.Name, t.Path, so.Reason),
-			fmt.Sprintf("access for %s: denied (%s)", s.WorkerUser.Name, so.Reason),
-			fmt.Sprintf("socket %s:%s %04o", so.Owner, so.Group, so.Info.Mode.Perm()))
+			fmt.Sprintf("access for %s: denied (%s)", s.WorkerUser.Name, so.Reason))
 		if so.BlockedDir != "" {
 			c.Facts["blocked_dir"] = so.BlockedDir
 		}

@@ -85,7 +85,7 @@ func checkReachable(_ context.Context, s *Snapshot) Result {
 	case bad > 0:
 		r.Status, r.Summary = Fail, fmt.Sprintf("%d of %d backends do not accept connections.", bad, bad+ok)
 	default:
-		r.Status, r.Summary = Pass, fmt.Sprintf("All %d backends accept connections.", ok)
+		r.Status, r.Summary = Pass, all(ok, "The backend accepts connections.", "backends accept connections.")
 	}
 	return r
 }
@@ -115,7 +115,7 @@ func checkListeners(_ context.Context, s *Snapshot) Result {
 	case len(r.Evidence) == 0:
 		r.Status, r.Summary = Skip, "No static backend to look up."
 	case missing > 0:
-		r.Status, r.Summary = Fail, fmt.Sprintf("No listener for %d backend address(es).", missing)
+		r.Status, r.Summary = Fail, fmt.Sprintf("No listener for %s.", count(missing, "backend address", "backend addresses"))
 	default:
 		r.Status, r.Summary = Pass, "Every backend address has a listener."
 	}
@@ -166,7 +166,7 @@ func checkTargets(_ context.Context, s *Snapshot) Result {
 		r.Status, r.Summary = Warn, "No *_pass directive found: this nginx proxies nothing."
 		return r
 	}
-	r.Status, r.Summary = Pass, fmt.Sprintf("%d passes lead to %d targets.", len(s.Config.Passes), len(s.Targets))
+	r.Status, r.Summary = Pass, fmt.Sprintf("%s lead to %s.", count(len(s.Config.Passes), "pass", "passes"), count(len(s.Targets), "target", "targets"))
 	return r
 }
 
@@ -188,7 +188,7 @@ func checkResolver(_ context.Context, s *Snapshot) Result {
 	case len(r.Evidence) == 0:
 		r.Status, r.Summary = Skip, "No *_pass uses variables."
 	case missing > 0:
-		r.Status, r.Summary = Warn, fmt.Sprintf("%d pass(es) with variables have no resolver: fine if the variable names an upstream block, a 502 if it names a host.", missing)
+		r.Status, r.Summary = Warn, fmt.Sprintf("%s with variables no resolver: fine if the variable names an upstream block, a 502 if it names a host.", count(missing, "pass has", "passes have"))
 	default:
 		r.Status, r.Summary = Pass, "Every pass with variables has a resolver."
 	}
@@ -214,7 +214,7 @@ func checkFirewall(_ context.Context, s *Snapshot) Result {
 		}
 	}
 	if hits > 0 {
-		r.Status, r.Summary = Fail, fmt.Sprintf("%d firewall rule(s) reject or drop traffic to a backend.", hits)
+		r.Status, r.Summary = Fail, fmt.Sprintf("%s reject or drop traffic to a backend.", count(hits, "firewall rule", "firewall rules"))
 		return r
 	}
 	r.Status, r.Summary = Pass, fmt.Sprintf("No %s rule blocks a backend.", strings.Join(s.Firewall.Tools, "/"))
@@ -267,7 +267,7 @@ func checkDNS(_ context.Context, s *Snapshot) Result {
 	case len(r.Evidence) == 0:
 		r.Status, r.Summary = Skip, "Every backend is an IP address or a socket: no DNS involved."
 	case bad > 0:
-		r.Status, r.Summary = Fail, fmt.Sprintf("%d backend host name(s) do not resolve.", bad)
+		r.Status, r.Summary = Fail, fmt.Sprintf("%s not resolve.", count(bad, "backend host name does", "backend host names do"))
 	default:
 		r.Status, r.Summary = Pass, "Every backend host name resolves."
 	}
@@ -369,7 +369,7 @@ func checkService(_ context.Context, s *Snapshot) Result {
 		return r
 	}
 	if bad > 0 {
-		r.Status, r.Summary = Warn, fmt.Sprintf("%d backend service(s) restarted, failed or were OOM-killed.", bad)
+		r.Status, r.Summary = Warn, fmt.Sprintf("%s restarted, failed or were OOM-killed.", count(bad, "backend service", "backend services"))
 		return r
 	}
 	r.Status, r.Summary = Pass, "Backend services are active and stable."
@@ -393,7 +393,7 @@ func checkResponses(_ context.Context, s *Snapshot) Result {
 	case len(r.Evidence) == 0:
 		r.Status, r.Summary = Skip, "No backend accepted a request to ask."
 	case bad > 0:
-		r.Status, r.Summary = Fail, fmt.Sprintf("%d backend(s) accept but give no valid answer.", bad)
+		r.Status, r.Summary = Fail, fmt.Sprintf("%s but give no valid answer.", count(bad, "backend accepts", "backends accept"))
 	default:
 		r.Status, r.Summary = Pass, "Backends that accept also answer."
 	}
@@ -430,7 +430,7 @@ func checkSockets(_ context.Context, s *Snapshot) Result {
 	case len(r.Evidence) == 0:
 		r.Status, r.Summary = Skip, "No backend is reached through a unix socket."
 	case bad > 0:
-		r.Status, r.Summary = Fail, fmt.Sprintf("%d socket(s) are missing or closed to the workers (%s).", bad, s.WorkerUser.Name)
+		r.Status, r.Summary = Fail, fmt.Sprintf("%s missing or closed to the workers (%s).", count(bad, "socket is", "sockets are"), s.WorkerUser.Name)
 	default:
 		r.Status, r.Summary = Pass, fmt.Sprintf("The workers (%s) may use every socket.", s.WorkerUser.Name)
 	}
@@ -498,7 +498,7 @@ func checkQueues(_ context.Context, s *Snapshot) Result {
 	case len(r.Evidence) == 0:
 		r.Status, r.Summary = Skip, "No accept-queue figures for the backends' listeners."
 	case full > 0:
-		r.Status, r.Summary = Fail, fmt.Sprintf("%d backend(s) have a full accept queue: new connections wait or time out.", full)
+		r.Status, r.Summary = Fail, fmt.Sprintf("%s a full accept queue: new connections wait or time out.", count(full, "backend has", "backends have"))
 	default:
 		r.Status, r.Summary = Pass, "No backend's accept queue is full."
 	}
@@ -599,10 +599,10 @@ func checkThroughNginx(ctx context.Context, s *Snapshot) Result {
 		r.Manual = append(r.Manual, fmt.Sprintf("curl -sv -H 'Host: %s' http://%s%s", q.host, q.addr, q.path))
 	}
 	if bad > 0 {
-		r.Status, r.Summary = Fail, fmt.Sprintf("%d of %d requests through nginx fail.", bad, len(reqs))
+		r.Status, r.Summary = Fail, fmt.Sprintf("%d of %s through nginx fail.", bad, count(len(reqs), "request", "requests"))
 		return r
 	}
-	r.Status, r.Summary = Pass, fmt.Sprintf("%d requests through nginx answer without a gateway error.", len(reqs))
+	r.Status, r.Summary = Pass, fmt.Sprintf("%s through nginx without a gateway error.", count(len(reqs), "request answers", "requests answer"))
 	return r
 }
 
@@ -833,4 +833,20 @@ func durText(d time.Duration) string {
 	out = strings.Replace(out, "m0s", "m", 1)
 	out = strings.Replace(out, "h0m", "h", 1)
 	return out
+}
+
+// count writes "1 backend" or "3 backends".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// all writes the sentence for one item, or "All N ..." for several.
+func all(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return fmt.Sprintf("All %d %s", n, many)
 }

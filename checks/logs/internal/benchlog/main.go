@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -54,6 +55,17 @@ func run(args []string) error {
 				return fmt.Errorf("since: %w", err)
 			}
 			since = loggen.End.Add(-d)
+		}
+		if p := os.Getenv("BENCHLOG_CPUPROFILE"); p != "" {
+			f, err := os.Create(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
 		}
 		start := time.Now()
 		got, err := logs.ReadErrorLog(context.Background(), fileSystem{}, args[2], since)
