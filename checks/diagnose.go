@@ -184,8 +184,12 @@ func (d *diagnosis) liveHTTP(t nginx.Target, p probe.Result, base func(string, C
 	if h == nil {
 		return
 	}
+	if h.Speaks == "tls" && t.Kind != "https" {
+		d.add(base("tls-handshake", High, fmt.Sprintf("The backend at %s speaks TLS, but nginx talks plain %s to it: the pass needs https://.", t.Address, protocolName(t))))
+		return
+	}
 	switch h.Class {
-	case "closed":
+	case "closed", "broken-pipe":
 		d.add(base("upstream-closed", High, fmt.Sprintf("The backend at %s accepts, then closes the connection without an answer: it crashes or its worker is killed.", t.Address)))
 	case "reset":
 		d.add(base("upstream-reset", High, fmt.Sprintf("The backend at %s resets the connection instead of answering.", t.Address)))
@@ -193,6 +197,8 @@ func (d *diagnosis) liveHTTP(t nginx.Target, p probe.Result, base func(string, C
 		d.add(base("invalid-response", High, fmt.Sprintf("The backend at %s does not speak %s: %s.", t.Address, protocolName(t), h.Error)))
 	case "tls":
 		d.add(base("tls-handshake", High, fmt.Sprintf("TLS to %s fails: %s.", t.Address, h.Error)))
+	case "header-too-big":
+		d.add(base("header-too-big", High, fmt.Sprintf("The backend at %s sends a response header over 1 MiB: no buffer setting fixes that; the backend must send less.", t.Address)))
 	}
 	for _, pi := range t.Passes {
 		pass := d.s.Config.Passes[pi]
