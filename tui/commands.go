@@ -24,6 +24,7 @@ type runItem struct {
 
 type eventMsg struct {
 	gen int
+	ctx context.Context
 	ch  <-chan runItem
 	ev  checks.Event
 }
@@ -90,17 +91,23 @@ func (m *Model) launch(rerun bool) tea.Cmd {
 		}
 		return nil
 	}
-	return tea.Batch(start, waitForEvent(gen, ch))
+	return tea.Batch(start, waitForEvent(ctx, gen, ch))
 }
 
-// waitForEvent reads the next item of a run; Update re-arms it after each event.
-func waitForEvent(gen int, ch <-chan runItem) tea.Cmd {
+// waitForEvent reads the next item of a run; Update re-arms it after each
+// event. A cancelled run may never send its outcome, so the reader gives
+// up with it rather than wait forever.
+func waitForEvent(ctx context.Context, gen int, ch <-chan runItem) tea.Cmd {
 	return func() tea.Msg {
-		it := <-ch
-		if it.ev != nil {
-			return eventMsg{gen: gen, ch: ch, ev: *it.ev}
+		select {
+		case it := <-ch:
+			if it.ev != nil {
+				return eventMsg{gen: gen, ctx: ctx, ch: ch, ev: *it.ev}
+			}
+			return it.outcome
+		case <-ctx.Done():
+			return nil
 		}
-		return it.outcome
 	}
 }
 

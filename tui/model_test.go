@@ -741,3 +741,16 @@ func TestCheckingShowsPhase(t *testing.T) {
 	m.Update(eventMsg{gen: m.gen, ev: checks.Event{Phase: "logs"}})
 	mustContain(t, screen(m), "Checking: 0 of 10 steps done · logs read")
 }
+
+func TestTinyTerminalsDoNotPanic(t *testing.T) {
+	for _, size := range [][2]int{{0, 0}, {1, 1}, {20, 5}, {40, 10}, {99, 24}, {100, 12}, {300, 100}} {
+		m := ready(t, testConfig(socketOutcome()), socketOutcome(), size[0], size[1])
+		_ = m.View()
+		press(m, "f", "tab", "down")
+		_ = m.View()
+		press(m, "esc", "?", "enter", "l")
+		if s := screen(m); size[1] > 0 && len(strings.Split(s, "\n")) > size[1] {
+			t.Errorf("%dx%d: frame taller than the terminal", size[0], size[1])
+		}
+	}
+}

@@ -213,7 +213,10 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		m.onEvent(msg.ev)
-		return waitForEvent(msg.gen, msg.ch)
+		if msg.ch == nil {
+			return nil
+		}
+		return waitForEvent(msg.ctx, msg.gen, msg.ch)
 
 	case outcomeMsg:
 		if msg.gen != m.gen {
