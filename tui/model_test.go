@@ -754,3 +754,14 @@ func TestTinyTerminalsDoNotPanic(t *testing.T) {
 		}
 	}
 }
+
+func TestShortTerminalKeepsSelectionAndFooter(t *testing.T) {
+	for _, size := range [][2]int{{80, 16}, {120, 14}} {
+		m := ready(t, testConfig(socketOutcome()), socketOutcome(), size[0], size[1])
+		s := screen(m)
+		fits(t, s, size[0], size[1])
+		mustContain(t, s, "› ✗  6 ", "q quit", "✗ php-fpm socket")
+		press(m, "p", "p", "p", "p", "p")
+		mustContain(t, screen(m), "› ✓  1 ")
+	}
+}

@@ -80,9 +80,11 @@ func (m *Model) measure() geometry {
 		g.detailH = max(1, g.bodyHeight-2-1) // minus the title line
 	} else {
 		g.stepsInnerW = w
-		g.stepsH = stepCount
+		// On a short terminal the list gives way first, keeping three
+		// lines of detail; it then shows a window around the selection.
+		g.stepsH = max(1, min(stepCount, g.bodyHeight-1-3))
 		g.detailW = w
-		g.detailH = max(1, g.bodyHeight-stepCount-1) // minus the rule line
+		g.detailH = max(1, g.bodyHeight-g.stepsH-1) // minus the rule line
 	}
 	g.dialogBoxW = min(w, 100)
 	g.dialogW = g.dialogBoxW - 4         // thick border and padding
@@ -280,10 +282,13 @@ func finding(st checks.StepResult) string {
 	return ""
 }
 
-func (m *Model) renderSteps(w int, summary bool) string {
-	lines := make([]string, stepCount)
-	for i := range m.steps {
-		lines[i] = m.stepLine(i, w, summary)
+// renderSteps draws up to rows steps, a window that keeps the selection in view.
+func (m *Model) renderSteps(w int, summary bool, rows int) string {
+	rows = max(1, min(stepCount, rows))
+	first := max(0, min(m.selected-rows/2, stepCount-rows))
+	lines := make([]string, 0, rows)
+	for i := first; i < first+rows; i++ {
+		lines = append(lines, m.stepLine(i, w, summary))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -305,8 +310,8 @@ func (m *Model) renderWide(g geometry) string {
 	} else {
 		stepsBox = s.PaneFocused
 	}
-	inner := m.renderSteps(g.stepsInnerW, false)
-	if g.stepsH >= stepCount+2 {
+	inner := m.renderSteps(g.stepsInnerW, false, g.stepsH)
+	if g.stepsH >= stepCount+3 {
 		inner += "\n\n" + s.Muted.Render(legend())
 	}
 	left := stepsBox.Width(stepsPaneWidth).Height(g.bodyHeight).Render(inner)
@@ -319,7 +324,7 @@ func (m *Model) renderWide(g geometry) string {
 func (m *Model) renderStacked(g geometry) string {
 	s := m.styles
 	w := max(m.width, 20)
-	steps := m.renderSteps(w, true)
+	steps := m.renderSteps(w, true, g.stepsH)
 	focusMark := "─"
 	if m.focus == focusDetail {
 		focusMark = "━"
