@@ -68,7 +68,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-type lab struct {
+type nginxLab struct {
 	t      *testing.T
 	Dir    string
 	Conf   string
@@ -78,13 +78,13 @@ type lab struct {
 }
 
 // startNginx writes conf (with {{DIR}} and {{PORT}} filled in) and starts nginx.
-func startNginx(t *testing.T, dir, http string) *lab {
+func startNginx(t *testing.T, dir, http string) *nginxLab {
 	t.Helper()
 	return startNginxMain(t, dir, "", http)
 }
 
 // startNginxMain also takes main-context lines (user www-data;).
-func startNginxMain(t *testing.T, dir, main, http string) *lab {
+func startNginxMain(t *testing.T, dir, main, http string) *nginxLab {
 	t.Helper()
 	port := freePort(t)
 	for _, d := range []string{"tmp", "conf.d"} {
@@ -111,7 +111,7 @@ http {
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	l := &lab{t: t, Dir: dir, Conf: conf, Port: port}
+	l := &nginxLab{t: t, Dir: dir, Conf: conf, Port: port}
 	if out, err := exec.Command(nginxBin, "-t", "-q", "-c", conf, "-p", dir).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t: %v\n%s\n%s", err, out, text)
 	}
@@ -147,7 +147,7 @@ http {
 }
 
 // get requests path through nginx and returns the status.
-func (l *lab) get(path string) int {
+func (l *nginxLab) get(path string) int {
 	l.t.Helper()
 	c := http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", l.Port, path))
@@ -159,7 +159,7 @@ func (l *lab) get(path string) int {
 	return resp.StatusCode
 }
 
-func (l *lab) wantStatus(path string, want int) {
+func (l *nginxLab) wantStatus(path string, want int) {
 	l.t.Helper()
 	if got := l.get(path); got != want {
 		l.t.Fatalf("GET %s: got %d, want %d", path, got, want)
@@ -167,7 +167,7 @@ func (l *lab) wantStatus(path string, want int) {
 }
 
 // at is file:line of the first line of the config containing s.
-func (l *lab) at(s string) string {
+func (l *nginxLab) at(s string) string {
 	l.t.Helper()
 	data, err := os.ReadFile(l.Conf)
 	if err != nil {
@@ -182,14 +182,14 @@ func (l *lab) at(s string) string {
 	return ""
 }
 
-func (l *lab) pos(s string) nginx.Pos {
+func (l *nginxLab) pos(s string) nginx.Pos {
 	file, line, _ := parsePos(l.at(s))
 	return nginx.Pos{File: file, Line: line}
 }
 
 // outcome builds by hand what checks.Run would find: one server, the given
 // passes, and the cause.
-func (l *lab) outcome(passes []nginx.Pass, causes ...checks.Cause) *checks.Outcome {
+func (l *nginxLab) outcome(passes []nginx.Pass, causes ...checks.Cause) *checks.Outcome {
 	cfg := &nginx.Config{
 		Main:      l.Conf,
 		Files:     []string{l.Conf},

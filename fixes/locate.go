@@ -17,22 +17,70 @@ type insertion struct {
 	Indent string
 }
 
+// locationOpen finds the line that opens the cause's location block:
+// location_at when it names one, else the nearest enclosing "location"
+// above the pass line (the diagnosis may give the pass line as location_at).
+func locationOpen(o *checks.Outcome, c checks.Cause) (string, int, []string, bool) {
+	for _, at := range []string{c.Facts["location_at"], passAt(o, c)} {
+		file, line, ok := parsePos(at)
+		if !ok {
+			continue
+		}
+		lines, err := readLines(file)
+		if err != nil || line > len(lines) {
+			continue
+		}
+		if opensBlock(lines[line-1]) && isLocation(lines[line-1]) {
+			return file, line, lines, true
+		}
+		if open := enclosingLocation(lines, line); open > 0 {
+			return file, open, lines, true
+		}
+	}
+	return "", 0, nil, false
+}
+
+func passAt(o *checks.Outcome, c checks.Cause) string {
+	if at := c.Facts["pass_at"]; at != "" {
+		return at
+	}
+	if p, ok := passFor(o, c); ok {
+		return p.At.String()
+	}
+	return ""
+}
+
+func isLocation(line string) bool {
+	f := strings.Fields(line)
+	return len(f) > 0 && f[0] == "location"
+}
+
+// enclosingLocation walks up from line to the "location ... {" line whose
+// block holds it (skipping if/limit_except blocks, where most settings are
+// not allowed), or 0.
+func enclosingLocation(lines []string, line int) int {
+	depth := 0
+	for i := line - 2; i >= 0; i-- {
+		o, c := braceDelta(lines[i])
+		depth += c - o
+		if depth < 0 {
+			if isLocation(lines[i]) && opensBlock(lines[i]) {
+				return i + 1
+			}
+			depth = 0 // an inner block (if): keep walking up to its location
+		}
+	}
+	return 0
+}
+
 // locationInsert finds where to add a directive to the cause's location:
-// after the location's opening line when it ends with '{', else after the
-// pass line (always in the same block) with its indentation.
+// after the location's opening line, with its body's indentation; else
+// after the pass line (always in the same block) with its indentation.
 func locationInsert(o *checks.Outcome, c checks.Cause) (insertion, bool) {
-	if file, line, ok := parsePos(c.Facts["location_at"]); ok {
-		if lines, err := readLines(file); err == nil && line <= len(lines) && opensBlock(lines[line-1]) {
-			return insertion{File: file, After: line, Indent: bodyIndent(lines, line)}, true
-		}
+	if file, open, lines, ok := locationOpen(o, c); ok {
+		return insertion{File: file, After: open, Indent: bodyIndent(lines, open)}, true
 	}
-	at := c.Facts["pass_at"]
-	if at == "" {
-		if p, ok := passFor(o, c); ok {
-			at = p.At.String()
-		}
-	}
-	file, line, ok := parsePos(at)
+	file, line, ok := parsePos(passAt(o, c))
 	if !ok {
 		return insertion{}, false
 	}
@@ -49,29 +97,23 @@ func locationInsert(o *checks.Outcome, c checks.Cause) (insertion, bool) {
 
 // inLocation: the directive at pos stands inside the cause's location
 // block, so editing it there changes nothing else.
-func inLocation(c checks.Cause, pos string) bool {
+func inLocation(o *checks.Outcome, c checks.Cause, pos string) bool {
 	file, line, ok := parsePos(pos)
 	if !ok {
 		return false
 	}
-	lf, ll, ok := parsePos(c.Facts["location_at"])
-	if !ok || lf != file || line <= ll {
-		// Without location_at the block's extent is unknown: insert instead.
+	lf, open, lines, ok := locationOpen(o, c)
+	if !ok || lf != file || line <= open {
 		return false
 	}
-	lines, err := readLines(file)
-	if err != nil {
-		return false
-	}
-	end := blockEnd(lines, ll)
-	return end > line
+	return blockEnd(lines, open) > line
 }
 
 // setDirective plans one directive's value at the cause's location: the
 // existing line edited in place when it is inside the location, else a new
 // line inserted there (which overrides whatever is inherited).
 func setDirective(o *checks.Outcome, c checks.Cause, at string, name string, args ...string) (Edit, bool) {
-	if at != "" && inLocation(c, at) {
+	if at != "" && inLocation(o, c, at) {
 		file, line, _ := parsePos(at)
 		lines, err := readLines(file)
 		if err != nil {

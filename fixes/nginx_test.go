@@ -35,7 +35,7 @@ func proxyServer(backendAddr string, extra string) string {
 `
 }
 
-func (l *lab) proxyPass(addr string) nginx.Pass {
+func (l *nginxLab) proxyPass(addr string) nginx.Pass {
 	return nginx.Pass{Directive: "proxy_pass", Value: "http://" + addr, At: l.pos("proxy_pass"),
 		Server: 0, Location: "/app/", Module: "proxy", Scheme: "http", Address: addr, Settings: nginx.Settings{}}
 }

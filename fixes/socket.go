@@ -294,64 +294,68 @@ var (
 )
 
 // poolFiles are the php-fpm files to search: the configured globs, each
-// running master's config (from its command line) and that file's include= globs.
-func (e *Engine) poolFiles(o *checks.Outcome) []string {
+// running master's config (from its command line) and that file's include=
+// globs. owners maps a file to the master that read it, so the reload goes
+// to that php-fpm and not another one on the host.
+func (e *Engine) poolFiles(o *checks.Outcome) (files []string, owners map[string]host.Process) {
 	seen := map[string]bool{}
-	var out []string
-	add := func(globs ...string) {
+	owners = map[string]host.Process{}
+	add := func(m *host.Process, globs ...string) {
 		for _, g := range globs {
 			ms, _ := filepath.Glob(g)
-			for _, m := range ms {
-				if !seen[m] {
-					seen[m] = true
-					out = append(out, m)
+			for _, f := range ms {
+				if m != nil {
+					owners[f] = *m
+				}
+				if !seen[f] {
+					seen[f] = true
+					files = append(files, f)
 				}
 			}
 		}
 	}
-	add(e.PoolGlobs...)
-	for _, conf := range fpmConfigs(o) {
-		add(conf)
+	for _, m := range fpmMasters(o) {
+		conf := fpmConfig(m)
+		if conf == "" {
+			continue
+		}
+		add(&m, conf)
 		lines, err := readLines(conf)
 		if err != nil {
 			continue
 		}
 		for _, l := range lines {
-			m := iniKey.FindStringSubmatch(strings.TrimRight(l, "\r\n"))
-			if m == nil || m[2] != "include" {
+			kv := iniKey.FindStringSubmatch(strings.TrimRight(l, "\r\n"))
+			if kv == nil || kv[2] != "include" {
 				continue
 			}
-			g := strings.Trim(m[4], `"'`)
+			g := strings.Trim(kv[4], `"'`)
 			if !filepath.IsAbs(g) {
 				g = filepath.Join(filepath.Dir(conf), g)
 			}
-			add(g)
+			add(&m, g)
 		}
 	}
-	return out
+	add(nil, e.PoolGlobs...)
+	return files, owners
 }
 
 var masterConf = regexp.MustCompile(`master process \(([^)]+)\)`)
 
-// fpmConfigs reads php-fpm masters' config paths from the process table.
-func fpmConfigs(o *checks.Outcome) []string {
-	var out []string
-	for _, p := range fpmMasters(o) {
-		cmd := strings.Join(p.Cmdline, " ")
-		if m := masterConf.FindStringSubmatch(cmd); m != nil {
-			out = append(out, m[1])
-			continue
-		}
-		for i, a := range p.Cmdline {
-			switch {
-			case (a == "-y" || a == "--fpm-config") && i+1 < len(p.Cmdline):
-				out = append(out, p.Cmdline[i+1])
-			case strings.HasPrefix(a, "--fpm-config="):
-				out = append(out, strings.TrimPrefix(a, "--fpm-config="))
-			}
+// fpmConfig reads a php-fpm master's config path from its command line.
+func fpmConfig(p host.Process) string {
+	if m := masterConf.FindStringSubmatch(strings.Join(p.Cmdline, " ")); m != nil {
+		return m[1]
+	}
+	for i, a := range p.Cmdline {
+		switch {
+		case (a == "-y" || a == "--fpm-config") && i+1 < len(p.Cmdline):
+			return p.Cmdline[i+1]
+		case strings.HasPrefix(a, "--fpm-config="):
+			return strings.TrimPrefix(a, "--fpm-config=")
 		}
 	}
-	return out
+	return ""
 }
 
 func fpmMasters(o *checks.Outcome) []host.Process {
@@ -373,7 +377,8 @@ func fpmMasters(o *checks.Outcome) []host.Process {
 // It applies the immediate change as well: a php-fpm reload keeps the
 // socket it already has.
 func (e *Engine) planPool(o *checks.Outcome, c checks.Cause, w worker, socket string, mc modeChange) (plan, bool) {
-	for _, file := range e.poolFiles(o) {
+	files, owners := e.poolFiles(o)
+	for _, file := range files {
 		lines, err := readLines(file)
 		if err != nil {
 			continue
@@ -441,7 +446,13 @@ func (e *Engine) planPool(o *checks.Outcome, c checks.Cause, w worker, socket st
 		if acl {
 			p.Warning = "This pool sets listen.acl_users/acl_groups, which php-fpm uses instead of listen.owner/group; check them too"
 		}
-		if r, ok := e.fpmReload(o, c); ok {
+		master, known := owners[file]
+		if !known {
+			if ms := fpmMasters(o); len(ms) == 1 {
+				master, known = ms[0], true
+			}
+		}
+		if r, ok := e.fpmReload(o, c, master, known); ok {
 			p.reloadBackend = &r
 		} else {
 			p.Warning = strings.TrimPrefix(p.Warning+"; the pool change takes effect when php-fpm restarts", "; ")
@@ -458,24 +469,21 @@ var unitName = regexp.MustCompile(`^[A-Za-z0-9:_.@-]+\.service$`)
 
 // fpmReload reloads php-fpm through systemd when it runs, else with
 // SIGUSR2 to the master (a graceful reload of the config).
-func (e *Engine) fpmReload(o *checks.Outcome, c checks.Cause) (reloadRef, bool) {
-	masters := fpmMasters(o)
+func (e *Engine) fpmReload(o *checks.Outcome, c checks.Cause, master host.Process, known bool) (reloadRef, bool) {
 	if e.systemd() {
 		unit := c.Facts["unit"]
 		if unit == "" && o != nil && o.Snapshot != nil {
 			unit = o.Snapshot.Units[c.Target].Name
 		}
-		for _, m := range masters {
-			if unit == "" {
-				unit = filepath.Base(m.Cgroup)
-			}
+		if unit == "" && known {
+			unit = filepath.Base(master.Cgroup)
 		}
 		if unitName.MatchString(unit) {
 			return reloadRef{Argv: []string{"systemctl", "reload", unit}}, true
 		}
 	}
-	if len(masters) == 1 {
-		return reloadRef{PID: int(masters[0].PID), Signal: "USR2", Name: "php-fpm"}, true
+	if known && master.PID > 0 {
+		return reloadRef{PID: int(master.PID), Signal: "USR2", Name: "php-fpm"}, true
 	}
 	return reloadRef{}, false
 }

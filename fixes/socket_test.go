@@ -84,7 +84,7 @@ func (f *fpm) restart() {
 	f.start()
 }
 
-func phpLab(t *testing.T) (*lab, *fpm, checks.Cause, *checks.Outcome) {
+func phpLab(t *testing.T) (*nginxLab, *fpm, checks.Cause, *checks.Outcome) {
 	t.Helper()
 	needRoot(t, phpFPM)
 	dir := worldDir(t)

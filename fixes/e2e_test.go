@@ -1,0 +1,85 @@
+package fixes
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/lab"
+)
+
+// TestDiagnosisToFix runs the whole path on the lab's real failures: the
+// diagnosis names the cause with its facts, the fix turns the 502/504 into
+// a 200, and undo brings the failure and the files back exactly.
+func TestDiagnosisToFix(t *testing.T) {
+	needRoot(t, phpFPM)
+	for _, tc := range []struct{ scenario, kind string }{
+		{"header-too-big", "buffers"},
+		{"wrong-address", "address"},
+		{"wrong-address-port", "address"},
+		{"upstream-timeout", "timeout"},
+		{"socket-permission", "chmod"},
+		{"socket-permission", "pool"},
+	} {
+		t.Run(tc.scenario+"/"+tc.kind, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			s, ok := lab.Find(tc.scenario)
+			if !ok {
+				t.Fatalf("no lab scenario %s", tc.scenario)
+			}
+			l, err := lab.Start(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			l.Trigger(ctx, 2)
+			o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx,
+				ErrorLogs: []string{l.ErrorLog}, AccessLogs: []string{l.AccessLog}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cause checks.Cause
+			var ids []string
+			for _, c := range o.Causes {
+				ids = append(ids, c.ID)
+				if c.ID == s.Cause && cause.ID == "" {
+					cause = c
+				}
+			}
+			if cause.ID == "" {
+				t.Fatalf("diagnosis found %q, want %s", ids, s.Cause)
+			}
+			files := []string{l.Site, l.Config}
+			if l.PHPFPM != "" {
+				files = append(files, l.PHPFPM)
+			}
+			before := map[string]string{}
+			for _, f := range files {
+				before[f] = readFile(t, f)
+			}
+			e := testEngine(t)
+			f := fixByKind(t, e.For(o, cause), tc.kind)
+			t.Logf("%s\n%q\n%s", f.Title, f.Commands, f.Diff)
+			a := apply(t, e, o, f)
+			if !a.Verified {
+				t.Fatalf("not verified:\n%s", strings.Join(a.Log, "\n"))
+			}
+			if got, err := l.Get(ctx, l.Path); got != 200 {
+				t.Fatalf("GET %s after the fix: got %d (%v), want 200", l.Path, got, err)
+			}
+			undo(t, e, "")
+			for _, f := range files {
+				if readFile(t, f) != before[f] {
+					t.Errorf("%s differs after undo", f)
+				}
+			}
+			if got, _ := l.Get(ctx, l.Path); got != s.Status {
+				t.Fatalf("GET %s after undo: got %d, want %d", l.Path, got, s.Status)
+			}
+		})
+	}
+}
