@@ -28,10 +28,11 @@ func (c Class) Status() int {
 // Needles are []byte once: converting a literal of more than 32 bytes
 // on each call would allocate on the hot path.
 var (
-	nCouldNotBeResolved                = []byte(" could not be resolved")
+	nCouldNotBeResolved                = []byte(" could not be resolved ")
+	nPeerClosedInSSLHandshake          = []byte("peer closed connection in SSL handshake")
 	nFastcgiSentInStderr               = []byte("FastCGI sent in stderr")
-	nSslHandshake                      = []byte("SSL handshake")
 	nSsl                               = []byte("SSL_")
+	nReportedThatClient                = []byte(" reported that client prematurely closed connection")
 	nClientPrematurelyClosedConnection = []byte("client prematurely closed connection")
 	nConnect                           = []byte("connect() ")
 	nConnectTo                         = []byte("connect() to ")
@@ -61,62 +62,56 @@ func prefix(b, n []byte) bool { return bytes.HasPrefix(b, n) }
 
 // classify sets p.class and p.target. head is the message without its
 // " while ..." phase, starting at byte off of l.
-func classify(l, head []byte, off int, p *line, resolver span) {
+func classify(l, head []byte, off int, p *line) {
 	phase := p.phase.bytes(l)
-	toUpstream := bytes.Contains(phase, []byte("upstream"))
+	// Every phase about the upstream ends with "upstream".
+	toUpstream := bytes.HasSuffix(phase, []byte("upstream"))
 	if !p.upstream.empty() {
 		p.target = targetOf(l, p.upstream)
 	}
 	p.class = Other
+	var c0 byte
+	if len(head) > 0 {
+		c0 = head[0]
+	}
+	uc := Other
+	if c0 == 'u' {
+		uc = upstreamClass(head)
+	}
+	// The first byte picks the few wordings that can match, so a line costs
+	// a handful of prefix checks whatever it says.
 	switch {
-	case prefix(head, nFastcgiSentInStderr):
+	case c0 == 'F' && prefix(head, nFastcgiSentInStderr):
 		p.class = FastCGIStderr
-	case has(head, nClientPrematurelyClosedConnection) || has(phase, nClientPrematurelyClosedConnection):
+	case clientClosed(head):
 		p.class = ClientClosed
-	case has(head, nWorkerConnectionsAreNotEnough):
+	case c0 >= '0' && c0 <= '9' && has(head, nWorkerConnectionsAreNotEnough):
 		p.class = WorkerConns
 	case p.errno == 24:
 		p.class = TooManyFiles
-	case prefix(head, nUpstreamTimedOut):
-		p.class = Timeout
-	case prefix(head, nUpstreamPrematurelyClosedStream):
-		p.class = GRPC
-	case prefix(head, nUpstreamPrematurelyClosed):
-		p.class = Closed
-	case prefix(head, nUpstreamSentTooBigHeader):
-		p.class = HeaderTooBig
-	case prefix(head, nUpstreamRejectedRequest), prefix(head, nUpstreamSentGoaway),
-		prefix(head, nUpstreamSentFrameFor), prefix(head, nUpstreamSentUnexpectedHttp2):
-		p.class = GRPC
-	case prefix(head, nUpstreamSentNoValid), prefix(head, nUpstreamSentInvalid),
-		prefix(head, nUpstreamSentDuplicateHeader), prefix(head, nUpstreamSentUnsupportedFastcgi),
-		prefix(head, nUpstreamSentUnexpectedFastcgi):
-		p.class = InvalidHeader
-	case prefix(head, nUpstreamSslCertificate):
-		p.class = TLS
+	case uc != Other:
+		p.class = uc
 	// The same SSL wording is logged for clients' handshakes; only the
 	// phase says the peer was the upstream.
-	case toUpstream && (prefix(head, nSsl) || has(head, nSslHandshake)):
+	case toUpstream && (c0 == 'S' && prefix(head, nSsl) || c0 == 'p' && prefix(head, nPeerClosedInSSLHandshake)):
 		p.class = TLS
-	case prefix(head, nNoResolverDefinedToResolve):
+	case c0 == 'n' && prefix(head, nNoResolverDefinedToResolve):
 		p.class = NoResolver
 		a := off + len("no resolver defined to resolve ")
 		p.target = word(l, a, off+len(head))
-	case has(head, nCouldNotBeResolved):
+	case c0 == 'n' && prefix(head, nNoLiveUpstreams):
+		p.class = NoLiveUpstreams
+	case p.errnoAt > 0 && bytes.HasSuffix(head[:p.errnoAt], nCouldNotBeResolved):
 		p.class = ResolveFailed
-		e := off + bytes.Index(head, []byte(" could not be resolved"))
+		e := off + p.errnoAt - len(nCouldNotBeResolved)
 		a := bytes.LastIndexByte(l[off:e], ' ') + 1 + off
 		p.target = span{a, e}
 	case bytes.HasPrefix(phase, []byte("resolving")):
 		p.class = ResolverError
-		if !resolver.empty() {
-			p.target = resolver
+		if r := fieldAfter(l, p.msg.b, sepResolver); !r.empty() {
+			p.target = r
 		}
-	case prefix(head, nNoLiveUpstreams):
-		p.class = NoLiveUpstreams
-	case prefix(head, nUpstreamServerTemporarilyDisabled):
-		p.class = ServerDisabled
-	case prefix(head, nHostNotFoundInUpstream):
+	case c0 == 'h' && prefix(head, nHostNotFoundInUpstream):
 		p.class = HostNotFound
 		a := off + len("host not found in upstream \"")
 		e := bytes.IndexByte(l[a:off+len(head)], '"')
@@ -124,7 +119,7 @@ func classify(l, head []byte, off int, p *line, resolver span) {
 			e = off + len(head) - a
 		}
 		p.target = span{a, a + e}
-	case prefix(head, nConnect):
+	case c0 == 'c' && prefix(head, nConnect):
 		p.class = errnoClass(p.errno)
 		if p.target.empty() && prefix(head, nConnectTo) {
 			a := off + len("connect() to ")
@@ -137,7 +132,46 @@ func classify(l, head []byte, off int, p *line, resolver span) {
 	}
 }
 
-// errnoClass names a failed socket call to a peer by its errno.
+// upstreamClass classifies the messages that start with "upstream".
+func upstreamClass(head []byte) Class {
+	switch {
+	case prefix(head, nUpstreamTimedOut):
+		return Timeout
+	case prefix(head, nUpstreamPrematurelyClosedStream):
+		return GRPC
+	case prefix(head, nUpstreamPrematurelyClosed):
+		return Closed
+	case prefix(head, nUpstreamSentTooBigHeader):
+		return HeaderTooBig
+	case prefix(head, nUpstreamRejectedRequest), prefix(head, nUpstreamSentGoaway),
+		prefix(head, nUpstreamSentFrameFor), prefix(head, nUpstreamSentUnexpectedHttp2):
+		return GRPC
+	case prefix(head, nUpstreamSentNoValid), prefix(head, nUpstreamSentInvalid),
+		prefix(head, nUpstreamSentDuplicateHeader), prefix(head, nUpstreamSentUnsupportedFastcgi),
+		prefix(head, nUpstreamSentUnexpectedFastcgi):
+		return InvalidHeader
+	case prefix(head, nUpstreamSslCertificate):
+		return TLS
+	case prefix(head, nUpstreamServerTemporarilyDisabled):
+		return ServerDisabled
+	}
+	return Other
+}
+
+// clientClosed matches "client prematurely closed connection" and the
+// event methods' "epoll_wait() reported that client prematurely closed
+// connection", without scanning every message for it.
+func clientClosed(head []byte) bool {
+	if prefix(head, nClientPrematurelyClosedConnection) {
+		return true
+	}
+	sp := bytes.IndexByte(head[:min(len(head), 16)], ' ')
+	if sp < 2 || head[sp-2] != '(' || head[sp-1] != ')' {
+		return false
+	}
+	return prefix(head[sp:], nReportedThatClient)
+}
+
 func errnoClass(n int) Class {
 	switch n {
 	case 111:

@@ -28,6 +28,7 @@ type line struct {
 	conn     int64
 	class    Class
 	errno    int
+	errnoAt  int // where "(errno: " starts in the message's head
 	msg      span
 	phase    span
 	client   span
@@ -38,16 +39,17 @@ type line struct {
 	target   span
 }
 
-// stampCache remembers the last timestamp parsed: busy logs repeat the same
-// second many times, and time.Date with a zone is the costliest step.
+// stampCache remembers the hour of the last timestamp parsed: time.Date
+// with a zone is the costliest step of a line, and a log's lines share their
+// hour. Away from a zone change, a time is the hour's start plus minutes
+// and seconds.
 type stampCache struct {
-	loc  *time.Location
-	key  [19]byte
-	t    time.Time
-	full bool
+	loc    *time.Location
+	key    [13]byte // "YYYY/MM/DD HH"
+	hour   time.Time
+	steady bool // the zone offset is the same all through the hour
+	full   bool
 }
-
-var levels = [...]string{"emerg", "alert", "crit", "error", "warn", "notice", "info", "debug"}
 
 // ParseErrorLine parses one nginx error-log line, its timestamp read in loc.
 // It reports false for anything that is not an error-log line.
@@ -61,6 +63,7 @@ func ParseErrorLine(l []byte, loc *time.Location) (Entry, bool) {
 	if !parseLine(l, &c, &p) {
 		return Entry{}, false
 	}
+	parseFields(l, &p)
 	return p.entry(string(l)), true
 }
 
@@ -156,25 +159,43 @@ func (c *stampCache) errorStamp(l []byte) (time.Time, bool) {
 	if len(l) < 19 {
 		return time.Time{}, false
 	}
-	if c.full && bytes.Equal(l[:19], c.key[:]) {
-		return c.t, true
-	}
-	if l[4] != '/' || l[7] != '/' || l[10] != ' ' || l[13] != ':' || l[16] != ':' {
+	if l[13] != ':' || l[16] != ':' {
 		return time.Time{}, false
 	}
-	y, ok1 := digits(l[0:4])
-	mo, ok2 := digits(l[5:7])
-	d, ok3 := digits(l[8:10])
-	h, ok4 := digits(l[11:13])
-	mi, ok5 := digits(l[14:16])
-	s, ok6 := digits(l[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 {
+	mi, ok1 := digits(l[14:16])
+	s, ok2 := digits(l[17:19])
+	if !ok1 || !ok2 || mi > 59 || s > 60 {
 		return time.Time{}, false
 	}
-	t := time.Date(y, time.Month(mo), d, h, mi, s, 0, c.loc)
-	copy(c.key[:], l[:19])
-	c.t, c.full = t, true
-	return t, true
+	if !c.full || !bytes.Equal(l[:13], c.key[:]) {
+		if l[4] != '/' || l[7] != '/' || l[10] != ' ' {
+			return time.Time{}, false
+		}
+		y, ok1 := digits(l[0:4])
+		mo, ok2 := digits(l[5:7])
+		d, ok3 := digits(l[8:10])
+		h, ok4 := digits(l[11:13])
+		if !(ok1 && ok2 && ok3 && ok4) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 {
+			return time.Time{}, false
+		}
+		c.hour = time.Date(y, time.Month(mo), d, h, 0, 0, 0, c.loc)
+		// No zone change within three hours either side (shifts are at most
+		// two hours): then no wall time of this hour is skipped or repeated.
+		_, off0 := c.hour.Add(-3 * time.Hour).Zone()
+		_, off1 := c.hour.Zone()
+		_, off2 := c.hour.Add(3 * time.Hour).Zone()
+		c.steady = off0 == off1 && off1 == off2 && c.hour.Hour() == h
+		copy(c.key[:], l[:13])
+		c.full = true
+	}
+	if !c.steady {
+		y, _ := digits(l[0:4])
+		mo, _ := digits(l[5:7])
+		d, _ := digits(l[8:10])
+		h, _ := digits(l[11:13])
+		return time.Date(y, time.Month(mo), d, h, mi, s, 0, c.loc), true
+	}
+	return c.hour.Add(time.Duration(mi*60+s) * time.Second), true
 }
 
 // header parses "YYYY/MM/DD HH:MM:SS [level] PID#TID: [*CONN ]" and
@@ -184,63 +205,77 @@ func (c *stampCache) header(l []byte, p *line) (int, bool) {
 	if !ok || len(l) < 22 || l[19] != ' ' || l[20] != '[' {
 		return 0, false
 	}
-	end := bytes.IndexByte(l[21:min(len(l), 30)], ']')
-	if end < 0 {
+	i := 21
+	for i < len(l) && i < 28 && l[i] != ']' {
+		i++
+	}
+	if i >= len(l) || l[i] != ']' {
 		return 0, false
 	}
-	lv := l[21 : 21+end]
-	p.level = ""
-	for _, name := range levels {
-		if string(lv) == name {
-			p.level = name
-			break
-		}
-	}
-	if p.level == "" {
+	if p.level = levelOf(l[21:i]); p.level == "" {
 		return 0, false
 	}
-	i := 21 + end + 1
-	// "] " then one or more spaces (nginx pads nothing, but hand-made lines might).
+	i++
 	for i < len(l) && l[i] == ' ' {
 		i++
 	}
-	hash := bytes.IndexByte(l[i:min(len(l), i+24)], '#')
-	if hash <= 0 {
+	pid, i, ok := number(l, i)
+	if !ok || i >= len(l) || l[i] != '#' {
 		return 0, false
 	}
-	pid, ok := digits(l[i : i+hash])
-	if !ok {
+	if _, i, ok = number(l, i+1); !ok || i >= len(l) || l[i] != ':' {
 		return 0, false
 	}
-	i += hash + 1
-	colon := bytes.IndexByte(l[i:min(len(l), i+24)], ':')
-	if colon <= 0 {
-		return 0, false
-	}
-	if _, ok := digits(l[i : i+colon]); !ok {
-		return 0, false
-	}
-	i += colon + 1
+	i++
 	if i < len(l) && l[i] == ' ' {
 		i++
 	}
 	p.t, p.pid, p.conn = t, pid, 0
 	if i < len(l) && l[i] == '*' {
-		sp := bytes.IndexByte(l[i:min(len(l), i+24)], ' ')
-		if sp > 1 {
-			if n, ok := digits(l[i+1 : i+sp]); ok {
-				p.conn = int64(n)
-				i += sp + 1
-			}
+		if n, j, ok := number(l, i+1); ok && j < len(l) && l[j] == ' ' {
+			p.conn = int64(n)
+			i = j + 1
 		}
 	}
 	return i, true
 }
 
+// number reads up to 18 digits at l[i:] and returns the index after them.
+func number(l []byte, i int) (int, int, bool) {
+	n, j := 0, i
+	for j < len(l) && j-i < 18 && l[j] >= '0' && l[j] <= '9' {
+		n = n*10 + int(l[j]-'0')
+		j++
+	}
+	return n, j, j > i
+}
+
+func levelOf(b []byte) string {
+	switch string(b) {
+	case "error":
+		return "error"
+	case "crit":
+		return "crit"
+	case "warn":
+		return "warn"
+	case "info":
+		return "info"
+	case "notice":
+		return "notice"
+	case "alert":
+		return "alert"
+	case "emerg":
+		return "emerg"
+	case "debug":
+		return "debug"
+	}
+	return ""
+}
+
 var (
 	sepClient   = []byte(", client: ")
 	sepResolver = []byte(", resolver: ")
-	sepWhile    = []byte(" while ")
+	sepUpstream = []byte(", upstream: ")
 )
 
 // parseLine parses l in place into p; l must already be trimmed.
@@ -260,25 +295,57 @@ func parseLine(l []byte, c *stampCache, p *line) bool {
 	}
 	p.msg = span{start, start + msgEnd}
 	headEnd := p.msg.b
-	if w := bytes.LastIndex(rest[:msgEnd], sepWhile); w >= 0 {
-		p.phase = span{start + w + len(sepWhile), p.msg.b}
+	if w := lastWhile(rest[:msgEnd]); w >= 0 {
+		p.phase = span{start + w + len(" while "), p.msg.b}
 		headEnd = start + w
 	}
-	var resolver span
-	parseFields(l, p.msg.b, p, &resolver)
+	p.upstream = fieldAfter(l, p.msg.b, sepUpstream)
 	head := l[start:headEnd]
-	p.errno = errnoOf(head)
-	classify(l, head, start, p, resolver)
+	p.errno, p.errnoAt = errnoOf(head)
+	classify(l, head, start, p)
 	return true
 }
 
-// parseFields reads ", key: value" pairs from i on. Quoted values end at a
-// quote followed by the next ", key: " or the end, so a quote inside a
-// request line or a Host header does not end them early.
-func parseFields(l []byte, i int, p *line, resolver *span) {
+// fieldAfter finds the first `, key: value` (sep holds `, key: `) from i
+// on. Only the first counts: nginx writes host and referrer last and as the
+// client sent them, so a forged field can only follow the real one.
+func fieldAfter(l []byte, i int, sep []byte) span {
+	k := bytes.Index(l[i:], sep)
+	if k < 0 {
+		return span{}
+	}
+	v := i + k + len(sep)
+	if v < len(l) && l[v] == '"' {
+		return span{v + 1, quotedEnd(l, v+1)}
+	}
+	return span{v, valueEnd(l, v)}
+}
+
+// valueEnd is where an unquoted value starting at v ends: at ", " or the end.
+func valueEnd(l []byte, v int) int {
+	end := v
+	for {
+		c := bytes.IndexByte(l[end:], ',')
+		if c < 0 {
+			return len(l)
+		}
+		end += c
+		if end+1 < len(l) && l[end+1] == ' ' {
+			return end
+		}
+		end++
+	}
+}
+
+// parseFields reads the ", key: value" pairs after the message, for the
+// lines kept as entries (counting needs only the upstream). Quoted values
+// end at a quote followed by the next ", key: " or the end, so a quote
+// inside a request line or a Host header does not end them early.
+func parseFields(l []byte, p *line) {
+	i := p.msg.b
 	for i+2 < len(l) && l[i] == ',' && l[i+1] == ' ' {
 		k := i + 2
-		colon := bytes.Index(l[k:min(len(l), k+16)], []byte(": "))
+		colon := keyLen(l[k:])
 		if colon <= 0 {
 			return
 		}
@@ -290,16 +357,12 @@ func parseFields(l []byte, i int, p *line, resolver *span) {
 			val = span{v + 1, end}
 			i = min(end+1, len(l))
 		} else {
-			end := bytes.Index(l[v:], []byte(", "))
-			if end < 0 {
-				end = len(l) - v
-			}
-			val = span{v, v + end}
-			i = v + end
+			end := valueEnd(l, v)
+			val = span{v, end}
+			i = end
 		}
-		// The first of each key wins and nothing after the referrer counts:
-		// nginx writes the referrer last and as the client sent it, so a
-		// forged ", upstream: ..." can only follow the real one.
+		// As in fieldAfter, the first of each key wins, and nothing follows
+		// the referrer.
 		switch string(key) {
 		case "client":
 			setOnce(&p.client, val)
@@ -307,12 +370,8 @@ func parseFields(l []byte, i int, p *line, resolver *span) {
 			setOnce(&p.server, val)
 		case "request":
 			setOnce(&p.request, val)
-		case "upstream":
-			setOnce(&p.upstream, val)
 		case "host":
 			setOnce(&p.host, val)
-		case "resolver":
-			setOnce(resolver, val)
 		case "referrer":
 			return
 		}
@@ -341,6 +400,42 @@ func quotedEnd(l []byte, i int) int {
 	return len(l)
 }
 
+// keyLen is the length of the lowercase key at the start of b when ": "
+// follows it, else 0.
+func keyLen(b []byte) int {
+	for i := 0; i < len(b) && i < 16; i++ {
+		switch c := b[i]; {
+		case c >= 'a' && c <= 'z':
+		case c == ':' && i > 0:
+			if i+1 < len(b) && b[i+1] == ' ' {
+				return i
+			}
+			return 0
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
+// lastWhile is the index of the last " while " in b, or -1. It looks for
+// "while" rather than " while ": a search led by a space stops at every word.
+func lastWhile(b []byte) int {
+	last := -1
+	for i := 1; i < len(b); {
+		j := bytes.Index(b[i:], []byte("while "))
+		if j < 0 {
+			return last
+		}
+		j += i
+		if b[j-1] == ' ' {
+			last = j - 1
+		}
+		i = j + 1
+	}
+	return last
+}
+
 // isFieldStart reports whether b starts with ", key: " (key in lowercase letters).
 func isFieldStart(b []byte) bool {
 	if len(b) < 4 || b[0] != ',' || b[1] != ' ' {
@@ -358,12 +453,12 @@ func isFieldStart(b []byte) bool {
 	return false
 }
 
-// errnoOf finds "(N: " in the message, the errno nginx appends.
-func errnoOf(head []byte) int {
+// errnoOf finds "(N: " in the message, the errno nginx appends, and where it is.
+func errnoOf(head []byte) (int, int) {
 	for i := 0; i < len(head); {
 		o := bytes.IndexByte(head[i:], '(')
 		if o < 0 {
-			return 0
+			return 0, 0
 		}
 		o += i
 		j := o + 1
@@ -372,11 +467,11 @@ func errnoOf(head []byte) int {
 		}
 		if j > o+1 && j+1 < len(head) && head[j] == ':' && head[j+1] == ' ' {
 			n, _ := digits(head[o+1 : j])
-			return n
+			return n, o
 		}
 		i = o + 1
 	}
-	return 0
+	return 0, 0
 }
 
 // targetOf extracts the peer from an upstream: URL, as nginx.Target.Address

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // zones for the DST test, whatever the host has
 	"unicode/utf8"
 )
 
@@ -236,6 +237,32 @@ func TestClassStatus(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.class.Status(); got != tt.want {
 			t.Errorf("%s: got %d, want %d", tt.class, got, tt.want)
+		}
+	}
+}
+
+// The hour cache must give what time.Date gives, across DST changes too.
+func TestStampAcrossZoneChanges(t *testing.T) {
+	for _, zone := range []string{"Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC"} {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := stampCache{loc: loc}
+		for _, day := range []time.Time{
+			time.Date(2026, 3, 28, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 24, 0, 0, 0, 0, time.UTC),
+			time.Date(2026, 3, 7, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 0, 0, 0, 0, 0, time.UTC),
+			time.Date(2026, 4, 4, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 3, 0, 0, 0, 0, time.UTC),
+		} {
+			for m := 0; m < 3*24*60; m += 7 {
+				wall := day.Add(time.Duration(m)*time.Minute + 13*time.Second)
+				l := []byte(wall.Format("2006/01/02 15:04:05") + " [error] 1#1: x")
+				got, ok := c.errorStamp(l)
+				want := time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, loc)
+				if !ok || !got.Equal(want) {
+					t.Fatalf("%s %s: got %v, want %v", zone, l[:19], got, want)
+				}
+			}
 		}
 	}
 }

@@ -166,7 +166,7 @@ func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.
 		}
 	}
 
-	r := errorReader{since: since, cache: &cache, out: &out, counts: map[Class]map[string]*Count{}}
+	r := errorReader{since: since, cache: &cache, out: &out, counts: map[Class]map[string]*Count{}, blockCap: 1024}
 	// A range larger than the byte cap will most likely overflow it: then
 	// entries are only built in the second pass, for the newest lines,
 	// instead of being built and thrown away.
@@ -178,7 +178,8 @@ func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.
 		// Read again from the oldest of the newest lines that fit the caps,
 		// keeping every one.
 		from := r.newestFrom()
-		r.blocks, r.n, r.raw = nil, 0, 0
+		r.blocks, r.n, r.raw = [][]Entry{make([]Entry, 0, r.fit)}, 0, 0
+		r.blockCap = r.fit
 		err := lines(ctx, f, from, r.end, &out.BytesRead, r.materialize)
 		if err != nil {
 			return out, fmt.Errorf("read error log %s: %w", path, err)
@@ -215,9 +216,10 @@ type errorReader struct {
 
 	// Entries are built in blocks and joined once: appending to one slice
 	// would copy it again and again as it grows.
-	blocks [][]Entry
-	n      int
-	raw    int
+	blocks   [][]Entry
+	blockCap int
+	n        int
+	raw      int
 
 	counts  map[Class]map[string]*Count
 	ncounts int
@@ -270,8 +272,6 @@ func (r *errorReader) materialize(l []byte, _ int64) {
 	r.keep(l)
 }
 
-const blockSize = 1024
-
 func (r *errorReader) keep(l []byte) {
 	r.raw += len(l)
 	var e Entry
@@ -281,12 +281,14 @@ func (r *errorReader) keep(l []byte) {
 		if !parseLine(c, r.cache, &p) {
 			return
 		}
+		parseFields(c, &p)
 		e = p.entry(string(c))
 	} else {
+		parseFields(l, &r.p)
 		e = r.p.entry(string(l))
 	}
-	if len(r.blocks) == 0 || len(r.blocks[len(r.blocks)-1]) == blockSize {
-		r.blocks = append(r.blocks, make([]Entry, 0, blockSize))
+	if len(r.blocks) == 0 || len(r.blocks[len(r.blocks)-1]) == r.blockCap {
+		r.blocks = append(r.blocks, make([]Entry, 0, r.blockCap))
 	}
 	last := len(r.blocks) - 1
 	r.blocks[last] = append(r.blocks[last], e)
@@ -294,6 +296,9 @@ func (r *errorReader) keep(l []byte) {
 }
 
 func (r *errorReader) entries() []Entry {
+	if len(r.blocks) == 1 && len(r.blocks[0]) == r.n {
+		return r.blocks[0] // the second pass knew the count
+	}
 	out := make([]Entry, 0, r.n)
 	for _, b := range r.blocks {
 		out = append(out, b...)
