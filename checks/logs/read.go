@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks/host"
@@ -145,20 +147,22 @@ func lines(ctx context.Context, f host.File, from, to int64, read *int64, fn fun
 // ReadErrorLog reads the lines of the error log at path written at or after
 // since (since.IsZero(): the whole file), parsing times in sys.Location().
 // The cost follows the window, not the file: it seeks to since by binary
-// search. Memory stays bounded for any size: past 100,000 entries the newest
-// entries are kept and the rest counted in Dropped and Counts.
+// search, and reads a big window on every CPU. Memory stays bounded for any
+// size: past 100,000 entries the newest entries are kept and the rest
+// counted in Dropped and Counts.
 func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.Time) (ErrorLog, error) {
-	out := ErrorLog{Path: path, Entries: []Entry{}}
+	out := ErrorLog{Path: path, Entries: []Entry{}, Counts: []Count{}}
 	f, err := sys.Open(path)
 	if err != nil {
 		return out, fmt.Errorf("open error log: %w", err)
 	}
 	defer f.Close()
 	size := f.Size()
-	cache := stampCache{loc: locOrLocal(sys.Location())}
+	loc := locOrLocal(sys.Location())
 
 	var start int64
 	if !since.IsZero() {
+		cache := stampCache{loc: loc}
 		stamp := func(l []byte) (time.Time, bool) { return cache.errorStamp(l) }
 		start, err = seekSince(ctx, f, size, since, stamp, &out.BytesRead)
 		if err != nil {
@@ -166,29 +170,111 @@ func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.
 		}
 	}
 
-	r := errorReader{since: since, cache: &cache, out: &out, counts: map[Class]map[string]*Count{}, blockCap: 1024}
-	// A range larger than the byte cap will most likely overflow it: then
-	// entries are only built in the second pass, for the newest lines,
-	// instead of being built and thrown away.
-	r.overflow = size-start > int64(maxRawBytes)
-	if err := lines(ctx, f, start, size, &out.BytesRead, r.add); err != nil {
+	bounds, err := split(ctx, f, start, size, &out.BytesRead)
+	if err != nil {
 		return out, fmt.Errorf("read error log %s: %w", path, err)
 	}
-	if r.overflow && len(r.ring) > 0 {
-		// Read again from the oldest of the newest lines that fit the caps,
-		// keeping every one.
-		from := r.newestFrom()
-		r.blocks, r.n, r.raw = [][]Entry{make([]Entry, 0, r.fit)}, 0, 0
-		r.blockCap = r.fit
-		err := lines(ctx, f, from, r.end, &out.BytesRead, r.materialize)
-		if err != nil {
-			return out, fmt.Errorf("read error log %s: %w", path, err)
+	readers := make([]*errorReader, len(bounds)-1)
+	errs := make([]error, len(readers))
+	var wg sync.WaitGroup
+	for k := range readers {
+		r := newErrorReader(since, loc)
+		// A range larger than the byte cap will most likely overflow it:
+		// then entries are built only in the second pass, for the newest
+		// lines, instead of being built and thrown away.
+		// Ranges read apart always build their entries afterwards.
+		r.overflow = size-start > int64(maxRawBytes) || len(readers) > 1
+		r.leadUnknown = k > 0 && !since.IsZero()
+		readers[k] = r
+		wg.Go(func() { errs[k] = lines(ctx, f, bounds[k], bounds[k+1], &r.read, r.add) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return out, fmt.Errorf("read error log %s: %w", path, err)
+	}
+
+	first := readers[0]
+	inWin := first.inWin
+	parsed := 0
+	for k, r := range readers {
+		out.BytesRead += r.read
+		out.LinesRead += r.lines
+		out.Unparsed += r.unparsed
+		parsed += r.parsed
+		// Garbage at the head of a segment takes the window of the line
+		// before it, which the segment before knows.
+		if inWin {
+			out.LinesRead += r.lead
+			out.Unparsed += r.lead
+		}
+		if r.sawParsed {
+			inWin = r.inWin
+		}
+		if k > 0 {
+			first.merge(r)
 		}
 	}
-	out.Entries = r.entries()
-	out.Dropped = r.parsed - len(out.Entries)
-	out.Counts = r.countList()
+	if first.overflow {
+		// Read again from the oldest of the newest lines that fit the
+		// caps, keeping every one.
+		from, fit := newestFrom(readers)
+		r := newErrorReader(since, loc)
+		r.fit, r.blockCap = fit, fit
+		r.blocks = [][]Entry{make([]Entry, 0, fit)}
+		if fit > 0 {
+			if err := lines(ctx, f, from, size, &out.BytesRead, r.materialize); err != nil {
+				return out, fmt.Errorf("read error log %s: %w", path, err)
+			}
+		}
+		out.Entries = r.entries()
+	} else {
+		out.Entries = first.entries()
+	}
+	out.Dropped = parsed - len(out.Entries)
+	out.Counts = first.countList()
 	return out, nil
+}
+
+// parallelMin is the range from which reading is split over the CPUs.
+var parallelMin int64 = 64 << 20
+
+// split cuts [from, to) at line starts into one range per CPU (one range
+// when it is small) and returns the bounds.
+func split(ctx context.Context, f host.File, from, to int64, read *int64) ([]int64, error) {
+	n := min(runtime.GOMAXPROCS(0), 8)
+	if to-from < parallelMin || n < 2 {
+		return []int64{from, to}, nil
+	}
+	bounds := []int64{from}
+	step := (to - from) / int64(n)
+	buf := make([]byte, 64<<10)
+	for k := 1; k < n; k++ {
+		// The line start at or after the cut: just after a newline.
+		at := from + int64(k)*step - 1
+		for at < to {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			m, err := f.ReadAt(buf, at)
+			*read += int64(m)
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("read at %d: %w", at, err)
+			}
+			if i := bytes.IndexByte(buf[:m], '\n'); i >= 0 {
+				at += int64(i) + 1
+				break
+			}
+			if m == 0 {
+				at = to
+				break
+			}
+			at += int64(m)
+		}
+		if at > bounds[len(bounds)-1] && at < to {
+			bounds = append(bounds, at)
+		}
+	}
+	return append(bounds, to), nil
 }
 
 type kept struct {
@@ -196,14 +282,22 @@ type kept struct {
 	n   int
 }
 
-// errorReader holds the state of one pass over an error log.
+// errorReader holds the state of one pass over (a range of) an error log.
 type errorReader struct {
-	since  time.Time
-	cache  *stampCache
-	out    *ErrorLog
-	inWin  bool
-	parsed int
-	p      line
+	since time.Time
+	cache stampCache
+	p     line
+
+	read     int64
+	lines    int
+	unparsed int
+	parsed   int
+	inWin    bool
+	// leadUnknown: this range starts in the middle of the window, and
+	// whether its leading garbage lines count is up to the range before it.
+	leadUnknown bool
+	lead        int
+	sawParsed   bool
 
 	// ring holds the offset and size of the newest parsed lines in the
 	// window, enough to find where the entries kept after an overflow start.
@@ -212,7 +306,6 @@ type errorReader struct {
 	// overflow: entries are not built in this pass (too many for the caps).
 	overflow bool
 	fit      int
-	end      int64
 
 	// Entries are built in blocks and joined once: appending to one slice
 	// would copy it again and again as it grows.
@@ -225,26 +318,36 @@ type errorReader struct {
 	ncounts int
 }
 
+func newErrorReader(since time.Time, loc *time.Location) *errorReader {
+	return &errorReader{
+		since: since, cache: stampCache{loc: loc},
+		counts: map[Class]map[string]*Count{}, blockCap: 1024, fit: maxEntries,
+	}
+}
+
 func (r *errorReader) add(l []byte, off int64) {
 	if len(l) == 0 {
 		return
 	}
-	r.end = off + int64(len(l))
-	if !parseLine(l, r.cache, &r.p) {
+	if !parseLine(l, &r.cache, &r.p) {
 		// Garbage and continuation lines belong to the window of the
 		// line before them; before any dated line, only --since all counts them.
-		if r.inWin || r.since.IsZero() {
-			r.out.LinesRead++
-			r.out.Unparsed++
+		switch {
+		case r.leadUnknown:
+			r.lead++
+		case r.inWin || r.since.IsZero():
+			r.lines++
+			r.unparsed++
 		}
 		return
 	}
+	r.leadUnknown, r.sawParsed = false, true
 	if r.p.t.Before(r.since) {
 		r.inWin = false
 		return
 	}
 	r.inWin = true
-	r.out.LinesRead++
+	r.lines++
 	r.parsed++
 	r.count(l)
 	if len(r.ring) < maxEntries {
@@ -266,7 +369,7 @@ func (r *errorReader) add(l []byte, off int64) {
 
 // materialize is the second pass: every line in the window is kept.
 func (r *errorReader) materialize(l []byte, _ int64) {
-	if len(l) == 0 || r.n >= r.fit || !parseLine(l, r.cache, &r.p) || r.p.t.Before(r.since) {
+	if len(l) == 0 || r.n >= r.fit || !parseLine(l, &r.cache, &r.p) || r.p.t.Before(r.since) {
 		return
 	}
 	r.keep(l)
@@ -278,7 +381,7 @@ func (r *errorReader) keep(l []byte) {
 	if needsCleaning(l) {
 		c := clean(l)
 		var p line
-		if !parseLine(c, r.cache, &p) {
+		if !parseLine(c, &r.cache, &p) {
 			return
 		}
 		parseFields(c, &p)
@@ -307,23 +410,46 @@ func (r *errorReader) entries() []Entry {
 	return out
 }
 
-// newestFrom walks the ring from the newest line back while the lines fit
-// the caps and returns the offset of the oldest that fits.
-func (r *errorReader) newestFrom() int64 {
-	n := len(r.ring)
+// newestFrom walks the rings from the newest line back while the lines
+// fit the caps, and returns the offset of the oldest that fits and how many fit.
+func newestFrom(readers []*errorReader) (int64, int) {
 	var from int64
-	bytes := 0
-	r.fit = 0
-	for k := 1; k <= n; k++ {
-		e := r.ring[(r.head-k+n)%n]
-		if bytes+e.n > maxRawBytes {
-			break
+	bytes, fit := 0, 0
+	for k := len(readers) - 1; k >= 0; k-- {
+		r := readers[k]
+		n := len(r.ring)
+		for i := 1; i <= n; i++ {
+			e := r.ring[(r.head-i+n)%n]
+			if bytes+e.n > maxRawBytes || fit == maxEntries {
+				return from, fit
+			}
+			bytes += e.n
+			from = e.off
+			fit++
 		}
-		bytes += e.n
-		from = e.off
-		r.fit++
 	}
-	return from
+	return from, fit
+}
+
+// merge adds the counts of o, a later range, to r's.
+func (r *errorReader) merge(o *errorReader) {
+	for class, m := range o.counts {
+		mine := r.counts[class]
+		if mine == nil {
+			r.counts[class] = m
+			r.ncounts += len(m)
+			continue
+		}
+		for t, c := range m {
+			if have := mine[t]; have != nil {
+				have.Lines += c.Lines
+				have.Last = c.Last
+			} else {
+				mine[t] = c
+				r.ncounts++
+			}
+		}
+	}
 }
 
 func (r *errorReader) count(l []byte) {

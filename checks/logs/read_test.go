@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -296,5 +298,49 @@ func TestReadErrorLogLocalTime(t *testing.T) {
 	}
 	if got.LinesRead != 600 {
 		t.Errorf("got %d lines, want 600 (the last 10 minutes in UTC+2)", got.LinesRead)
+	}
+}
+
+// Reading a big range on several CPUs must give what one reader gives,
+// garbage at the cuts included.
+func TestReadErrorLogSplitSameAsOne(t *testing.T) {
+	oldMin, oldEntries := parallelMin, maxEntries
+	oldProcs := runtime.GOMAXPROCS(5)
+	t.Cleanup(func() { parallelMin, maxEntries = oldMin, oldEntries; runtime.GOMAXPROCS(oldProcs) })
+	var b strings.Builder
+	for s := 0; s < 3600; s++ {
+		ts := base.Add(time.Duration(s) * time.Second)
+		if s%700 == 350 {
+			ts = ts.Add(-time.Hour) // a clock jump back
+		}
+		b.WriteString(errLine(ts, s))
+		for g := 0; g < s%4; g++ {
+			b.WriteString("garbage line \x00\xff\n")
+		}
+	}
+	path := writeLog(t, b.String())
+	for _, since := range []time.Time{{}, base.Add(10 * time.Minute), base.Add(59 * time.Minute)} {
+		for _, keep := range []int{100000, 500} {
+			maxEntries = keep
+			parallelMin = 1 << 40
+			one := read(t, path, since)
+			parallelMin = 1
+			many := read(t, path, since)
+			one.BytesRead, many.BytesRead = 0, 0 // the cuts cost a few reads
+			if !reflect.DeepEqual(one, many) {
+				t.Errorf("since %v, keep %d: got %d lines %d unparsed %d entries %d dropped %d counts on 5 CPUs, want %d %d %d %d %d",
+					since, keep, many.LinesRead, many.Unparsed, len(many.Entries), many.Dropped, len(many.Counts),
+					one.LinesRead, one.Unparsed, len(one.Entries), one.Dropped, len(one.Counts))
+				if !reflect.DeepEqual(one.Counts, many.Counts) {
+					t.Errorf("got counts %+v, want %+v", many.Counts, one.Counts)
+				}
+				for i := range min(len(one.Entries), len(many.Entries)) {
+					if one.Entries[i] != many.Entries[i] {
+						t.Errorf("entry %d: got %+v, want %+v", i, many.Entries[i], one.Entries[i])
+						break
+					}
+				}
+			}
+		}
 	}
 }
