@@ -23,6 +23,10 @@ func TestDiagnosisToFix(t *testing.T) {
 		{"upstream-timeout", "timeout"},
 		{"socket-permission", "chmod"},
 		{"socket-permission", "pool"},
+		{"socket-permission-dir", "dir"},
+		{"tls-handshake", "http"},
+		{"firewall-blocked", "firewall-iptables-1"},
+		{"firewall-blocked-drop", "firewall-iptables-1"},
 	} {
 		t.Run(tc.scenario+"/"+tc.kind, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
 	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 )
 
@@ -242,5 +243,41 @@ func TestDebugLogAdvice(t *testing.T) {
 	undo(t, e, "")
 	if _, err := os.Lstat(filepath.Join(l.Dir, "conf.d", debugLogName)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("undo left the file: %v", err)
+	}
+}
+
+func TestReloadWhenConfigChangedSinceStart(t *testing.T) {
+	needRoot(t)
+	addr, _ := backend(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	l := startNginx(t, worldDir(t), proxyServer(addr, ""))
+	cause := checks.Cause{ID: "backend-down", Target: addr}
+	o := l.outcome([]nginx.Pass{l.proxyPass(addr)}, cause)
+	e := testEngine(t)
+	// Started just now: the config on disk is what runs.
+	o.Snapshot.Processes = []host.Process{{PID: int32(l.Master), Name: "nginx", Started: time.Now()}}
+	if fs := e.For(o, cause); len(fs) != 0 {
+		t.Fatalf("got %d fixes for a config older than the master, want none", len(fs))
+	}
+	o.Snapshot.Processes[0].Started = time.Now().Add(-time.Hour)
+	f := fixByKind(t, e.For(o, cause), "reload")
+	if got, want := fmt.Sprint(f.Commands), fmt.Sprint([][]string{{"kill", "-HUP", fmt.Sprint(l.Master)}}); got != want {
+		t.Fatalf("commands: got %s, want %s", got, want)
+	}
+	old := children(l.Master)
+	a := apply(t, e, o, f)
+	if !a.Verified {
+		t.Fatalf("not verified:\n%s", strings.Join(a.Log, "\n"))
+	}
+	for pid := range children(l.Master) {
+		if old[pid] {
+			t.Fatalf("old worker %d still runs after the reload", pid)
+		}
+	}
+	// A config that fails nginx -t is never offered a reload.
+	bad := cause
+	bad.ID = "config-invalid"
+	o.Causes = []checks.Cause{bad}
+	if fs := e.For(o, bad); len(fs) != 0 {
+		t.Fatalf("got %q for config-invalid, want no fix", fs[0].ID)
 	}
 }

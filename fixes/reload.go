@@ -3,6 +3,7 @@ package fixes
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
 )
@@ -23,7 +24,9 @@ func planReload(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	for _, p := range s.Processes {
 		if p.PID == s.Install.MasterPID && !p.Started.IsZero() {
 			for _, f := range s.Config.Files {
-				if fi, err := os.Lstat(f); err == nil && fi.ModTime().After(p.Started) {
+				// A process's start time is known to about a second (boot time
+				// plus clock ticks): a file written at start is not a change.
+				if fi, err := os.Lstat(f); err == nil && fi.ModTime().After(p.Started.Add(2*time.Second)) {
 					started, changed = p.Started.Format("15:04:05"), f
 					break
 				}

@@ -1,6 +1,7 @@
 package fixes
 
 import (
+	"fmt"
 	"net"
 	"strings"
 
@@ -11,42 +12,61 @@ import (
 // https upstream named by host name gets SNI (nginx sends none by default,
 // and many TLS servers refuse a handshake without it).
 //
-// Facts read besides the documented ones: "speaks" = "http" when a probe
-// found plain HTTP at the target.
+// The probe's Speaks ("http", "tls") says what the port really speaks; a
+// "speaks" fact does the same for a cause built without a probe.
 func planTLS(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	if c.ID != "tls-handshake" {
 		return nil
 	}
 	p, ok := passFor(o, c)
-	if !ok || (p.Scheme != "https" && p.Scheme != "grpcs") {
+	if !ok {
 		return nil
 	}
 	var out []plan
-	plain := c.Facts["speaks"] == "http"
+	speaks := c.Facts["speaks"]
 	if o != nil && o.Snapshot != nil {
-		if r, ok := o.Snapshot.Probes[c.Target]; ok && r.HTTP != nil && r.HTTP.Protocol == "http" && r.HTTP.Status > 0 {
-			plain = true
+		if r, ok := o.Snapshot.Probes[c.Target]; ok && r.HTTP != nil && r.HTTP.Speaks != "" {
+			speaks = r.HTTP.Speaks
 		}
 	}
-	if plain && p.Scheme == "https" {
+	// The scheme on the pass line is the whole fix when the port speaks the
+	// other protocol: https:// to plain HTTP, or http:// to a TLS port.
+	from, to := "", ""
+	switch {
+	case speaks == "http" && p.Scheme == "https":
+		from, to = "https://", "http://"
+	case speaks == "tls" && p.Scheme == "http":
+		from, to = "http://", "https://"
+	case speaks == "tls" && p.Scheme == "grpc":
+		from, to = "grpc://", "grpcs://"
+	}
+	if from != "" {
 		file, line, ok := parsePos(p.At.String())
 		if lines, err := readLines(file); ok && err == nil {
 			old := lineBody(lines, line)
-			if strings.Count(old, "https://") == 1 {
+			if strings.Count(old, from) == 1 {
+				warning := ""
+				if to == "http://" {
+					warning = "Traffic to the backend is then unencrypted; right on loopback or a private " +
+						"network, wrong across an untrusted one"
+				}
 				out = append(out, plan{
 					Fix: Fix{
-						ID:    fixID(c.ID, c.Target, "http"),
-						Title: "Speak plain HTTP to " + c.Target + ": it answers HTTP, not TLS",
-						Undo:  "ngxdoctor undo restores the file byte for byte and reloads nginx",
-						Warning: "Traffic to the backend is then unencrypted; right on loopback or a private " +
-							"network, wrong across an untrusted one",
+						ID:      fixID(c.ID, c.Target, strings.TrimSuffix(to, "://")),
+						Title:   fmt.Sprintf("Use %s for %s: the port speaks %s", to, c.Target, map[string]string{"http": "plain HTTP", "tls": "TLS"}[speaks]),
+						Undo:    "ngxdoctor undo restores the file byte for byte and reloads nginx",
+						Warning: warning,
 					},
-					edits:      []Edit{{Path: file, Line: line, Old: old, New: strings.Replace(old, "https://", "http://", 1)}},
+					edits:      []Edit{{Path: file, Line: line, Old: old, New: strings.Replace(old, from, to, 1)}},
 					nginxEdits: true, revertible: true,
 				})
 			}
 		}
 	}
+	if p.Scheme != "https" && p.Scheme != "grpcs" {
+		return out
+	}
+	plain := speaks == "http"
 	mod := p.Module
 	host := c.Target
 	if h, _, err := net.SplitHostPort(c.Target); err == nil {
