@@ -90,7 +90,10 @@ func (p *plan) finish(o *checks.Outcome) {
 	for _, m := range p.modes {
 		cmds = append(cmds, m.argv()...)
 	}
+	// The read-only log commands run around the change too: show them.
+	cmds = append(cmds, p.show...)
 	cmds = append(cmds, p.commands...)
+	cmds = append(cmds, p.show...)
 	if p.reloadBackend != nil {
 		cmds = append(cmds, strings.Fields(p.reloadBackend.String()))
 	}
@@ -379,8 +382,8 @@ func restoreFile(fb FileBackup) error {
 	return writeAtomic(fb.Path, old, fb.Meta)
 }
 
-// Undo reverts the fix with the journal id given, or the last one not yet
-// undone, using only the journal.
+// Undo reverts the fix with the journal id (or fix ID) given, or the last
+// one not yet undone, using only the journal.
 func (e *Engine) Undo(ctx context.Context, id string) (Applied, error) {
 	if id == "" {
 		all, err := e.Journal()
@@ -399,7 +402,20 @@ func (e *Engine) Undo(ctx context.Context, id string) (Applied, error) {
 	}
 	en, err := e.load(id)
 	if err != nil {
-		return Applied{}, err
+		// A fix ID from a report names the latest application of that fix.
+		all, jerr := e.Journal()
+		if jerr != nil {
+			return Applied{}, err
+		}
+		found := false
+		for i := len(all) - 1; i >= 0 && !found; i-- {
+			if all[i].Fix.ID == id && !all[i].Undone {
+				en, found = all[i], true
+			}
+		}
+		if !found {
+			return Applied{}, err
+		}
 	}
 	res := Applied{Fix: en.Fix, JournalID: en.ID}
 	if en.Undone {

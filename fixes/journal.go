@@ -147,6 +147,9 @@ func (e *Engine) load(id string) (Entry, error) {
 		return Entry{}, fmt.Errorf("journal: bad id %q", id)
 	}
 	data, _, err := readNoFollow(filepath.Join(e.JournalDir, id+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return Entry{}, fmt.Errorf("journal: no applied fix %q", id)
+	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("journal: %w", err)
 	}

@@ -72,6 +72,18 @@ func TestSELinuxStandIns(t *testing.T) {
 		[]string{"semanage port -a -t http_port_t -p tcp 8080"},
 		[]string{"semanage port -d -t http_port_t -p tcp 8080"})
 
+	// undo also takes the fix ID a report shows.
+	f := fixByKind(t, fs, "setsebool")
+	if _, err := e.Apply(context.Background(), o, f, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ran()
+	undo(t, e, f.ID)
+	assertArgv(t, ran(), "setsebool -P httpd_can_network_connect 0")
+	if _, err := e.Undo(context.Background(), f.ID); err == nil {
+		t.Fatal("undid the same fix twice")
+	}
+
 	// With the boolean on, only the port label is offered.
 	o.Snapshot.SELinux.NetworkConnect = true
 	if fs := e.For(o, c); len(fs) != 1 {
