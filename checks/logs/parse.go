@@ -310,11 +310,22 @@ func parseLine(l []byte, c *stampCache, p *line) bool {
 // on. Only the first counts: nginx writes host and referrer last and as the
 // client sent them, so a forged field can only follow the real one.
 func fieldAfter(l []byte, i int, sep []byte) span {
-	k := bytes.Index(l[i:], sep)
-	if k < 0 {
-		return span{}
+	// Search without the leading ", ": commas start every field, so a
+	// search led by one stops at each.
+	key := sep[2:]
+	k := i
+	for {
+		j := bytes.Index(l[k:], key)
+		if j < 0 {
+			return span{}
+		}
+		k += j
+		if k-2 >= i && l[k-2] == ',' && l[k-1] == ' ' {
+			break
+		}
+		k++
 	}
-	v := i + k + len(sep)
+	v := k + len(key)
 	if v < len(l) && l[v] == '"' {
 		return span{v + 1, quotedEnd(l, v+1)}
 	}
@@ -418,22 +429,15 @@ func keyLen(b []byte) int {
 	return 0
 }
 
-// lastWhile is the index of the last " while " in b, or -1. It looks for
-// "while" rather than " while ": a search led by a space stops at every word.
+// lastWhile is the index of the last " while " in b, or -1. It scans
+// backwards: the phase ends the message, a few dozen bytes from its end.
 func lastWhile(b []byte) int {
-	last := -1
-	for i := 1; i < len(b); {
-		j := bytes.Index(b[i:], []byte("while "))
-		if j < 0 {
-			return last
+	for i := len(b) - 7; i >= 0; i-- {
+		if b[i+1] == 'w' && b[i] == ' ' && string(b[i+2:i+7]) == "hile " {
+			return i
 		}
-		j += i
-		if b[j-1] == ' ' {
-			last = j - 1
-		}
-		i = j + 1
 	}
-	return last
+	return -1
 }
 
 // isFieldStart reports whether b starts with ", key: " (key in lowercase letters).

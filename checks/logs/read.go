@@ -314,14 +314,17 @@ type errorReader struct {
 	n        int
 	raw      int
 
-	counts  map[Class]map[string]*Count
+	// counts are keyed by class, a NUL and the target.
+	counts  map[string]*Count
 	ncounts int
+	key     []byte
+	last    *Count
 }
 
 func newErrorReader(since time.Time, loc *time.Location) *errorReader {
 	return &errorReader{
 		since: since, cache: stampCache{loc: loc},
-		counts: map[Class]map[string]*Count{}, blockCap: 1024, fit: maxEntries,
+		counts: map[string]*Count{}, blockCap: 1024, fit: maxEntries,
 	}
 }
 
@@ -433,49 +436,41 @@ func newestFrom(readers []*errorReader) (int64, int) {
 
 // merge adds the counts of o, a later range, to r's.
 func (r *errorReader) merge(o *errorReader) {
-	for class, m := range o.counts {
-		mine := r.counts[class]
-		if mine == nil {
-			r.counts[class] = m
-			r.ncounts += len(m)
-			continue
-		}
-		for t, c := range m {
-			if have := mine[t]; have != nil {
-				have.Lines += c.Lines
-				have.Last = c.Last
-			} else {
-				mine[t] = c
-				r.ncounts++
-			}
+	for k, c := range o.counts {
+		if have := r.counts[k]; have != nil {
+			have.Lines += c.Lines
+			have.Last = c.Last
+		} else {
+			r.counts[k] = c
+			r.ncounts++
 		}
 	}
 }
 
+// count tallies the line by class and target. One map keyed by both, and
+// the last hit remembered: lines of an incident repeat one another.
 func (r *errorReader) count(l []byte) {
-	byTarget := r.counts[r.p.class]
-	if byTarget == nil {
-		byTarget = map[string]*Count{}
-		r.counts[r.p.class] = byTarget
-	}
 	tb := r.p.target.bytes(l)
-	c := byTarget[string(tb)]
-	if c == nil {
-		if r.ncounts >= maxCounts {
-			if c = byTarget[""]; c == nil {
-				c = &Count{Class: r.p.class}
-				byTarget[""] = c
-			}
-		} else {
+	c := r.last
+	if c == nil || c.Class != r.p.class || string(tb) != c.Target {
+		r.key = append(append(append(r.key[:0], r.p.class...), 0), tb...)
+		c = r.counts[string(r.key)]
+		if c == nil && r.ncounts >= maxCounts {
+			// Too many targets: the rest go to the class alone.
+			r.key = append(r.key[:0], r.p.class...)
+			tb = nil
+			c = r.counts[string(r.key)]
+		}
+		if c == nil {
 			t := string(tb)
 			if needsCleaning(tb) {
 				t = string(clean(tb))
 			}
-			c = &Count{Class: r.p.class, Target: t}
-			byTarget[string(tb)] = c
+			c = &Count{Class: r.p.class, Target: t, First: r.p.t}
+			r.counts[string(r.key)] = c
 			r.ncounts++
 		}
-		c.First = r.p.t
+		r.last = c
 	}
 	c.Lines++
 	c.Last = r.p.t
@@ -483,10 +478,8 @@ func (r *errorReader) count(l []byte) {
 
 func (r *errorReader) countList() []Count {
 	out := make([]Count, 0, r.ncounts)
-	for _, m := range r.counts {
-		for _, c := range m {
-			out = append(out, *c)
-		}
+	for _, c := range r.counts {
+		out = append(out, *c)
 	}
 	sortCounts(out)
 	return out
