@@ -41,7 +41,7 @@ var busy = []string{
 func Write(w io.Writer, size int64) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	busyBytes := int64(Busy/time.Second) * BusyRate * 268
-	quietLines := max(0, (size-busyBytes)/225)
+	quietLines := max(0, (size-busyBytes)/242)
 	t := End.Add(-Busy - time.Duration(quietLines)*time.Second)
 	conn := 1
 	for i := int64(0); i < quietLines; i++ {
