@@ -98,7 +98,11 @@ type Model struct {
 }
 
 // New builds the root model; nothing runs until Init.
-func New(cfg Config) *Model {
+func New(cfg Config) *Model { return newModel(context.Background(), cfg) }
+
+// newModel builds the model under ctx: quitting cancels ctx's child, and
+// ctx ending stops every run and fix.
+func newModel(ctx context.Context, cfg Config) *Model {
 	if cfg.Run == nil {
 		cfg.Run = checks.Run
 	}
@@ -125,7 +129,7 @@ func New(cfg Config) *Model {
 		width:  80,
 		height: 24,
 	}
-	m.base, m.cancel = context.WithCancel(context.Background())
+	m.base, m.cancel = context.WithCancel(ctx)
 	m.setStyles(PlainStyles())
 	if !cfg.NoColor {
 		m.setStyles(NewStyles(true))
@@ -140,14 +144,13 @@ func New(cfg Config) *Model {
 
 // Run runs the wizard until the user quits (or ctx ends).
 func Run(ctx context.Context, cfg Config) error {
-	m := New(cfg)
-	m.base, m.cancel = context.WithCancel(ctx)
+	m := newModel(ctx, cfg)
+	defer m.cancel()
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if m.cfg.NoColor {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
 	_, err := tea.NewProgram(m, opts...).Run()
-	m.cancel()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return ctx.Err()
 	}
