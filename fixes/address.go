@@ -24,7 +24,7 @@ func planAddress(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	if !ok {
 		return nil
 	}
-	lines, err := readLines(file)
+	lines, err := filesOf(o).readLines(file)
 	if err != nil {
 		return nil
 	}

@@ -105,8 +105,13 @@ func (p *plan) finish(o *checks.Outcome) {
 	}
 	p.Commands = cmds
 	if len(p.edits) > 0 && p.Diff == "" {
-		if ch, err := planFiles(p.edits); err == nil {
+		if ch, err := planFiles(filesOf(o), p.edits); err == nil {
 			p.Diff = unifiedDiff(ch)
+			for _, c := range ch {
+				if c.Link != "" {
+					p.Warning = strings.TrimPrefix(p.Warning+"; "+c.Link+" is a symlink: its target "+c.Path+" is edited", "; ")
+				}
+			}
 		}
 	}
 }
@@ -149,7 +154,8 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		return res, nil
 	}
 	nx := nginxOf(o)
-	changes, err := planFiles(p.edits)
+	// Always the live files: what is written must be what is there now.
+	changes, err := planFiles(files{}, p.edits)
 	if err != nil {
 		return res, err
 	}

@@ -3,7 +3,6 @@ package fixes
 import (
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -43,12 +42,13 @@ func planDebugLog(e *Engine, o *checks.Outcome) []plan {
 			return nil
 		}
 	}
-	dir, ok := httpIncludeDir(cfg.Main)
+	src := filesOf(o)
+	dir, ok := httpIncludeDir(src, cfg.Main)
 	if !ok {
 		return nil
 	}
 	path := filepath.Join(dir, debugLogName)
-	if _, err := os.Lstat(path); err == nil {
+	if src.exists(path) {
 		return nil
 	}
 	logDir := "/var/log/nginx"
@@ -95,8 +95,8 @@ func planDebugLog(e *Engine, o *checks.Outcome) []plan {
 // httpIncludeDir finds an include glob inside the http block of the main
 // config (conf.d/*.conf on Debian; modules-enabled is at main level and
 // must not receive http directives).
-func httpIncludeDir(main string) (string, bool) {
-	lines, err := readLines(main)
+func httpIncludeDir(src files, main string) (string, bool) {
+	lines, err := src.readLines(main)
 	if err != nil {
 		return "", false
 	}
@@ -129,7 +129,7 @@ func httpIncludeDir(main string) (string, bool) {
 					if ok, _ := filepath.Match(g, filepath.Join(dir, debugLogName)); !ok {
 						continue
 					}
-					if fi, err := os.Lstat(dir); err == nil && fi.IsDir() {
+					if fi, err := src.lstat(dir); err == nil && fi.Mode.IsDir() {
 						return dir, true
 					}
 				}

@@ -109,41 +109,53 @@ func cutNL(line string) (body, nl string) {
 	return line, ""
 }
 
-// fileChange is the planned new content of one file.
+// fileChange is the planned new content of one file. Path is the file
+// written; Link is the config path that named it when that is a symlink.
 type fileChange struct {
 	Path   string
+	Link   string
 	Before string
 	After  string
 	Create bool
 }
 
-// planFiles reads each edited file (never through a symlink) and computes
-// its new content; the diff shown in the preview comes from the result.
-func planFiles(edits []Edit) ([]fileChange, error) {
+// planFiles reads each edited file through src and computes its new
+// content; the diff shown in the preview comes from the result.
+func planFiles(src files, edits []Edit) ([]fileChange, error) {
 	var order []string
 	by := map[string][]Edit{}
+	link := map[string]string{}
 	for _, ed := range edits {
 		if !filepath.IsAbs(ed.Path) {
 			return nil, fmt.Errorf("%s: not an absolute path", ed.Path)
 		}
-		if _, ok := by[ed.Path]; !ok {
-			order = append(order, ed.Path)
+		p := ed.Path
+		if ed.Line >= 0 {
+			r, err := src.resolve(ed.Path)
+			if err != nil {
+				return nil, err
+			}
+			if r != ed.Path {
+				link[r] = ed.Path
+			}
+			p = r
 		}
-		by[ed.Path] = append(by[ed.Path], ed)
+		if _, ok := by[p]; !ok {
+			order = append(order, p)
+		}
+		by[p] = append(by[p], ed)
 	}
 	var out []fileChange
 	for _, p := range order {
 		eds := by[p]
 		if len(eds) == 1 && eds[0].Line < 0 {
-			if _, err := os.Lstat(p); err == nil {
+			if src.exists(p) {
 				return nil, fmt.Errorf("%s: already exists; refusing to overwrite it", p)
-			} else if !errors.Is(err, fs.ErrNotExist) {
-				return nil, err
 			}
 			out = append(out, fileChange{Path: p, After: eds[0].New, Create: true})
 			continue
 		}
-		data, _, err := readNoFollow(p)
+		data, err := src.read(p)
 		if err != nil {
 			return nil, err
 		}
@@ -151,7 +163,7 @@ func planFiles(edits []Edit) ([]fileChange, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, fileChange{Path: p, Before: string(data), After: after})
+		out = append(out, fileChange{Path: p, Link: link[p], Before: string(data), After: after})
 	}
 	return out, nil
 }
@@ -365,15 +377,6 @@ func parsePos(s string) (string, int, bool) {
 		return "", 0, false
 	}
 	return s[:i], n, true
-}
-
-// readLines reads a config file (no symlinks) as lines with their newlines.
-func readLines(path string) ([]string, error) {
-	data, _, err := readNoFollow(path)
-	if err != nil {
-		return nil, err
-	}
-	return splitKeep(string(data)), nil
 }
 
 // lineBody returns line n (1-based) without its newline.

@@ -207,7 +207,7 @@ func TestDirSearchPermission(t *testing.T) {
 	os.Mkdir(dir, 0o700)
 	w := worker{}
 	w.Name, w.UID, w.GID = "nobody", 65534, 65534
-	p, ok := planDir(checks.Cause{ID: "socket-permission", Target: "unix:" + dir + "/app.sock"}, w, dir)
+	p, ok := planDir(files{}, checks.Cause{ID: "socket-permission", Target: "unix:" + dir + "/app.sock"}, w, dir)
 	if !ok || p.modes[0].Bits != "o+x" {
 		t.Fatalf("got %+v, want chmod o+x", p)
 	}
@@ -227,7 +227,7 @@ func TestDirSearchPermission(t *testing.T) {
 	// A file where a directory is expected is refused.
 	f := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(f, nil, 0o600)
-	if _, ok := planDir(checks.Cause{}, w, f); ok {
+	if _, ok := planDir(files{}, checks.Cause{}, w, f); ok {
 		t.Fatal("planned a chmod of a regular file as a directory")
 	}
 }
@@ -241,5 +241,42 @@ func TestPromFormat(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Fatalf("missing %q in\n%s", want, got)
 		}
+	}
+}
+
+func TestConfigSymlinkResolvedOnlyInTrustedDirs(t *testing.T) {
+	root := t.TempDir()
+	avail := filepath.Join(root, "sites-available")
+	enabled := filepath.Join(root, "sites-enabled")
+	os.Mkdir(avail, 0o755)
+	os.Mkdir(enabled, 0o755)
+	target := filepath.Join(avail, "app")
+	os.WriteFile(target, []byte("proxy_pass http://127.0.0.1:3000;\n"), 0o644)
+	link := filepath.Join(enabled, "app")
+	os.Symlink("../sites-available/app", link)
+
+	edits := []Edit{{Path: link, Line: 1, Old: "proxy_pass http://127.0.0.1:3000;", New: "proxy_pass http://127.0.0.1:3001;"}}
+	ch, err := planFiles(files{}, edits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch[0].Path != target || ch[0].Link != link {
+		t.Fatalf("got path %s link %s, want the target %s named by %s", ch[0].Path, ch[0].Link, target, link)
+	}
+
+	// The same link in a directory anyone may write is refused.
+	open := filepath.Join(root, "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	bad := filepath.Join(open, "app")
+	os.Symlink(target, bad)
+	if _, err := planFiles(files{}, []Edit{{Path: bad, Line: 1, Old: "x", New: "y"}}); err == nil || !strings.Contains(err.Error(), "others may write") {
+		t.Fatalf("got %v, want a refusal", err)
+	}
+	// A chain of links is refused too.
+	chain := filepath.Join(enabled, "chain")
+	os.Symlink("app", chain)
+	if _, err := planFiles(files{}, []Edit{{Path: chain, Line: 1, Old: "x", New: "y"}}); err == nil {
+		t.Fatal("followed a chain of symlinks")
 	}
 }

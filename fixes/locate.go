@@ -26,7 +26,7 @@ func locationOpen(o *checks.Outcome, c checks.Cause) (string, int, []string, boo
 		if !ok {
 			continue
 		}
-		lines, err := readLines(file)
+		lines, err := filesOf(o).readLines(file)
 		if err != nil || line > len(lines) {
 			continue
 		}
@@ -84,7 +84,7 @@ func locationInsert(o *checks.Outcome, c checks.Cause) (insertion, bool) {
 	if !ok {
 		return insertion{}, false
 	}
-	lines, err := readLines(file)
+	lines, err := filesOf(o).readLines(file)
 	if err != nil || line > len(lines) {
 		return insertion{}, false
 	}
@@ -115,7 +115,7 @@ func inLocation(o *checks.Outcome, c checks.Cause, pos string) bool {
 func setDirective(o *checks.Outcome, c checks.Cause, at string, name string, args ...string) (Edit, bool) {
 	if at != "" && inLocation(o, c, at) {
 		file, line, _ := parsePos(at)
-		lines, err := readLines(file)
+		lines, err := filesOf(o).readLines(file)
 		if err != nil {
 			return Edit{}, false
 		}

@@ -2,7 +2,6 @@ package fixes
 
 import (
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
@@ -26,7 +25,7 @@ func planReload(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 			for _, f := range s.Config.Files {
 				// A process's start time is known to about a second (boot time
 				// plus clock ticks): a file written at start is not a change.
-				if fi, err := os.Lstat(f); err == nil && fi.ModTime().After(p.Started.Add(2*time.Second)) {
+				if fi, err := filesOf(o).lstat(f); err == nil && fi.ModTime.After(p.Started.Add(2*time.Second)) {
 					started, changed = p.Started.Format("15:04:05"), f
 					break
 				}

@@ -217,7 +217,7 @@ func planSocket(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	}
 	var out []plan
 	if dir := c.Facts["blocked_dir"]; dir != "" {
-		if p, ok := planDir(c, w, dir); ok {
+		if p, ok := planDir(filesOf(o), c, w, dir); ok {
 			out = append(out, p)
 		}
 	}
@@ -228,12 +228,12 @@ func planSocket(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	if !filepath.IsAbs(path) {
 		return out
 	}
-	fd, st, err := openNoFollow(path, "socket")
-	if err != nil {
-		return out
+	src := filesOf(o)
+	fi, err := src.lstat(path)
+	if err != nil || fi.Mode.Type() != fs.ModeSocket {
+		return out // a symlink or anything but a socket is never changed
 	}
-	unix.Close(fd)
-	cur := metaOfStat(st)
+	cur := fileMeta{Mode: fi.Mode.Perm(), UID: int(fi.UID), GID: int(fi.GID)}
 	if w.mayWrite(cur) {
 		return out
 	}
@@ -264,23 +264,22 @@ func planSocket(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	return out
 }
 
-func planDir(c checks.Cause, w worker, dir string) (plan, bool) {
-	fd, st, err := openNoFollow(dir, "dir")
-	if err != nil {
+func planDir(src files, c checks.Cause, w worker, dir string) (plan, bool) {
+	st, err := src.lstat(dir)
+	if err != nil || !st.Mode.IsDir() {
 		return plan{}, false
 	}
-	unix.Close(fd)
 	// The least change: group search when the worker is in the directory's
 	// group, else search for everyone (never read, so nothing can be listed).
 	bits, mode, who := "o+x", fs.FileMode(0o001), "every local user"
-	if w.inGroup(st.Gid) {
-		bits, mode, who = "g+x", 0o010, "the group "+groupName(int(st.Gid))
+	if w.inGroup(st.GID) {
+		bits, mode, who = "g+x", 0o010, "the group "+groupName(int(st.GID))
 	}
 	return plan{
 		Fix: Fix{
 			ID:      fixID(c.ID, c.Target, "dir"),
 			Title:   fmt.Sprintf("Let %s pass through %s (chmod %s)", w.Name, dir, bits),
-			Undo:    fmt.Sprintf("ngxdoctor undo puts back mode %04o on %s", st.Mode&0o777, dir),
+			Undo:    fmt.Sprintf("ngxdoctor undo puts back mode %04o on %s", st.Mode.Perm(), dir),
 			Warning: fmt.Sprintf("%s may then reach files inside %s whose names it knows", who, dir),
 		},
 		modes:      []modeChange{{Path: dir, Kind: "dir", UID: -1, GID: -1, Mode: mode, Add: true, Bits: bits}},
@@ -300,9 +299,10 @@ var (
 func (e *Engine) poolFiles(o *checks.Outcome) (files []string, owners map[string]host.Process) {
 	seen := map[string]bool{}
 	owners = map[string]host.Process{}
+	src := filesOf(o)
 	add := func(m *host.Process, globs ...string) {
 		for _, g := range globs {
-			ms, _ := filepath.Glob(g)
+			ms := src.glob(g)
 			for _, f := range ms {
 				if m != nil {
 					owners[f] = *m
@@ -320,7 +320,7 @@ func (e *Engine) poolFiles(o *checks.Outcome) (files []string, owners map[string
 			continue
 		}
 		add(&m, conf)
-		lines, err := readLines(conf)
+		lines, err := src.readLines(conf)
 		if err != nil {
 			continue
 		}
@@ -379,7 +379,7 @@ func fpmMasters(o *checks.Outcome) []host.Process {
 func (e *Engine) planPool(o *checks.Outcome, c checks.Cause, w worker, socket string, mc modeChange) (plan, bool) {
 	files, owners := e.poolFiles(o)
 	for _, file := range files {
-		lines, err := readLines(file)
+		lines, err := filesOf(o).readLines(file)
 		if err != nil {
 			continue
 		}

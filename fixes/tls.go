@@ -42,7 +42,7 @@ func planTLS(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	}
 	if from != "" {
 		file, line, ok := parsePos(p.At.String())
-		if lines, err := readLines(file); ok && err == nil {
+		if lines, err := filesOf(o).readLines(file); ok && err == nil {
 			old := lineBody(lines, line)
 			if strings.Count(old, from) == 1 {
 				warning := ""
