@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
 )
@@ -153,6 +154,11 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		logf("undo: %s", p.Undo)
 		return res, nil
 	}
+	unlock, err := e.lock()
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	nx := nginxOf(o)
 	// Always the live files: what is written must be what is there now.
 	changes, err := planFiles(files{}, p.edits)
@@ -212,7 +218,11 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	fail := func(err error) (Applied, error) {
 		logf("%v", err)
 		res.RolledBack = true
-		e.revert(ctx, en, logf, false)
+		// Restoring must finish even when the caller gave up (a quit in the
+		// TUI): a half-applied fix is worse than a late answer.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		e.revert(rctx, en, logf, false)
 		en.Applied, en.Undone, en.UndoneAt = res, true, e.now()
 		en.Applied.Log = res.Log
 		_ = e.save(en)
@@ -406,6 +416,11 @@ func (e *Engine) Undo(ctx context.Context, id string) (Applied, error) {
 			return Applied{}, errors.New("nothing to undo: every journaled fix is already undone")
 		}
 	}
+	unlock, err := e.lock()
+	if err != nil {
+		return Applied{}, err
+	}
+	defer unlock()
 	en, err := e.load(id)
 	if err != nil {
 		// A fix ID from a report names the latest application of that fix.

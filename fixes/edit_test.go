@@ -280,3 +280,20 @@ func TestConfigSymlinkResolvedOnlyInTrustedDirs(t *testing.T) {
 		t.Fatal("followed a chain of symlinks")
 	}
 }
+
+func TestOneFixAtATime(t *testing.T) {
+	e := testEngine(t)
+	unlock, err := e.lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.lock(); err == nil {
+		t.Fatal("a second fix got the lock")
+	}
+	unlock()
+	again, err := e.lock()
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	again()
+}

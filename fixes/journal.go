@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -83,6 +84,23 @@ func (r reloadRef) String() string {
 		return strings.Join(r.Argv, " ")
 	}
 	return fmt.Sprintf("kill -%s %d", r.Signal, r.PID)
+}
+
+// lock serialises fixes and undos across processes: two at once would
+// interleave their nginx -t, reloads and restores.
+func (e *Engine) lock() (func(), error) {
+	if err := os.MkdirAll(e.JournalDir, 0o700); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(e.JournalDir, ".lock"), os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("journal lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, errors.New("another ngxdoctor is applying or undoing a fix; try again when it is done")
+	}
+	return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
 func newJournalID(t time.Time) string {
