@@ -251,6 +251,12 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 			logf("done: %s", strings.Join(a, " "))
 		}
 	}
+	if len(en.Modes) > 0 {
+		// Journal the old modes now: a crash later must not lose them.
+		if err := e.save(en); err != nil {
+			return fail(err)
+		}
+	}
 	for _, c := range p.show {
 		if out, err := e.run(ctx, c); err == nil {
 			logf("before: %s\n%s", strings.Join(c, " "), out)

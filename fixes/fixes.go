@@ -1,6 +1,27 @@
 // Package fixes plans, applies, verifies, rolls back and journals the
 // changes that cure a diagnosed cause. Safety lives in the engine, not in
 // each fix: preview, confirm, back up, nginx -t, restore, journal.
+//
+// The fixes, by the kind that ends their ID:
+//
+//	reload          any cause, when a valid config changed after the master started (reload.go)
+//	restart         backend-down, upstream-closed, socket-missing: systemctl restart UNIT (service.go)
+//	chmod, pool     socket-permission: the socket's group and mode now (transient), and
+//	                the php-fpm pool's listen.owner/group/mode (durable) (socket.go)
+//	dir             socket-permission with blocked_dir: g+x or o+x on the directory (socket.go)
+//	setsebool,
+//	semanage-port   selinux-denied (selinux.go)
+//	address         wrong-address: the pass or upstream server line (address.go)
+//	timeout         upstream-timeout: *_read_timeout in the location (timeout.go)
+//	buffers         header-too-big: *_buffer_size and the buffers checked against it (buffers.go)
+//	resolver        no-resolver (resolver.go)
+//	http, https,
+//	grpcs, sni      tls-handshake: the pass's scheme, or *_ssl_server_name on (tls.go)
+//	firewall-TOOL-N firewall-blocked: delete the rule; undo inserts it again (firewall.go)
+//
+// Advice (not cures): debug-log (upstream log_format, access_log and
+// stub_status in a new file, debuglog.go) and monitor (a timer or cron
+// entry writing Prom's format for node_exporter, monitor.go).
 package fixes
 
 import (
@@ -18,7 +39,9 @@ type Fix struct {
 	Title  string `json:"title"`
 	Cause  string `json:"cause"`
 	Target string `json:"target"`
-	// Commands are the argv of each command, run in order, never through a shell.
+	// Commands are the argv of each command, run in order, never through a
+	// shell. Changes made in-process (a socket's chown/chmod, a signal to a
+	// master) are shown as the argv a person would type for the same thing.
 	Commands [][]string `json:"commands"`
 	// Diff is the unified diff of every file change ("" when none).
 	Diff string `json:"diff,omitempty"`
