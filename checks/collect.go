@@ -74,6 +74,9 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	default:
 		s.Since = now.Add(-DefaultWindow)
 	}
+	if opts.NotBefore.After(s.Since) {
+		s.Since = opts.NotBefore
+	}
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex

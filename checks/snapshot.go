@@ -19,6 +19,9 @@ type Options struct {
 	Since   time.Duration
 	All     bool          // --since all
 	Timeout time.Duration // per probe; zero means 3s
+	// NotBefore starts the window no earlier than this: after a fix, the
+	// lines from before it are history, not evidence of the present.
+	NotBefore time.Time
 }
 
 // Snapshot is the evidence collected once, then read by every check and by

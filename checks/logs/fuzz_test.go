@@ -3,6 +3,7 @@ package logs
 import (
 	"context"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -39,8 +40,13 @@ func FuzzParseErrorLine(f *testing.F) {
 }
 
 func FuzzReadErrorLog(f *testing.F) {
-	content, _ := minuteLog(20 * time.Minute)
-	f.Add([]byte(content), int64(10*60))
+	// Small buffers make small inputs cross chunk and probe boundaries, and
+	// keep inputs small enough for the fuzzer to minimize them quickly.
+	oldChunk, oldProbe, oldMin := chunkSize, probeSize, parallelMin
+	chunkSize, probeSize, parallelMin = 700, 256, 1<<40
+	f.Cleanup(func() { chunkSize, probeSize, parallelMin = oldChunk, oldProbe, oldMin })
+	content, _ := minuteLog(20 * time.Second)
+	f.Add([]byte(content), int64(10))
 	f.Add([]byte(content), int64(-1))
 	f.Add([]byte("\x00\n\xff\n"+errLine(base, 1)), int64(0))
 	f.Add([]byte(errLine(base.Add(time.Hour), 1)+errLine(base, 2)), int64(30*60))
@@ -61,6 +67,18 @@ func FuzzReadErrorLog(f *testing.F) {
 		}
 		if got.LinesRead < len(got.Entries)+got.Unparsed || got.BytesRead < 0 {
 			t.Fatalf("got %d lines for %d entries and %d unparsed", got.LinesRead, len(got.Entries), got.Unparsed)
+		}
+		// Split over CPUs, the same file must read the same.
+		parallelMin = 1
+		split, err := ReadErrorLog(context.Background(), sys, path, since)
+		parallelMin = 1 << 40
+		if err != nil {
+			t.Fatalf("split: got error %v, want none", err)
+		}
+		got.BytesRead, split.BytesRead = 0, 0
+		if !reflect.DeepEqual(got, split) {
+			t.Fatalf("split: got %d lines %d unparsed %d entries, want %d %d %d",
+				split.LinesRead, split.Unparsed, len(split.Entries), got.LinesRead, got.Unparsed, len(got.Entries))
 		}
 		if _, err := ReadAccessLog(context.Background(), sys, path, since); err != nil {
 			t.Fatalf("access: got error %v, want none", err)

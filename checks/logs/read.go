@@ -251,6 +251,9 @@ func split(ctx context.Context, f host.File, from, to int64, read *int64) ([]int
 	for k := 1; k < n; k++ {
 		// The line start at or after the cut: just after a newline.
 		at := from + int64(k)*step - 1
+		if at < from {
+			continue // from itself starts a line
+		}
 		for at < to {
 			if err := ctx.Err(); err != nil {
 				return nil, err
