@@ -421,7 +421,7 @@ func checkSockets(_ context.Context, s *Snapshot) Result {
 			r.Evidence = append(r.Evidence, fmt.Sprintf("%s: a %s, not a socket", t.Path, fileKind(so.Info)))
 		case !so.WorkerMay:
 			bad++
-			r.Evidence = append(r.Evidence, fmt.Sprintf("%s: %s:%s %04o; %s may not connect: %s", t.Path, so.Owner, so.Group, so.Info.Mode.Perm(), s.WorkerUser.Name, so.Reason))
+			r.Evidence = append(r.Evidence, fmt.Sprintf("%s: %s may not connect: %s", t.Path, s.WorkerUser.Name, so.Reason))
 		default:
 			r.Evidence = append(r.Evidence, fmt.Sprintf("%s: %s:%s %04o; %s may connect", t.Path, so.Owner, so.Group, so.Info.Mode.Perm(), s.WorkerUser.Name))
 		}
@@ -599,7 +599,7 @@ func checkThroughNginx(ctx context.Context, s *Snapshot) Result {
 		r.Manual = append(r.Manual, fmt.Sprintf("curl -sv -H 'Host: %s' http://%s%s", q.host, q.addr, q.path))
 	}
 	if bad > 0 {
-		r.Status, r.Summary = Fail, fmt.Sprintf("%d of %s through nginx fail.", bad, count(len(reqs), "request", "requests"))
+		r.Status, r.Summary = Fail, fmt.Sprintf("%d of %s through nginx failed.", bad, count(len(reqs), "request", "requests"))
 		return r
 	}
 	r.Status, r.Summary = Pass, fmt.Sprintf("%s through nginx without a gateway error.", count(len(reqs), "request answers", "requests answer"))

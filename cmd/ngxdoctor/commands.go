@@ -266,7 +266,7 @@ func runDemo(ctx context.Context, f *flags) error {
 		_, err = os.Stdout.Write(report.Text(report.Input{Outcome: o, Fixes: fixes.Plan(o)}, false))
 		return err
 	}
-	return tui.Run(ctx, tui.Config{Sys: sys, Options: opts, Steps: checks.Steps, ReadOnly: true, Demo: true, Learn: f.learn, NoColor: f.noColor || !f.color(os.Stdout)})
+	return tui.Run(ctx, tui.Config{Sys: sys, Options: opts, Steps: checks.Steps, Demo: true, Learn: f.learn, NoColor: f.noColor || !f.color(os.Stdout)})
 }
 
 // runWizard is the bare `ngxdoctor`: the TUI on a terminal, the text
