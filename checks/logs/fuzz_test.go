@@ -64,6 +64,9 @@ func FuzzReadErrorLog(f *testing.F) {
 			if e.Time.Before(since) {
 				t.Fatalf("got entry at %v before since %v", e.Time, since)
 			}
+			if !utf8.ValidString(e.Raw) || strings.ContainsRune(e.Raw, 0) {
+				t.Fatalf("got raw %q, want clean UTF-8", e.Raw)
+			}
 		}
 		if got.LinesRead < len(got.Entries)+got.Unparsed || got.BytesRead < 0 {
 			t.Fatalf("got %d lines for %d entries and %d unparsed", got.LinesRead, len(got.Entries), got.Unparsed)

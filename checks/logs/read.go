@@ -19,10 +19,7 @@ const (
 	maxCounts = 10_000
 )
 
-// maxEntries and maxRawBytes bound what ReadErrorLog keeps of a huge window
-// (--since all on a big log): the newest lines are kept, the rest only
-// counted (ErrorLog.Dropped, ErrorLog.Counts).
-// These are variables so that tests and fuzzing can make them small.
+// Sizes; variables so that tests and fuzzing can make them small.
 var (
 	// chunkSize is how much is read at a time going forward.
 	chunkSize = 256 << 10
@@ -30,6 +27,9 @@ var (
 	// several whole lines so a probe finds a timestamp.
 	probeSize = 16 << 10
 
+	// maxEntries and maxRawBytes bound what ReadErrorLog keeps of a huge
+	// window (--since all on a big log): the newest lines are kept, the
+	// rest only counted (ErrorLog.Dropped, ErrorLog.Counts).
 	maxEntries  = 100_000
 	maxRawBytes = 24 << 20
 )
@@ -79,8 +79,8 @@ func firstStamp(b []byte, stamp stampFunc) (int, time.Time, bool) {
 	for i := nl + 1; i < len(b); {
 		e := bytes.IndexByte(b[i:], '\n')
 		if e < 0 {
-			// An unterminated tail may be a line cut by the buffer; its
-			// stamp is still whole when 30 bytes are there.
+			// The tail may be a line cut by the buffer; its stamp, at its
+			// start, may still be whole.
 			e = len(b) - i
 		}
 		if t, ok := stamp(b[i : i+e]); ok {
