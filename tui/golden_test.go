@@ -1,7 +1,7 @@
 package tui
 
 import (
-	"bytes"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,32 +23,44 @@ func TestGolden(t *testing.T) {
 	tests := []struct {
 		name    string
 		outcome *checks.Outcome
-		// waitFor is a piece of the ready frame; keys are pressed after it.
-		waitFor string
-		keys    string
-		// thenWait is a piece of the frame after the keys.
-		thenWait string
+		// keys are pressed once the outcome is in.
+		keys   string
+		config func(*Config)
 	}{
-		{"socket-permission", socketOutcome(), "fix: Let", "", ""},
-		{"fix-dialog", socketOutcome(), "fix: Let", "f", "without a shell"},
-		{"healthy", healthyOutcome(), "healthy", "", ""},
+		{"socket-permission", socketOutcome(), "", nil},
+		{"fix-dialog", socketOutcome(), "f", nil},
+		{"healthy", healthyOutcome(), "", nil},
+		{"learn", socketOutcome(), "", func(c *Config) { c.Learn = true }},
+		{"read-only", socketOutcome(), "", func(c *Config) { c.ReadOnly = true }},
 	}
 	for _, tt := range tests {
 		for _, size := range [][2]int{{80, 24}, {120, 36}} {
 			w, h := size[0], size[1]
 			t.Run(tt.name+"-"+itoa(w)+"x"+itoa(h), func(t *testing.T) {
-				tm := teatest.NewTestModel(t, New(testConfig(tt.outcome)),
-					teatest.WithInitialTermSize(w, h),
-					teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
-				wait := func(s string) {
-					teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-						return bytes.Contains(b, []byte(s))
-					}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+				cfg := testConfig(tt.outcome)
+				if tt.config != nil {
+					tt.config(&cfg)
 				}
-				wait(tt.waitFor)
+				// The filter sees each message just before Update does; keys
+				// sent after the outcome is seen queue behind it.
+				outcome := make(chan struct{})
+				var once sync.Once
+				filter := func(_ tea.Model, msg tea.Msg) tea.Msg {
+					if _, ok := msg.(outcomeMsg); ok {
+						once.Do(func() { close(outcome) })
+					}
+					return msg
+				}
+				tm := teatest.NewTestModel(t, New(cfg),
+					teatest.WithInitialTermSize(w, h),
+					teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(filter)))
+				select {
+				case <-outcome:
+				case <-time.After(5 * time.Second):
+					t.Fatal("no outcome within 5s")
+				}
 				if tt.keys != "" {
 					tm.Type(tt.keys)
-					wait(tt.thenWait)
 				}
 				if err := tm.Quit(); err != nil {
 					t.Fatal(err)
