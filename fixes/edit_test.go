@@ -297,3 +297,10 @@ func TestOneFixAtATime(t *testing.T) {
 	}
 	again()
 }
+
+func TestLogRequestPath(t *testing.T) {
+	l := `2026/11/24 05:31:04 [error] 1066#1066: *4 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /app/x?y=1 HTTP/1.1", upstream: "http://127.0.0.1:44609/app/", host: "h"`
+	if m := logRequest.FindStringSubmatch(l); m == nil || m[1] != "/app/x?y=1" {
+		t.Fatalf("got %q, want the request path", m)
+	}
+}
