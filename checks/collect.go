@@ -157,6 +157,11 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		s.readSockets()
 	})
 	wg.Wait()
+	for _, l := range s.ErrorLogs {
+		if l.Dropped > 0 {
+			s.Notes = append(s.Notes, fmt.Sprintf("%s: %d older lines of the window were counted but not examined one by one; occurrences are a floor", l.Path, l.Dropped))
+		}
+	}
 	sort.Strings(s.Notes)
 	return s, nil
 }
@@ -220,11 +225,6 @@ func (s *Snapshot) readLogs(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
-	for _, l := range s.ErrorLogs {
-		if l.Dropped > 0 {
-			s.Notes = append(s.Notes, fmt.Sprintf("%s: %d older lines of the window were counted but not examined one by one; occurrences are a floor", l.Path, l.Dropped))
-		}
-	}
 	sort.Slice(s.ErrorLogs, func(i, j int) bool { return s.ErrorLogs[i].Path < s.ErrorLogs[j].Path })
 	sort.Slice(s.Access, func(i, j int) bool { return s.Access[i].Path < s.Access[j].Path })
 	sort.Strings(s.LogErrors)
