@@ -2,7 +2,9 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -129,31 +131,48 @@ func (m *Model) writeReport() tea.Cmd {
 // saveReport writes into dir, or when none was given into the current
 // directory and, if that is not writable (often / over sudo), the temp dir.
 func saveReport(dir string, body []byte, now time.Time) (string, error) {
-	name := "ngxdoctor-report-" + now.Format("20060102-150405") + ".md"
+	base := "ngxdoctor-report-" + now.Format("20060102-150405")
 	dirs := []string{dir}
 	if dir == "" {
 		dirs = []string{".", os.TempDir()}
 	}
 	var err error
 	for _, d := range dirs {
-		p := filepath.Join(d, name)
-		// O_EXCL: never overwrite a file someone else put there.
-		var f *os.File
-		f, err = os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
+		var p string
+		if p, err = createReport(d, base, body); err == nil {
+			if abs, aerr := filepath.Abs(p); aerr == nil {
+				p = abs
+			}
+			return p, nil
+		}
+	}
+	return "", err
+}
+
+// createReport never overwrites: a second report within the same second
+// gets a suffix.
+func createReport(dir, base string, body []byte) (string, error) {
+	for i := 1; ; i++ {
+		name := base + ".md"
+		if i > 1 {
+			name = fmt.Sprintf("%s-%d.md", base, i)
+		}
+		p := filepath.Join(dir, name)
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) && i < 100 {
 			continue
+		}
+		if err != nil {
+			return "", err
 		}
 		_, err = f.Write(body)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
-			continue
-		}
-		if abs, aerr := filepath.Abs(p); aerr == nil {
-			p = abs
+			os.Remove(p)
+			return "", err
 		}
 		return p, nil
 	}
-	return "", err
 }

@@ -1,7 +1,7 @@
 package tui
 
 import (
-	"strconv"
+	"fmt"
 	"strings"
 
 	"charm.land/bubbles/v2/viewport"
@@ -46,7 +46,7 @@ func (m *Model) dialogContent(w int) string {
 	}
 	b.add("", "for "+target, "", s.Muted)
 	if len(d.fixes) > 1 {
-		b.add("", "fix "+itoa(d.idx+1)+" of "+itoa(len(d.fixes))+"; tab shows the next", "", s.Muted)
+		b.add("", fmt.Sprintf("fix %d of %d; tab shows the next", d.idx+1, len(d.fixes)), "", s.Muted)
 	}
 	b.blank()
 	if len(f.Commands) > 0 {
@@ -118,7 +118,7 @@ func (m *Model) dialogContent(w int) string {
 func (m *Model) fixTitle(id string) string {
 	for i, f := range m.dialog.fixes {
 		if f.ID == id {
-			return "“" + f.Title + "” (fix " + itoa(i+1) + ", tab)"
+			return fmt.Sprintf("“%s” (fix %d, tab)", f.Title, i+1)
 		}
 	}
 	return id
@@ -172,5 +172,3 @@ func shellQuote(a string) string {
 	}
 	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

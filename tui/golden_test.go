@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func TestGolden(t *testing.T) {
 	for _, tt := range tests {
 		for _, size := range [][2]int{{80, 24}, {120, 36}} {
 			w, h := size[0], size[1]
-			t.Run(tt.name+"-"+itoa(w)+"x"+itoa(h), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s-%dx%d", tt.name, w, h), func(t *testing.T) {
 				cfg := testConfig(tt.outcome)
 				if tt.config != nil {
 					tt.config(&cfg)

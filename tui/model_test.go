@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -168,7 +169,7 @@ func fits(t *testing.T, s string, w, h int) {
 func TestReadyScreen(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {100, 30}, {120, 36}, {79, 24}} {
 		w, h := size[0], size[1]
-		t.Run(ansi.Strip(strings.Join([]string{itoa(w), itoa(h)}, "x")), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%dx%d", w, h), func(t *testing.T) {
 			m := ready(t, testConfig(socketOutcome()), socketOutcome(), w, h)
 			s := screen(m)
 			fits(t, s, w, h)
@@ -763,5 +764,27 @@ func TestShortTerminalKeepsSelectionAndFooter(t *testing.T) {
 		mustContain(t, s, "› ✗  6 ", "q quit", "✗ php-fpm socket")
 		press(m, "p", "p", "p", "p", "p")
 		mustContain(t, screen(m), "› ✓  1 ")
+	}
+}
+
+func TestSaveReportNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	a, err := saveReport(dir, []byte("a"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := saveReport(dir, []byte("b"), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Base(a) != "ngxdoctor-report-20260102-030405.md" || filepath.Base(b) != "ngxdoctor-report-20260102-030405-2.md" {
+		t.Fatalf("got %s and %s, want the second with -2", a, b)
+	}
+	if body, _ := os.ReadFile(a); string(body) != "a" {
+		t.Fatalf("first report overwritten: %q", body)
+	}
+	if _, err := saveReport(filepath.Join(dir, "missing"), []byte("c"), now); err == nil {
+		t.Fatal("a report into a missing directory succeeded")
 	}
 }

@@ -137,6 +137,9 @@ func newModel(ctx context.Context, cfg Config) *Model {
 	for i := range m.steps {
 		m.steps[i] = checks.StepResult{Number: i + 1, Title: m.stepTitle(i + 1), Status: checks.Running}
 	}
+	if cfg.ReadOnly {
+		m.keys.Fix.SetHelp("f", "fixes off")
+	}
 	m.keys.forFocus(m.focus, false)
 	m.relayout()
 	return m
