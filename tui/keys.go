@@ -28,6 +28,10 @@ type KeyMap struct {
 	// one for n/p keep the line within 80 columns.
 	move key.Binding
 	walk key.Binding
+	// fixOff answers f in read-only mode, where Fix is off and out of the
+	// help, so that f can still say why nothing happens.
+	fixOff   key.Binding
+	readOnly bool
 }
 
 // DefaultKeyMap is the key map of the design: vim keys beside the arrows,
@@ -53,6 +57,7 @@ func DefaultKeyMap() KeyMap {
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		move:     key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "move")),
 		walk:     key.NewBinding(key.WithKeys("n", "p"), key.WithHelp("n/p", "step")),
+		fixOff:   key.NewBinding(key.WithKeys("f")),
 	}
 }
 
@@ -87,8 +92,7 @@ func (k *KeyMap) forFocus(f focus, busy bool) {
 	for _, b := range []*key.Binding{&k.Next, &k.Prev, &k.walk, &k.Rerun, &k.Report, &k.Learn} {
 		b.SetEnabled(!inDialog)
 	}
-	// In read-only mode f stays live so that it can say why nothing happens.
-	k.Fix.SetEnabled(!inDialog)
+	k.Fix.SetEnabled(!inDialog && !k.readOnly)
 	k.Open.SetEnabled(f == focusSteps)
 	k.Back.SetEnabled(f == focusDetail)
 	// Paging only means something where there is a scrolling pane.

@@ -137,9 +137,7 @@ func newModel(ctx context.Context, cfg Config) *Model {
 	for i := range m.steps {
 		m.steps[i] = checks.StepResult{Number: i + 1, Title: m.stepTitle(i + 1), Status: checks.Running}
 	}
-	if cfg.ReadOnly {
-		m.keys.Fix.SetHelp("f", "fixes off")
-	}
+	m.keys.readOnly = cfg.ReadOnly
 	m.keys.forFocus(m.focus, false)
 	m.relayout()
 	return m
@@ -368,7 +366,7 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		return m.rerun()
 	case key.Matches(msg, k.Report):
 		return m.writeReport()
-	case key.Matches(msg, k.Fix):
+	case key.Matches(msg, k.Fix) || (m.cfg.ReadOnly && key.Matches(msg, k.fixOff)):
 		return m.openFix()
 	}
 	return nil
