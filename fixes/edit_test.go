@@ -205,8 +205,9 @@ func TestIDsAreStable(t *testing.T) {
 func TestDirSearchPermission(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	os.Mkdir(dir, 0o700)
+	// A worker outside the directory's group: only o+x lets it through.
 	w := worker{}
-	w.Name, w.UID, w.GID = "nobody", 65534, 65534
+	w.Name, w.UID, w.GID = "app", 12345, 12345
 	p, ok := planDir(files{}, checks.Cause{ID: "socket-permission", Target: "unix:" + dir + "/app.sock"}, w, dir)
 	if !ok || p.modes[0].Bits != "o+x" {
 		t.Fatalf("got %+v, want chmod o+x", p)
@@ -223,6 +224,11 @@ func TestDirSearchPermission(t *testing.T) {
 	}
 	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
 		t.Fatalf("after restore: got %v, want 0700", fi.Mode().Perm())
+	}
+	// In the directory's group, group search is the smaller change.
+	w.GID = uint32(os.Getegid())
+	if p, _ := planDir(files{}, checks.Cause{}, w, dir); p.modes[0].Bits != "g+x" {
+		t.Fatalf("got %s for a worker in the group, want g+x", p.modes[0].Bits)
 	}
 	// A file where a directory is expected is refused.
 	f := filepath.Join(t.TempDir(), "file")
