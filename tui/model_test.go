@@ -788,3 +788,21 @@ func TestSaveReportNeverOverwrites(t *testing.T) {
 		t.Fatal("a report into a missing directory succeeded")
 	}
 }
+
+// TestQuitAlwaysInHelp: at 80 columns the help line keeps "q quit" in
+// every focus and mode.
+func TestQuitAlwaysInHelp(t *testing.T) {
+	for _, mode := range []string{"normal", "read-only", "demo"} {
+		cfg := testConfig(socketOutcome())
+		cfg.ReadOnly = mode == "read-only"
+		cfg.Demo = mode == "demo"
+		m := ready(t, cfg, socketOutcome(), 80, 24)
+		for _, keys := range [][]string{nil, {"enter"}, {"esc", "f"}} {
+			press(m, keys...)
+			lines := strings.Split(screen(m), "\n")
+			if last := lines[len(lines)-1]; !strings.Contains(last, "q quit") {
+				t.Errorf("%s after %v: help line %q lacks q quit", mode, keys, last)
+			}
+		}
+	}
+}
