@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
@@ -74,10 +75,8 @@ func (f *flags) color(w *os.File) bool {
 	return isTerminal(w)
 }
 
-func isTerminal(w *os.File) bool {
-	fi, err := w.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal asks the tty driver; a character device alone (/dev/null) is not a terminal.
+func isTerminal(w *os.File) bool { return term.IsTerminal(w.Fd()) }
 
 // system is the host to diagnose: this machine, or a recording replayed.
 func (f *flags) system() (host.System, error) {

@@ -162,3 +162,25 @@ func TestCheckAgainstRealNginx(t *testing.T) {
 		})
 	}
 }
+
+// TestDemoWithoutTerminal: stdout to /dev/null (a character device, not a
+// terminal) gets the text report, not a failed attempt to open a TTY.
+func TestDemoWithoutTerminal(t *testing.T) {
+	bin := binary(t)
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	cmd := exec.Command(bin, "demo")
+	cmd.Stdout = devnull
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("demo > /dev/null: %v\n%s", err, stderr.String())
+	}
+	r := runBin(t, bin, nil, "demo")
+	if !strings.Contains(r.stdout, "socket-permission") || r.code != 0 {
+		t.Errorf("demo | cat: exit %d, want the text report naming socket-permission:\n%s", r.code, r.stdout)
+	}
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/lab"
+)
+
+// tmux drives one terminal session on a private tmux server.
+type tmux struct {
+	t      *testing.T
+	socket string
+}
+
+func (x tmux) run(args ...string) string {
+	x.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "tmux", append([]string{"-L", x.socket}, args...)...).CombinedOutput()
+	if err != nil && args[0] != "kill-server" {
+		x.t.Fatalf("tmux %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func (x tmux) screen() string { return x.run("capture-pane", "-p", "-t", "e2e") }
+
+// waitFor polls the screen until it shows want, or fails with what it showed.
+func (x tmux) waitFor(want string, limit time.Duration) string {
+	x.t.Helper()
+	deadline := time.Now().Add(limit)
+	var s string
+	for time.Now().Before(deadline) {
+		if s = x.screen(); strings.Contains(s, want) {
+			return s
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	x.t.Fatalf("screen never showed %q; last screen:\n%s", want, s)
+	return ""
+}
+
+// TestWizardFixesSocketInTmux is the on-call path end to end: the real
+// binary in a real terminal, a real nginx whose php-fpm socket refuses the
+// workers; the verdict names it, f previews the fix, y applies it, nginx
+// answers 200, q quits.
+func TestWizardFixesSocketInTmux(t *testing.T) {
+	need(t, os.Geteuid() == 0, "the lab runs php-fpm and nginx workers as www-data: root is needed")
+	_, err := exec.LookPath("tmux")
+	need(t, err == nil, "tmux is not installed (scripts/test.sh installs it)")
+	bin := binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sc, _ := lab.Find("socket-permission")
+	l, err := lab.Start(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Trigger(ctx, 3)
+	if st, _ := l.Get(ctx, l.Path); st != 502 {
+		t.Fatalf("before the fix nginx answers %d, want 502", st)
+	}
+
+	x := tmux{t: t, socket: fmt.Sprintf("ngxdoctor-e2e-%d", os.Getpid())}
+	defer x.run("kill-server")
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	state := t.TempDir()
+	cmdline := fmt.Sprintf("XDG_STATE_HOME=%s %s -c %s; echo $? > %s", state, bin, l.Config, exitFile)
+	x.run("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", "sh", "-c", cmdline)
+
+	x.waitFor("socket-permission", 20*time.Second)
+	s := x.waitFor("may not connect", 20*time.Second)
+	if !strings.Contains(s, "www-data") {
+		t.Errorf("verdict should name the worker user:\n%s", s)
+	}
+	x.run("send-keys", "-t", "e2e", "f")
+	s = x.waitFor("chmod", 10*time.Second)
+	if !strings.Contains(s, "php-fpm.sock") {
+		t.Errorf("the preview should show the command on the socket:\n%s", s)
+	}
+	x.run("send-keys", "-t", "e2e", "y")
+	x.waitFor("applied", 30*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st, _ := l.Get(ctx, l.Path); st == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx still does not answer 200 after y; screen:\n%s", x.screen())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	x.run("send-keys", "-t", "e2e", "Escape")
+	// An Escape followed at once by q reads as alt+q: wait for the dialog to close.
+	deadline = time.Now().Add(10 * time.Second)
+	for strings.Contains(x.screen(), "esc close") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dialog did not close on Escape; screen:\n%s", x.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// After the fix the checks run again: the verdict must say the 502 is gone.
+	s = x.waitFor("No cause found", 20*time.Second)
+	x.run("send-keys", "-t", "e2e", "q")
+	deadline = time.Now().Add(10 * time.Second)
+	_ = s
+	for {
+		if b, err := os.ReadFile(exitFile); err == nil && len(b) > 0 {
+			if code := strings.TrimSpace(string(b)); code != "0" {
+				t.Errorf("wizard exit code: got %s, want 0", code)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the wizard did not exit after q; screen:\n%s", x.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
