@@ -138,7 +138,7 @@ func newModel(ctx context.Context, cfg Config) *Model {
 		m.steps[i] = checks.StepResult{Number: i + 1, Title: m.stepTitle(i + 1), Status: checks.Running}
 	}
 	m.keys.readOnly = cfg.ReadOnly
-	m.keys.forFocus(m.focus, false)
+	m.syncKeys()
 	m.relayout()
 	return m
 }
@@ -374,8 +374,23 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 
 func (m *Model) setFocus(f focus) {
 	m.focus = f
-	m.keys.forFocus(f, m.dialog != nil && m.dialog.applying)
+	m.syncKeys()
 	m.relayout()
+}
+
+// syncKeys makes the key map (and so the help line) match what a key
+// would do now.
+func (m *Model) syncKeys() {
+	d := m.dialog
+	busy := d != nil && d.applying
+	m.keys.forFocus(m.focus, busy)
+	if d != nil {
+		m.keys.OtherFix.SetEnabled(!busy && !d.done && len(d.fixes) > 1)
+		m.keys.Confirm.SetEnabled(!busy && !d.done)
+	}
+	if m.cfg.Demo {
+		m.keys.Confirm.SetHelp("y", "demo: no change")
+	}
 }
 
 func (m *Model) selectStep(i int) {
@@ -496,7 +511,7 @@ func (m *Model) applyFix() tea.Cmd {
 	}
 	d.applying = true
 	d.progress = nil
-	m.keys.forFocus(focusDialog, true)
+	m.syncKeys()
 	m.refreshDialog()
 	f, o, apply, ctx := d.fixes[d.idx], m.outcome, m.cfg.Apply, m.base
 	ch := make(chan tea.Msg, 64)
@@ -530,7 +545,7 @@ func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
 	d := m.dialog
 	d.applying, d.done = false, true
 	d.applied, d.err = msg.applied, msg.err
-	m.keys.forFocus(focusDialog, false)
+	m.syncKeys()
 	switch {
 	case msg.err != nil:
 		m.setStatus("fix failed: "+msg.err.Error(), true)
