@@ -42,6 +42,9 @@ type outcomeMsg struct {
 type appliedMsg struct {
 	applied fixes.Applied
 	err     error
+	// at is when the fix was in place: the rerun's log window starts there,
+	// so lines from before the fix are not taken for a failure now.
+	at time.Time
 }
 
 // applyProgressMsg is one line of the fixes engine's progress.

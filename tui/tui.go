@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"time"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
@@ -524,7 +525,7 @@ func (m *Model) applyFix() tea.Cmd {
 		}
 		a, err := apply(ctx, o, f, fixes.Options{Progress: progress})
 		select {
-		case ch <- appliedMsg{applied: a, err: err}:
+		case ch <- appliedMsg{applied: a, err: err, at: time.Now()}:
 		case <-ctx.Done():
 		}
 		return nil
@@ -553,6 +554,9 @@ func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
 		m.setStatus("fix rolled back: it did not help; nothing stays changed", true)
 	default:
 		m.setStatus("fix applied; running the checks again", false)
+		if msg.applied.Verified {
+			m.cfg.Options.NotBefore = msg.at
+		}
 	}
 	m.refreshDialog()
 	return m.rerun()
