@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/ngxdoctor/ngxdoctor/checks"
 )
 
 // Markdown renders the report for an incident ticket: the verdict, the
@@ -77,6 +75,14 @@ func Markdown(in Input) []byte {
 			}
 		}
 	}
+	if len(r.Advice) > 0 {
+		p("")
+		p("## Advice for the next incident")
+		p("")
+		for _, f := range r.Advice {
+			p("- %s (`ngxdoctor fix %s`)", f.Title, f.ID)
+		}
+	}
 	p("")
 	p("## The ten steps")
 	for _, sr := range o.Steps {
@@ -133,5 +139,3 @@ func codeList(xs []string) string {
 	}
 	return strings.Join(q, ", ")
 }
-
-var _ = checks.Pass

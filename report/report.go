@@ -19,10 +19,15 @@ type Input struct {
 	Outcome *checks.Outcome
 	// Fixes per cause index (same order as Outcome.Causes); nil in read-only mode.
 	Fixes [][]fixes.Fix
+	// Advice are changes that cure no cause but help the next incident
+	// (an upstream log format, monitoring); nil in read-only mode.
+	Advice []fixes.Fix
 }
 
 // Report is the JSON document; its field names are the contract.
 type Report struct {
+	// Advice: optional changes for the next incident (step 8's log format, step 10's monitoring).
+	Advice  []Fix               `json:"advice"`
 	Schema  string              `json:"schema"`
 	Nginx   Nginx               `json:"nginx"`
 	Window  Window              `json:"window"`
@@ -150,11 +155,14 @@ func Build(in Input) Report {
 		}
 		if i < len(in.Fixes) {
 			for _, f := range in.Fixes[i] {
-				rc.Fixes = append(rc.Fixes, Fix{ID: f.ID, Title: f.Title, Commands: nonNil(f.Commands), Diff: f.Diff,
-					Undo: f.Undo, Transient: f.Transient, Warning: f.Warning})
+				rc.Fixes = append(rc.Fixes, fixOf(f))
 			}
 		}
 		r.Causes = append(r.Causes, rc)
+	}
+	r.Advice = []Fix{}
+	for _, f := range in.Advice {
+		r.Advice = append(r.Advice, fixOf(f))
 	}
 	for _, t := range s.Targets {
 		rt := Target{Kind: t.Kind, Address: t.Address, Upstream: t.Upstream, ReferencedAt: []string{}}
@@ -204,4 +212,8 @@ func nonNil(c [][]string) [][]string {
 		return [][]string{}
 	}
 	return c
+}
+
+func fixOf(f fixes.Fix) Fix {
+	return Fix{ID: f.ID, Title: f.Title, Commands: nonNil(f.Commands), Diff: f.Diff, Undo: f.Undo, Transient: f.Transient, Warning: f.Warning}
 }

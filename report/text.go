@@ -105,6 +105,14 @@ func Text(in Input, color bool) []byte {
 		}
 		wrap(&b, summary, lead, strings.Repeat(" ", 28))
 	}
+	if len(r.Advice) > 0 {
+		line("")
+		line(st.title.Render("Advice for the next incident"))
+		for _, f := range r.Advice {
+			wrap(&b, f.Title, "  - ", "    ")
+			wrap(&b, "ngxdoctor fix "+f.ID, "    ", "      ")
+		}
+	}
 	if len(s.Notes) > 0 {
 		line("")
 		for _, n := range s.Notes {

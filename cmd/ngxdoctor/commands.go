@@ -30,15 +30,15 @@ func newCheck() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch f.format {
-			case "text", "json", "markdown":
+			case "text", "json", "markdown", "prom":
 			default:
-				return fmt.Errorf("--format %q: want text, json or markdown", f.format)
+				return fmt.Errorf("--format %q: want text, json or markdown (or prom, for node_exporter)", f.format)
 			}
 			return runCheck(cmd.Context(), &f, f.format)
 		},
 	}
 	f.register(c, false)
-	c.Flags().StringVar(&f.format, "format", "text", "report format: text, json or markdown")
+	c.Flags().StringVar(&f.format, "format", "text", "report format: text, json or markdown; prom writes metrics for node_exporter's textfile collector")
 	return c
 }
 
@@ -58,6 +58,7 @@ func diagnose(ctx context.Context, f *flags, sys host.System) (report.Input, err
 	in := report.Input{Outcome: o}
 	if !f.readOnly {
 		in.Fixes = fixes.Plan(o)
+		in.Advice = fixes.Advice(o)
 	}
 	return in, nil
 }
@@ -80,6 +81,8 @@ func runCheck(ctx context.Context, f *flags, format string) error {
 		}
 	case "markdown":
 		out = report.Markdown(in)
+	case "prom":
+		out = []byte(fixes.Prom(in.Outcome))
 	default:
 		out = report.Text(in, f.color(os.Stdout))
 	}
@@ -151,7 +154,7 @@ func newFix() *cobra.Command {
 }
 
 func findFix(in report.Input, id string) (fixes.Fix, bool) {
-	for _, fs := range in.Fixes {
+	for _, fs := range append(in.Fixes, in.Advice) {
 		for _, f := range fs {
 			if f.ID == id {
 				return f, true
@@ -163,7 +166,7 @@ func findFix(in report.Input, id string) (fixes.Fix, bool) {
 
 func listFixes(in report.Input) string {
 	var b strings.Builder
-	for _, fs := range in.Fixes {
+	for _, fs := range append(in.Fixes, in.Advice) {
 		for _, f := range fs {
 			fmt.Fprintf(&b, "  %s  (%s)\n", f.ID, f.Title)
 		}
