@@ -184,50 +184,53 @@ func (s *Snapshot) readLogs(ctx context.Context) {
 			accPaths = append(accPaths, l.Path)
 		}
 	}
-	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, p := range dedupe(errPaths) {
+	var errs, accErrs []string
+	wg.Add(2)
+	go func() { defer wg.Done(); s.ErrorLogs, errs = readEach(ctx, s, errPaths, logs.ReadErrorLog) }()
+	go func() { defer wg.Done(); s.Access, accErrs = readEach(ctx, s, accPaths, logs.ReadAccessLog) }()
+	wg.Wait()
+	s.LogErrors = append(errs, accErrs...)
+}
+
+// readEach reads logs of one kind at once, in path order; a log that cannot
+// be read is named with the reason, and the others go on.
+func readEach[L any](ctx context.Context, s *Snapshot, paths []string,
+	read func(context.Context, host.System, string, time.Time) (L, error)) ([]L, []string) {
+	paths = dedupe(paths)
+	sort.Strings(paths)
+	got := make([]*L, len(paths))
+	problems := make([]string, len(paths))
+	var wg sync.WaitGroup
+	for i, p := range paths {
 		p, skip := s.logPath(p)
 		if skip != "" {
-			s.LogErrors = append(s.LogErrors, skip)
+			problems[i] = skip
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l, err := logs.ReadErrorLog(ctx, s.Sys, p, s.Since)
-			mu.Lock()
-			defer mu.Unlock()
+			l, err := read(ctx, s.Sys, p, s.Since)
 			if err != nil {
-				s.LogErrors = append(s.LogErrors, fmt.Sprintf("%s: %v", p, err))
+				problems[i] = fmt.Sprintf("%s: %v", p, err)
 				return
 			}
-			s.ErrorLogs = append(s.ErrorLogs, l)
-		}()
-	}
-	for _, p := range dedupe(accPaths) {
-		p, skip := s.logPath(p)
-		if skip != "" {
-			s.LogErrors = append(s.LogErrors, skip)
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			l, err := logs.ReadAccessLog(ctx, s.Sys, p, s.Since)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				s.LogErrors = append(s.LogErrors, fmt.Sprintf("%s: %v", p, err))
-				return
-			}
-			s.Access = append(s.Access, l)
+			got[i] = &l
 		}()
 	}
 	wg.Wait()
-	sort.Slice(s.ErrorLogs, func(i, j int) bool { return s.ErrorLogs[i].Path < s.ErrorLogs[j].Path })
-	sort.Slice(s.Access, func(i, j int) bool { return s.Access[i].Path < s.Access[j].Path })
-	sort.Strings(s.LogErrors)
+	var out []L
+	var errs []string
+	for i := range paths {
+		if got[i] != nil {
+			out = append(out, *got[i])
+		}
+		if problems[i] != "" {
+			errs = append(errs, problems[i])
+		}
+	}
+	return out, errs
 }
 
 // logPath resolves a log path as nginx would (relative to the prefix) and
