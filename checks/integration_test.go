@@ -2,6 +2,7 @@ package checks_test
 
 import (
 	"context"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 	"os"
 	"strings"
 	"testing"
@@ -12,26 +13,13 @@ import (
 	"github.com/ngxdoctor/ngxdoctor/lab"
 )
 
-// need skips a test that needs root or a real nginx outside CI, and fails
-// it in CI, where the test command installs everything.
-func need(t *testing.T, ok bool, why string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI must run this test: %s", why)
-	}
-	t.Skipf("skipped outside CI: %s", why)
-}
-
 // TestScenarios starts a real nginx for each lab scenario, sends requests
 // through it so the error log fills as in an incident, and asserts that the
 // diagnosis names the scenario's cause first, for the right backend.
 func TestScenarios(t *testing.T) {
-	need(t, os.Geteuid() == 0, "the scenarios run nginx workers as www-data, php-fpm and iptables: root is needed")
+	labtest.Need(t, os.Geteuid() == 0, "the scenarios run nginx workers as www-data, php-fpm and iptables: root is needed")
 	_, err := os.Stat("/usr/sbin/nginx")
-	need(t, err == nil, "nginx is not installed (scripts/test.sh installs nginx-light)")
+	labtest.Need(t, err == nil, "nginx is not installed (scripts/test.sh installs nginx-light)")
 
 	// What a person should read first for each scenario; most are the
 	// scenario's own cause.

@@ -3,6 +3,7 @@ package fixes
 import (
 	"context"
 	"fmt"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 	"io"
 	"net"
 	"net/http"
@@ -36,13 +37,7 @@ func needRoot(t *testing.T, bins ...string) {
 			missing = append(missing, b)
 		}
 	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("integration test needs %s", strings.Join(missing, ", "))
-	}
-	t.Skipf("needs %s (the fixes change files, sockets and a running nginx)", strings.Join(missing, ", "))
+	labtest.Need(t, len(missing) == 0, "needs "+strings.Join(missing, ", ")+" (the fixes change files, sockets and a running nginx)")
 }
 
 // worldDir is a temp dir the nginx and php-fpm workers (www-data, nobody)

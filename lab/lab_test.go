@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"errors"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,13 +17,7 @@ import (
 // where the image is built to have it and a skip would hide a regression.
 func needs(t *testing.T, ok bool, why string) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI is set but %s", why)
-	}
-	t.Skipf("skipped: %s (set CI=true to make this a failure)", why)
+	labtest.Need(t, ok, why)
 }
 
 func haveNginx(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 	"io"
 	"io/fs"
 	"net"
@@ -20,13 +21,7 @@ import (
 // it under CI, where a skipped root test would hide a broken feature.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("this test needs root (CI is set, so it may not be skipped)")
-	}
-	t.Skip("needs root: it creates files owned by other users or changes the firewall")
+	labtest.Need(t, os.Geteuid() == 0, "needs root: it creates files owned by other users or changes the firewall")
 }
 
 func findListener(t *testing.T, ls []Listener, network, addr string) Listener {

@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,13 +18,7 @@ const phpFPM = "/usr/sbin/php-fpm8.2"
 // fails it in CI, where a skipped check would hide a broken probe.
 func needs(t *testing.T, what string, ok bool) {
 	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s is required in CI", what)
-	}
-	t.Skipf("%s not available (set CI=true to make this a failure)", what)
+	labtest.Need(t, ok, what+" is not available")
 }
 
 // startPHPFPM runs a real php-fpm with one pool on a unix socket in a

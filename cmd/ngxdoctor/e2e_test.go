@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/lab"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 )
 
 // tmux drives one terminal session on a private tmux server.
@@ -52,9 +53,9 @@ func (x tmux) waitFor(want string, limit time.Duration) string {
 // workers; the verdict names it, f previews the fix, y applies it, nginx
 // answers 200, q quits.
 func TestWizardFixesSocketInTmux(t *testing.T) {
-	need(t, os.Geteuid() == 0, "the lab runs php-fpm and nginx workers as www-data: root is needed")
+	labtest.Need(t, os.Geteuid() == 0, "the lab runs php-fpm and nginx workers as www-data: root is needed")
 	_, err := exec.LookPath("tmux")
-	need(t, err == nil, "tmux is not installed (scripts/test.sh installs it)")
+	labtest.Need(t, err == nil, "tmux is not installed (scripts/test.sh installs it)")
 	bin := binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,17 +25,6 @@ func binary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func need(t *testing.T, ok bool, why string) {
-	t.Helper()
-	if ok {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("CI must run this test: %s", why)
-	}
-	t.Skipf("skipped outside CI: %s", why)
 }
 
 type run struct {
@@ -93,7 +83,7 @@ func TestCheckBadFlags(t *testing.T) {
 // TestCheckAgainstRealNginx runs the real binary on a healthy and a broken
 // lab: exit codes, JSON contract, and text that fits 80 columns.
 func TestCheckAgainstRealNginx(t *testing.T) {
-	need(t, os.Geteuid() == 0, "the lab runs nginx with www-data workers: root is needed")
+	labtest.Need(t, os.Geteuid() == 0, "the lab runs nginx with www-data workers: root is needed")
 	bin := binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
