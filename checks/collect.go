@@ -113,6 +113,9 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 			return
 		}
 		s.ConfigTest = ConfigTest{Ran: true, OK: ok, Output: strings.TrimSpace(out)}
+		if !ok && !s.Root && strings.Contains(out, "(13: Permission denied)") {
+			s.ConfigTest.Inconclusive = "nginx -t needs root to open the pid, log and temp files the config names"
+		}
 	})
 	goDo("logs", func() { s.readLogs(ctx) })
 	goDo("probes", func() {

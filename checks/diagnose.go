@@ -80,7 +80,7 @@ func (d *diagnosis) nginxItself() {
 			Summary:  fmt.Sprintf("No nginx master process is running for %s: clients get no answer at all, not a 502.", s.Install.Config),
 			Evidence: []string{"process table: no \"nginx: master process\""}})
 	}
-	if s.ConfigTest.Ran && !s.ConfigTest.OK {
+	if s.ConfigTest.Ran && !s.ConfigTest.OK && s.ConfigTest.Inconclusive == "" {
 		first := firstLine(s.ConfigTest.Output, "[emerg]")
 		d.add(Cause{ID: "config-invalid", Target: s.Install.Config, Live: true, Confidence: High,
 			Summary:  "nginx -t fails, so a reload would fail and the config on disk is not what runs: " + first,

@@ -69,6 +69,9 @@ type ConfigTest struct {
 	Ran    bool   `json:"ran"`
 	OK     bool   `json:"ok"`
 	Output string `json:"output"`
+	// Inconclusive says why a failure says nothing about the config
+	// (without root, nginx -t cannot open its pid and log files).
+	Inconclusive string `json:"inconclusive,omitempty"`
 }
 
 // Socket is what is known of a unix-socket target's path.

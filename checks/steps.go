@@ -135,6 +135,9 @@ func checkConfigTest(_ context.Context, s *Snapshot) Result {
 	switch {
 	case !s.ConfigTest.Ran:
 		r.Status, r.Summary = Skip, "nginx -t could not run (no nginx binary found)."
+	case s.ConfigTest.Inconclusive != "":
+		r.Status, r.Summary = Skip, "Not tested: "+s.ConfigTest.Inconclusive+"; run with sudo."
+		r.Evidence = append(r.Evidence, splitLines(s.ConfigTest.Output, 3)...)
 	case !s.ConfigTest.OK:
 		r.Status, r.Summary = Fail, "nginx -t fails: "+firstLine(s.ConfigTest.Output, "[emerg]")
 		r.Evidence = append(r.Evidence, splitLines(s.ConfigTest.Output, 8)...)
@@ -200,7 +203,13 @@ func checkResolver(_ context.Context, s *Snapshot) Result {
 func checkFirewall(_ context.Context, s *Snapshot) Result {
 	r := Result{Manual: []string{"iptables -S", "nft list ruleset", "ufw status", "firewall-cmd --list-all"}}
 	if len(s.Firewall.Tools) == 0 {
-		r.Status, r.Summary = Skip, "No firewall tool answered. "+s.Firewall.Note
+		r.Status, r.Summary = Skip, "No firewall tool answered."
+		if !s.Root {
+			r.Summary = "Firewall rules can only be read as root; run with sudo."
+		}
+		if s.Firewall.Note != "" {
+			r.Evidence = append(r.Evidence, s.Firewall.Note)
+		}
 		return r
 	}
 	hits := 0

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -172,5 +173,58 @@ func TestDemoWithoutTerminal(t *testing.T) {
 	r := runBin(t, bin, nil, "demo")
 	if !strings.Contains(r.stdout, "socket-permission") || r.code != 0 {
 		t.Errorf("demo | cat: exit %d, want the text report naming socket-permission:\n%s", r.code, r.stdout)
+	}
+}
+
+// TestCheckWithoutRoot runs the real binary as nobody against a broken
+// nginx: what needs root is skipped with its reason, the rest still finds
+// the cause.
+func TestCheckWithoutRoot(t *testing.T) {
+	labtest.Need(t, os.Geteuid() == 0, "switching to the nobody user needs root")
+	bin := binary(t)
+	// nobody must reach the binary through its temp directories.
+	for d := filepath.Dir(bin); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	sc, _ := lab.Find("backend-down")
+	l, err := lab.Start(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Trigger(ctx, 3)
+
+	cmd := exec.CommandContext(ctx, bin, "check", "-c", l.Config, "--format", "json")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.Env = []string{"PATH=/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/nonexistent"}
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("as nobody: got %v, want exit 1 (a cause found)\nstdout: %s\nstderr: %s", err, o.String(), e.String())
+	}
+	var rep struct {
+		Causes []struct{ ID string }
+		Steps  []struct {
+			Checks []struct{ ID, Status, Summary string }
+		}
+	}
+	if err := json.Unmarshal(o.Bytes(), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, o.String())
+	}
+	if len(rep.Causes) != 1 || rep.Causes[0].ID != "backend-down" {
+		t.Errorf("as nobody: got causes %+v, want backend-down alone (no false config-invalid from nginx -t's pid file)", rep.Causes)
+	}
+	for _, s := range rep.Steps {
+		for _, c := range s.Checks {
+			if c.ID == "network.firewall" && (c.Status != "skip" || c.Summary == "") {
+				t.Errorf("firewall without root: got %s %q, want skip with a reason", c.Status, c.Summary)
+			}
+		}
 	}
 }
