@@ -256,12 +256,25 @@ func (s *Snapshot) logPath(p string) (string, string) {
 }
 
 // readUnits finds the systemd unit behind each target's listener.
+// Many targets often share one backend process: each pid is asked once.
 func (s *Snapshot) readUnits(ctx context.Context) {
+	type answer struct {
+		u  host.Unit
+		ok bool
+	}
+	byPID := map[int32]answer{}
 	for _, t := range s.Targets {
-		if l, ok := listenerFor(s.Listeners, t); ok && l.PID > 0 {
-			if u, ok := host.ReadUnit(ctx, s.Sys, l.PID); ok {
-				s.Units[t.Address] = u
-			}
+		l, ok := listenerFor(s.Listeners, t)
+		if !ok || l.PID <= 0 {
+			continue
+		}
+		a, seen := byPID[l.PID]
+		if !seen {
+			a.u, a.ok = host.ReadUnit(ctx, s.Sys, l.PID)
+			byPID[l.PID] = a
+		}
+		if a.ok {
+			s.Units[t.Address] = a.u
 		}
 	}
 }
