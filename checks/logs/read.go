@@ -185,6 +185,9 @@ func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.
 		// Ranges read apart always build their entries afterwards.
 		r.overflow = size-start > int64(maxRawBytes) || len(readers) > 1
 		r.leadUnknown = k > 0 && !since.IsZero()
+		// Size the ring once (lines are rarely under 100 bytes): growing
+		// it by appends copied it over and over on big windows.
+		r.ring = make([]kept, 0, min(int64(maxEntries), (bounds[k+1]-bounds[k])/100+1))
 		readers[k] = r
 		wg.Go(func() { errs[k] = lines(ctx, f, bounds[k], bounds[k+1], &r.read, r.add) })
 	}
