@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"context"
 	"io/fs"
 	"strings"
 	"testing"
@@ -185,4 +186,37 @@ func ids(cs []Cause) []string {
 		out = append(out, c.ID)
 	}
 	return out
+}
+
+// TestRunStepsContainsFailures: a check that panics or overruns its
+// deadline becomes that check's error result; the other checks still run.
+func TestRunStepsContainsFailures(t *testing.T) {
+	s := snap(tcp3000)
+	s.Options.Timeout = 50 * time.Millisecond
+	steps := []Step{{Number: 1, Title: "one", Checks: []Check{
+		{ID: "panics", Run: func(context.Context, *Snapshot) Result { panic("boom") }},
+		{ID: "hangs", Run: func(ctx context.Context, _ *Snapshot) Result { time.Sleep(10 * time.Second); return Result{} }},
+		{ID: "fine", Run: func(context.Context, *Snapshot) Result { return Result{Status: Pass, Summary: "ok"} }},
+	}}}
+	start := time.Now()
+	got := RunSteps(context.Background(), s, steps, nil)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("a hanging check held the run for %s", d)
+	}
+	byID := map[string]Result{}
+	for _, r := range got[0].Checks {
+		byID[r.ID] = r
+	}
+	if r := byID["panics"]; r.Status != Error || !strings.Contains(r.Summary, "boom") {
+		t.Errorf("panicking check: got %s %q, want error naming the panic", r.Status, r.Summary)
+	}
+	if r := byID["hangs"]; r.Status != Error || !strings.Contains(r.Summary, "did not finish") {
+		t.Errorf("hanging check: got %s %q, want error saying it did not finish", r.Status, r.Summary)
+	}
+	if byID["fine"].Status != Pass {
+		t.Errorf("the healthy check: got %s, want pass", byID["fine"].Status)
+	}
+	if got[0].Status != Error {
+		t.Errorf("step status: got %s, want error", got[0].Status)
+	}
 }

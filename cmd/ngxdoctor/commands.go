@@ -283,7 +283,10 @@ func runWizard(cmd *cobra.Command, f *flags) error {
 	if !isTerminal(os.Stdout) {
 		return runCheck(ctx, f, "text")
 	}
-	sys := host.Live()
+	sys, err := f.system()
+	if err != nil {
+		return err
+	}
 	if f.config == "" {
 		if _, err := checksDiscover(ctx, sys, f); err != nil {
 			fmt.Println("No nginx was found on this machine (no running master, no nginx binary, no /etc/nginx/nginx.conf).")

@@ -126,3 +126,25 @@ func TestWizardFixesSocketInTmux(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestWizardOffersDemoWithoutNginx: on a machine with no nginx (a replayed
+// empty host), the bare command says so and offers the demo; y starts it.
+func TestWizardOffersDemoWithoutNginx(t *testing.T) {
+	_, err := exec.LookPath("tmux")
+	labtest.Need(t, err == nil, "tmux is not installed (scripts/test.sh installs it)")
+	bin := binary(t)
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	if err := os.WriteFile(empty, []byte(`{"euid": 1000}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	x := tmux{t: t, socket: fmt.Sprintf("ngxdoctor-nonginx-%d", os.Getpid())}
+	defer x.run("kill-server")
+	x.run("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", bin, "--replay", empty)
+	x.waitFor("No nginx was found", 10*time.Second)
+	x.waitFor("Run the built-in demo", 5*time.Second)
+	x.run("send-keys", "-t", "e2e", "y", "Enter")
+	s := x.waitFor("DEMO", 10*time.Second)
+	x.waitFor("may not connect", 10*time.Second)
+	_ = s
+	x.run("send-keys", "-t", "e2e", "q")
+}
