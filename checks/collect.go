@@ -119,7 +119,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	})
 	goDo("logs", func() { s.readLogs(ctx) })
 	goDo("probes", func() {
-		s.Probes = probe.All(ctx, sys, s.Targets, hostHeaders(cfg, s.Targets), opts.timeout(), probeWorkers)
+		s.Probes = probe.All(ctx, sys, s.Targets, hostHeaders(s.Targets), opts.timeout(), probeWorkers)
 	})
 	goDo("host", func() {
 		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)
@@ -320,7 +320,7 @@ func (s *Snapshot) readSockets() {
 
 // hostHeaders gives, for each target, the Host header nginx would send by
 // default for an upstream (the proxy_pass host part; $proxy_host).
-func hostHeaders(cfg *nginx.Config, ts []nginx.Target) map[string]string {
+func hostHeaders(ts []nginx.Target) map[string]string {
 	h := map[string]string{}
 	for _, t := range ts {
 		switch {

@@ -142,7 +142,7 @@ func (d *diagnosis) live(t nginx.Target) {
 		}
 		d.add(base("firewall-blocked", Medium, fmt.Sprintf("%s is unreachable (%s): a firewall or a missing route.", t.Address, p.Error)))
 	case probe.PermissionDenied:
-		d.selinuxOrFirewall(t, base, 1)
+		d.selinuxOrFirewall(t, base)
 	case probe.Connected:
 		d.liveHTTP(t, p, base)
 	}
@@ -230,7 +230,7 @@ func (d *diagnosis) liveHTTP(t nginx.Target, p probe.Result, base func(string, C
 
 // selinuxOrFirewall explains a TCP "13: Permission denied": SELinux when
 // it enforces, else a rule.
-func (d *diagnosis) selinuxOrFirewall(t nginx.Target, base func(string, Confidence, string, ...string) Cause, n int) *Cause {
+func (d *diagnosis) selinuxOrFirewall(t nginx.Target, base func(string, Confidence, string, ...string) Cause) *Cause {
 	se := d.s.SELinux
 	if se.Available && se.Mode == "enforcing" {
 		ev := []string{"SELinux: enforcing, httpd_can_network_connect=" + onOff(se.NetworkConnect)}

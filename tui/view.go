@@ -39,7 +39,7 @@ func (m *Model) wide() bool { return m.width >= wideMin }
 
 // geometry is where everything goes for the current size and content.
 type geometry struct {
-	top, body, footer   string
+	top, footer         string
 	bodyHeight          int
 	detailW, detailH    int // the detail viewport
 	dialogW, dialogH    int // the dialog viewport
