@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks/host"
@@ -122,7 +123,7 @@ func (d *diagnosis) live(t nginx.Target) {
 		d.add(base("backend-down", High, summary, s.listenersOnPort(t.Port)...))
 	case probe.Timeout:
 		if r, ok := s.firewallRule(t); ok {
-			c := base("firewall-blocked", High, fmt.Sprintf("A firewall rule drops traffic to %s: connects time out.", t.Address), "rule: "+r.Text)
+			c := base("firewall-blocked", High, fmt.Sprintf("%s drops traffic to %s: connects time out.", ruleName(r), t.Address), "rule: "+r.Text)
 			d.add(c)
 			return
 		}
@@ -131,16 +132,20 @@ func (d *diagnosis) live(t nginx.Target) {
 			if l.Backlog > 0 && l.Queue >= l.Backlog {
 				conf = High
 			}
-			d.add(base("backend-overloaded", conf, fmt.Sprintf("%s at %s does not accept new connections in time: its accept queue holds %d of %d.", who(l), t.Address, l.Queue, l.Backlog), "listener: "+listenerLine(l)))
+			queue := "it is slow to accept new connections"
+			if l.Backlog > 0 {
+				queue = fmt.Sprintf("%d connections wait in an accept queue of %d", l.Queue, l.Backlog)
+			}
+			d.add(base("backend-overloaded", conf, fmt.Sprintf("%s at %s does not accept new connections in time: %s.", who(l), t.Address, queue), "listener: "+listenerLine(l)))
 			return
 		}
 		d.add(base("firewall-blocked", Low, fmt.Sprintf("Connecting to %s times out and no local rule explains it: a firewall on the way, or the host is down.", t.Address)))
 	case probe.Unreachable:
 		if r, ok := s.firewallRule(t); ok {
-			d.add(base("firewall-blocked", High, fmt.Sprintf("A firewall rule rejects traffic to %s (%s).", t.Address, p.Error), "rule: "+r.Text))
+			d.add(base("firewall-blocked", High, fmt.Sprintf("%s rejects traffic to %s (%s).", ruleName(r), t.Address, errnoText(p)), "rule: "+r.Text))
 			return
 		}
-		d.add(base("firewall-blocked", Medium, fmt.Sprintf("%s is unreachable (%s): a firewall or a missing route.", t.Address, p.Error)))
+		d.add(base("firewall-blocked", Medium, fmt.Sprintf("%s is unreachable (%s): a firewall or a missing route.", t.Address, errnoText(p))))
 	case probe.PermissionDenied:
 		d.selinuxOrFirewall(t, base)
 	case probe.Connected:
@@ -194,7 +199,7 @@ func (d *diagnosis) liveHTTP(t nginx.Target, p probe.Result, base func(string, C
 	case "reset":
 		d.add(base("upstream-reset", High, fmt.Sprintf("The backend at %s resets the connection instead of answering.", t.Address)))
 	case "invalid-header":
-		d.add(base("invalid-response", High, fmt.Sprintf("The backend at %s does not speak %s: %s.", t.Address, protocolName(t), h.Error)))
+		d.add(base("invalid-response", High, fmt.Sprintf("The backend at %s does not answer in %s (%s).", t.Address, protocolName(t), h.Error)))
 	case "tls":
 		d.add(base("tls-handshake", High, fmt.Sprintf("TLS to %s fails: %s.", t.Address, h.Error)))
 	case "header-too-big":
@@ -330,7 +335,7 @@ func (d *diagnosis) unattributed(entries map[string][]logs.Entry) {
 					continue
 				}
 				id := "dns-failure"
-				summary := fmt.Sprintf("nginx could not resolve %s at request time: %s.", e.Target, e.Message)
+				summary := fmt.Sprintf("nginx could not resolve %s at request time%s.", e.Target, resolveReason(e))
 				if e.Class == logs.NoResolver {
 					id = "no-resolver"
 					summary = fmt.Sprintf("A *_pass with variables needs a resolver to look up %s at request time, and none is set.", e.Target)
@@ -400,7 +405,7 @@ func (d *diagnosis) ranked() []Cause {
 			c.Confidence = Medium
 		}
 		if c.Live && c.Logged && c.Occurrences > 0 {
-			c.Summary = strings.TrimSuffix(c.Summary, ".") + fmt.Sprintf(" (%d such errors in the log window).", c.Occurrences)
+			c.Summary = strings.TrimSuffix(c.Summary, ".") + fmt.Sprintf(" (%s in %s).", count(c.Occurrences, "such error", "such errors"), d.s.windowPhrase())
 		}
 		out = append(out, *c)
 	}
@@ -879,4 +884,41 @@ func msText(d time.Duration) string {
 		return fmt.Sprintf("%dms", d.Milliseconds())
 	}
 	return d.Round(100 * time.Millisecond).String()
+}
+
+// errnoText writes a probe's failure as nginx logs it: "113: No route to host".
+func errnoText(p probe.Result) string {
+	if p.Errno == 0 {
+		return p.Error
+	}
+	msg := syscall.Errno(p.Errno).Error()
+	return fmt.Sprintf("%d: %s", p.Errno, strings.ToUpper(msg[:1])+msg[1:])
+}
+
+// resolveReason keeps what a resolver line adds: "(3: Host not found)".
+func resolveReason(e logs.Entry) string {
+	if i := strings.LastIndex(e.Message, " ("); i >= 0 {
+		return e.Message[i:]
+	}
+	return ""
+}
+
+// windowPhrase is the log window in words: "the last 15m", "the whole log".
+func (s *Snapshot) windowPhrase() string {
+	if s.Since.IsZero() {
+		return "the whole log"
+	}
+	return "the last " + s.windowText()
+}
+
+// ruleName names a rule in a sentence: "An iptables rule in OUTPUT".
+func ruleName(r host.Rule) string {
+	n := "A " + r.Tool + " rule"
+	if strings.IndexAny(r.Tool, "aeiou") == 0 {
+		n = "An " + r.Tool + " rule"
+	}
+	if r.Chain != "" {
+		n += " in " + r.Chain
+	}
+	return n
 }
