@@ -914,7 +914,7 @@ func (s *Snapshot) windowPhrase() string {
 // ruleName names a rule in a sentence: "An iptables rule in OUTPUT".
 func ruleName(r host.Rule) string {
 	n := "A " + r.Tool + " rule"
-	if strings.IndexAny(r.Tool, "aeiou") == 0 {
+	if strings.HasPrefix(r.Tool, "ip") { // "an iptables rule", but "a ufw rule"
 		n = "An " + r.Tool + " rule"
 	}
 	if r.Chain != "" {
