@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -47,7 +48,7 @@ func Run(ctx context.Context, sys host.System, opts Options, progress func(Event
 	o := &Outcome{Snapshot: s, Started: start}
 	o.Steps = RunSteps(ctx, s, Steps(), progress)
 	o.Causes = Diagnose(s)
-	o.Verdict = verdict(o.Causes)
+	o.Verdict = verdict(s, o.Causes)
 	o.Duration = time.Since(start)
 	return o, nil
 }
@@ -126,9 +127,22 @@ func worst(rs []Result) Status {
 	return st
 }
 
-func verdict(cs []Cause) Verdict {
-	if len(cs) == 0 {
-		return Verdict{Status: "ok", Summary: "No cause found: nginx and its backends look healthy."}
+func verdict(s *Snapshot, cs []Cause) Verdict {
+	if len(cs) > 0 {
+		return Verdict{Status: "problem", Summary: cs[0].Summary}
 	}
-	return Verdict{Status: "problem", Summary: cs[0].Summary}
+	// A backend's own 5xx reaches the client untouched and leaves no line in
+	// nginx's error log: nginx is not at fault, but saying "healthy" would
+	// send the engineer away from where the answer is.
+	var own []string
+	for _, t := range s.Targets {
+		if h := s.Probes[t.Address].HTTP; h != nil && h.Status >= 500 {
+			own = append(own, fmt.Sprintf("%s answers %d itself", t.Address, h.Status))
+		}
+	}
+	if len(own) > 0 {
+		return Verdict{Status: "ok", Summary: "No cause found in nginx or the path to its backends, but " + strings.Join(own, ", ") +
+			": nginx passes that on as it is; the application's own logs say why."}
+	}
+	return Verdict{Status: "ok", Summary: "No cause found: nginx and its backends look healthy."}
 }
