@@ -63,7 +63,17 @@ func Steps() []Step {
 // ---- step 1
 
 func checkReachable(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"ss -tlnp", "ss -xlp", "curl -sv http://ADDRESS/"}}
+	r := Result{Manual: byHand(s, func(t nginx.Target) []string {
+		switch {
+		case t.Kind == "fastcgi" && t.Network == "unix":
+			return []string{"ls -la " + t.Path, "cgi-fcgi -bind -connect " + t.Path}
+		case t.Kind == "fastcgi":
+			return []string{"nc -zv " + t.Host + " " + strconv.Itoa(t.Port)}
+		case t.Network == "unix":
+			return []string{"curl -sv --unix-socket " + t.Path + " http://localhost/"}
+		}
+		return []string{"curl -sv http://" + t.Address + "/"}
+	}, "ss -tlnp", "ss -xlp")}
 	var bad, ok int
 	for _, t := range s.Targets {
 		p, found := s.Probes[t.Address]
@@ -91,7 +101,12 @@ func checkReachable(_ context.Context, s *Snapshot) Result {
 }
 
 func checkListeners(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"ss -tlnp | grep :PORT", "ss -xlp | grep SOCKET"}}
+	r := Result{Manual: byHand(s, func(t nginx.Target) []string {
+		if t.Network == "unix" {
+			return []string{"ss -xlp | grep " + t.Path}
+		}
+		return []string{fmt.Sprintf("ss -tlnp 'sport = :%d'", t.Port)}
+	})}
 	missing := 0
 	for _, t := range s.Targets {
 		if t.Dynamic {
@@ -129,6 +144,9 @@ func checkListeners(_ context.Context, s *Snapshot) Result {
 
 func checkConfigTest(_ context.Context, s *Snapshot) Result {
 	r := Result{Manual: []string{"nginx -t", "nginx -T | less"}}
+	if c := s.Install.Config; c != "" && c != nginx.DefaultConfig {
+		r.Manual = []string{"nginx -t -c " + c, "nginx -T -c " + c + " | less"}
+	}
 	for _, e := range s.Config.Errors {
 		r.Evidence = append(r.Evidence, "parse: "+e)
 	}
@@ -258,7 +276,12 @@ func checkSELinux(_ context.Context, s *Snapshot) Result {
 }
 
 func checkDNS(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"getent hosts NAME", "cat /etc/resolv.conf"}}
+	r := Result{Manual: byHand(s, func(t nginx.Target) []string {
+		if t.Network != "tcp" || isIP(t.Host) {
+			return nil
+		}
+		return []string{"getent hosts " + t.Host}
+	}, "cat /etc/resolv.conf")}
 	bad := 0
 	for _, t := range s.Targets {
 		if t.Network != "tcp" || t.Dynamic || isIP(t.Host) {
@@ -286,7 +309,12 @@ func checkDNS(_ context.Context, s *Snapshot) Result {
 // ---- step 4
 
 func checkTimeouts(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -T 2>/dev/null | grep -n _timeout", "curl -o /dev/null -s -w '%{time_starttransfer}\\n' http://BACKEND/"}}
+	r := Result{Manual: byHand(s, func(t nginx.Target) []string {
+		if t.Network == "unix" || t.Kind != "http" {
+			return nil
+		}
+		return []string{"curl -o /dev/null -s -w '%{time_starttransfer}\\n' http://" + t.Address + "/"}
+	}, "nginx -T 2>/dev/null | grep -n _timeout")}
 	slow := 0
 	for _, t := range s.Targets {
 		for _, pi := range t.Passes {
@@ -318,7 +346,12 @@ func checkTimeouts(_ context.Context, s *Snapshot) Result {
 }
 
 func checkBuffers(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"curl -s -o /dev/null -D - http://BACKEND/ | wc -c", "nginx -T 2>/dev/null | grep -n buffer_size"}}
+	r := Result{Manual: byHand(s, func(t nginx.Target) []string {
+		if t.Network == "unix" || t.Kind != "http" {
+			return nil
+		}
+		return []string{"curl -s -o /dev/null -D - http://" + t.Address + "/ | wc -c"}
+	}, "nginx -T 2>/dev/null | grep -n buffer_size")}
 	big := 0
 	for _, t := range s.Targets {
 		h := s.Probes[t.Address].HTTP
@@ -353,7 +386,11 @@ func checkBuffers(_ context.Context, s *Snapshot) Result {
 // ---- step 5
 
 func checkService(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"systemctl status UNIT", "journalctl -u UNIT -n 50", "journalctl -k -g 'Out of memory'"}}
+	r := Result{Manual: []string{"journalctl -k -g 'Out of memory'"}}
+	for _, addr := range sortedKeys(s.Units) {
+		u := s.Units[addr].Name
+		r.Manual = append([]string{"systemctl status " + u, "journalctl -u " + u + " -n 50"}, r.Manual...)
+	}
 	bad := 0
 	keys := sortedKeys(s.Units)
 	for _, addr := range keys {
@@ -386,7 +423,15 @@ func checkService(_ context.Context, s *Snapshot) Result {
 }
 
 func checkResponses(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"curl -sv http://BACKEND/", "curl --unix-socket SOCKET http://localhost/"}}
+	r := Result{Manual: byHand(s, func(t nginx.Target) []string {
+		switch {
+		case t.Kind == "fastcgi":
+			return []string{"cgi-fcgi -bind -connect " + strings.TrimPrefix(t.Address, "unix:")}
+		case t.Network == "unix":
+			return []string{"curl -sv --unix-socket " + t.Path + " http://localhost/"}
+		}
+		return []string{"curl -sv http://" + t.Address + "/"}
+	})}
 	bad := 0
 	for _, t := range s.Targets {
 		h := s.Probes[t.Address].HTTP
@@ -412,7 +457,13 @@ func checkResponses(_ context.Context, s *Snapshot) Result {
 // ---- step 6
 
 func checkSockets(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"ls -la SOCKET", "namei -l SOCKET", "sudo -u " + orDash(s.WorkerUser.Name, "www-data") + " test -w SOCKET && echo ok"}}
+	user := orDash(s.WorkerUser.Name, "www-data")
+	r := Result{Manual: byHand(s, func(t nginx.Target) []string {
+		if t.Network != "unix" {
+			return nil
+		}
+		return []string{"ls -la " + t.Path, "namei -l " + t.Path, "sudo -u " + user + " test -w " + t.Path + " && echo ok"}
+	})}
 	bad := 0
 	for _, t := range s.Targets {
 		if t.Network != "unix" || t.Dynamic {
@@ -547,9 +598,10 @@ func checkErrorLog(_ context.Context, s *Snapshot) Result {
 }
 
 func checkAccessLog(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"awk '$9 ~ /^50[234]$/' /var/log/nginx/access.log | tail"}}
+	r := Result{}
 	bad, total := 0, 0
 	for _, l := range s.Access {
+		r.Manual = append(r.Manual, "awk '$9 ~ /^50[234]$/' "+l.Path+" | tail")
 		total += l.Requests
 		n := l.Status[502] + l.Status[503] + l.Status[504]
 		bad += n
@@ -858,4 +910,22 @@ func all(n int, one, many string) string {
 		return one
 	}
 	return fmt.Sprintf("All %d %s", n, many)
+}
+
+// byHand lists the commands a person would type for the same answer, with
+// the real addresses and paths of up to three backends filled in, after
+// the general ones.
+func byHand(s *Snapshot, each func(nginx.Target) []string, general ...string) []string {
+	out := append([]string(nil), general...)
+	n := 0
+	for _, t := range s.Targets {
+		if t.Dynamic || n == 3 {
+			continue
+		}
+		if cmds := each(t); len(cmds) > 0 {
+			out = append(out, cmds...)
+			n++
+		}
+	}
+	return out
 }
