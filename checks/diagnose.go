@@ -38,7 +38,28 @@ func Diagnose(s *Snapshot) []Cause {
 		}
 	}
 	d.unattributed(entries)
+	d.serviceHistory()
 	return d.ranked()
+}
+
+// serviceHistory adds what systemd and the kernel remember of a backend
+// whose service restarted, failed or was killed for memory: the usual
+// reason a 502 comes and goes.
+func (d *diagnosis) serviceHistory() {
+	for _, c := range d.order {
+		u, ok := d.s.Units[c.Target]
+		if !ok || (u.Restarts == 0 && len(u.OOMKills) == 0 && u.Active == "active") {
+			continue
+		}
+		line := fmt.Sprintf("systemd: %s is %s", u.Name, u.Active)
+		if u.Restarts > 0 {
+			line += fmt.Sprintf(", restarted %d times", u.Restarts)
+		}
+		c.Evidence = append(c.Evidence, line)
+		for _, k := range firstN(u.OOMKills, 2) {
+			c.Evidence = append(c.Evidence, "kernel: "+k)
+		}
+	}
 }
 
 type diagnosis struct {

@@ -235,3 +235,24 @@ func TestVerdictNamesABackendsOwn5xx(t *testing.T) {
 		t.Errorf("verdict should point at the backend's own 503: %q", v.Summary)
 	}
 }
+
+// TestServiceHistoryJoinsTheCause (recorded systemd state: no systemd runs
+// on these machines): a flapping backend's cause carries its restarts and
+// OOM kills.
+func TestServiceHistoryJoinsTheCause(t *testing.T) {
+	s := snap(tcp3000)
+	s.Probes[tcp3000.Address] = probe.Result{Status: probe.Connected, HTTP: &probe.HTTP{Protocol: "http", Status: 200}}
+	s.ErrorLogs = []logs.ErrorLog{{Entries: []logs.Entry{entry(logs.Closed, "127.0.0.1:3000", now.Add(-time.Minute))}}}
+	s.Units[tcp3000.Address] = host.Unit{Name: "app.service", Active: "active", Restarts: 7,
+		OOMKills: []string{"Out of memory: Killed process 901 (node) total-vm:1843212kB"}}
+	cs := Diagnose(s)
+	if len(cs) != 1 || cs[0].ID != "upstream-closed" {
+		t.Fatalf("got %v, want upstream-closed", ids(cs))
+	}
+	ev := strings.Join(cs[0].Evidence, "\n")
+	for _, want := range []string{"app.service is active, restarted 7 times", "kernel: Out of memory: Killed process 901"} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("evidence lacks %q:\n%s", want, ev)
+		}
+	}
+}
