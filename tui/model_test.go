@@ -436,6 +436,21 @@ func TestWriteReport(t *testing.T) {
 	mustContain(t, screen(m), "report written: "+dir)
 }
 
+// In the demo at 80 columns the badge leaves 35 columns; a report's path
+// must still be read whole, so the status takes the line.
+func TestDemoStatusBeatsBadge(t *testing.T) {
+	cfg := testConfig(socketOutcome())
+	cfg.Demo = true
+	m := ready(t, cfg, socketOutcome(), 80, 24)
+	path := "/home/someone/incidents/ngxdoctor-report-20261124-062000.md"
+	m.Update(reportMsg{path: path})
+	s := screen(m)
+	mustContain(t, s, "report written: "+path)
+	fits(t, s, 80, 24)
+	m.Update(reportMsg{err: errors.New("x")})
+	mustContain(t, screen(m), demoBadge)
+}
+
 func TestReportBeforeOutcome(t *testing.T) {
 	m := New(testConfig(socketOutcome()))
 	defer m.quit()

@@ -219,11 +219,12 @@ func (m *Model) renderFooter(w int) string {
 		room = w - ansi.StringWidth(right) - 2
 	}
 	var line string
-	if room < 10 && left != "" {
-		// Too narrow for both: the message the user just caused wins.
+	if ansi.StringWidth(left) > room {
+		// No room for both: the message the user just caused wins (a
+		// report's path must be read whole); the badge returns with the
+		// next message.
 		line = st.Render(ansi.Truncate(left, w, "…"))
 	} else {
-		left = ansi.Truncate(left, max(room, 0), "…")
 		gap := max(0, w-ansi.StringWidth(left)-ansi.StringWidth(right))
 		line = st.Render(left) + strings.Repeat(" ", gap) + s.Badge.Render(right)
 	}
