@@ -124,19 +124,26 @@ func (m *Model) fixTitle(id string) string {
 	return id
 }
 
-// dialogFooter says what the keys do now, or that the fix is running.
+// dialogFooter says what the keys do now, or that the fix is running, and
+// whether more of the plan is below: at 80x24 a warning or the undo can
+// sit under the fold, and the plan must be read before y.
 func (m *Model) dialogFooter() string {
 	s, d := m.styles, m.dialog
+	var f string
 	switch {
 	case d.applying:
-		return m.spin.View() + " applying…"
+		f = m.spin.View() + " applying…"
 	case d.done:
-		return s.Key.Render("esc") + " close"
+		f = s.Key.Render("esc") + " close"
 	case m.cfg.Demo:
-		return s.Key.Render("n") + " close   demo: y changes nothing"
+		f = s.Key.Render("n") + " close   demo: y changes nothing"
 	default:
-		return s.Key.Render("y") + " apply   " + s.Key.Render("n") + " cancel"
+		f = s.Key.Render("y") + " apply   " + s.Key.Render("n") + " cancel"
 	}
+	if !d.view.AtBottom() {
+		f += "   " + s.Key.Render("↓") + " more below"
+	}
+	return f
 }
 
 func (m *Model) renderDialog(g geometry) string {

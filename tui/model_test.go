@@ -321,12 +321,15 @@ func TestFixDialogApplyAndRerun(t *testing.T) {
 	s = screen(m)
 	mustContain(t, s, "Fix: Set listen.owner/group/mode", "-listen.mode = 0600", "+listen.mode = 0660",
 		"$ systemctl reload php8.2-fpm")
-	// What does not fit at 80x24 is a scroll away.
+	// What does not fit at 80x24 is a scroll away, and the dialog says so.
 	mustContain(t, m.dialog.view.GetContent(), "Warning: php-fpm reloads")
+	mustContain(t, screen(m), "↓ more below")
 	for range 10 {
 		press(m, "down")
 	}
-	mustContain(t, screen(m), "Warning: php-fpm reloads")
+	s = screen(m)
+	mustContain(t, s, "Warning: php-fpm reloads")
+	mustNotContain(t, s, "more below")
 
 	press(m, "tab") // back to the first
 	cmd := press(m, "y")
