@@ -55,6 +55,25 @@ func (m *Model) fixesOf(i int) []fixes.Fix {
 	return m.plans[i]
 }
 
+// fixTarget is the cause f opens, in either pane: the selected step's own
+// cause when it has a fix, else the most likely cause; -1 when neither has
+// one. The verdict's hint and the detail's [f] follow it, so the screen
+// names what f will do.
+func (m *Model) fixTarget() int {
+	if m.outcome == nil {
+		return -1
+	}
+	for _, i := range m.causesOfStep(m.selected + 1) {
+		if len(m.fixesOf(i)) > 0 {
+			return i
+		}
+	}
+	if len(m.fixesOf(0)) > 0 {
+		return 0
+	}
+	return -1
+}
+
 // stepInfo is the step's definition (Why, Learn) when the engine gives one.
 func (m *Model) stepInfo(n int) (checks.Step, bool) {
 	if m.cfg.Steps == nil {

@@ -169,9 +169,10 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 		return
 	}
 	b.raw(s.Heading.Render("Fixes:"))
+	target := m.fixTarget()
 	for j, f := range fx {
 		key := "   "
-		if j == 0 {
+		if j == 0 && ci == target {
 			key = s.Key.Render("[f]")
 		}
 		title := f.Title
@@ -180,7 +181,11 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 		}
 		b.add("  "+key+" ", title, "      ")
 	}
-	if len(fx) > 1 {
+	switch {
+	case ci != target:
+		// f opens one cause per step; the CLI reaches the others.
+		b.add("  ", "f opens the cause above; to fix this one: ngxdoctor fix "+fx[0].ID, "  ", s.Muted)
+	case len(fx) > 1:
 		b.add("  ", "f shows the first; tab in the dialog shows the others.", "  ", s.Muted)
 	}
 }

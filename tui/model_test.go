@@ -382,17 +382,56 @@ func TestFixDialogCancel(t *testing.T) {
 	}
 }
 
-func TestFixFromDetailUsesTheStepsCause(t *testing.T) {
-	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 120, 36)
-	press(m, "p", "enter", "f") // step 5 has no cause
-	if m.dialog != nil {
-		t.Fatal("f in a step without a cause opened a dialog")
+// twoCauses adds a timeout in step 4, with its own fix, after the socket.
+func twoCauses() (*checks.Outcome, func(*checks.Outcome) [][]fixes.Fix) {
+	o := socketOutcome()
+	o.Causes = append(o.Causes, checks.Cause{
+		ID: "upstream-timeout", Target: "127.0.0.1:3000",
+		Summary: "the backend at 127.0.0.1:3000 answers after proxy_read_timeout 5s",
+	})
+	plan := func(o *checks.Outcome) [][]fixes.Fix {
+		return append(socketPlan(o), []fixes.Fix{{ID: "upstream-timeout:127.0.0.1:3000:timeout", Title: "Raise proxy_read_timeout to 30s"}})
 	}
-	mustContain(t, screen(m), "no fix for this step")
-	press(m, "n", "f") // step 6
-	if m.dialog == nil {
-		t.Fatal("f in the cause's step opened no dialog")
+	return o, plan
+}
+
+// f opens the fix of the step the user is looking at, from either pane,
+// and the verdict's hint and the detail's [f] say which one that is.
+func TestFixFollowsTheSelectedStep(t *testing.T) {
+	o, plan := twoCauses()
+	cfg := testConfig(o)
+	cfg.Plan = plan
+	for _, keys := range [][]string{{"p", "p"}, {"p", "p", "enter"}} {
+		m := ready(t, cfg, o, 120, 36)
+		s := screen(m) // step 6 is selected: the socket
+		mustContain(t, s, "f fix: Let www-data use", "[f] Let www-data use")
+		press(m, keys...) // step 4: the timeout
+		s = screen(m)
+		mustContain(t, s, "f fix: Raise proxy_read_timeout", "[f] Raise proxy_read_timeout")
+		mustNotContain(t, s, "f fix: Let www-data use")
+		press(m, "f")
+		if m.dialog == nil || m.dialog.cause.ID != "upstream-timeout" {
+			t.Fatalf("%v then f: got dialog %+v, want the timeout's", keys, m.dialog)
+		}
+		press(m, "esc", "esc", "p") // step 3 has no cause: f falls back to the most likely one
+		mustContain(t, screen(m), "f fix: Let www-data use")
+		press(m, "f")
+		if m.dialog == nil || m.dialog.cause.ID != "socket-permission" {
+			t.Fatalf("f on a step without a cause: got dialog %+v, want the most likely cause's", m.dialog)
+		}
 	}
+}
+
+// A second cause in the step of the one f opens names its fix for the CLI.
+func TestSecondCauseInAStepNamesItsFix(t *testing.T) {
+	o, plan := twoCauses()
+	o.Causes[1].ID = "socket-missing" // step 6 too
+	cfg := testConfig(o)
+	cfg.Plan = plan
+	m := ready(t, cfg, o, 120, 36)
+	s := ansi.Strip(m.detail.GetContent())
+	mustContain(t, s, "[f] Let www-data use", "to fix this one: ngxdoctor fix", "upstream-timeout:127.0.0.1:3000:timeout")
+	mustNotContain(t, s, "[f] Raise")
 }
 
 func TestReadOnly(t *testing.T) {

@@ -423,8 +423,7 @@ func (m *Model) rerun() tea.Cmd {
 	return tea.Batch(m.startRunAgain(), m.spin.Tick)
 }
 
-// openFix opens the confirm dialog: for the top cause from the step list,
-// for the selected step's own cause from the detail pane.
+// openFix opens the confirm dialog for the cause fixTarget names.
 func (m *Model) openFix() tea.Cmd {
 	if m.cfg.ReadOnly {
 		m.setStatus("read-only: fixes are disabled", false)
@@ -438,26 +437,12 @@ func (m *Model) openFix() tea.Cmd {
 		m.setStatus("nothing to fix: no cause found", false)
 		return nil
 	}
-	ci := 0
-	if m.focus == focusDetail {
-		ci = -1
-		for _, i := range m.causesOfStep(m.selected + 1) {
-			if len(m.fixesOf(i)) > 0 {
-				ci = i
-				break
-			}
-		}
-		if ci < 0 {
-			m.setStatus("no fix for this step; esc then f fixes the most likely cause", false)
-			return nil
-		}
-	}
-	fx := m.fixesOf(ci)
-	if len(fx) == 0 {
-		m.setStatus("no automatic fix for "+m.outcome.Causes[ci].ID+"; see the detail for what to do by hand", false)
+	ci := m.fixTarget()
+	if ci < 0 {
+		m.setStatus("no automatic fix for "+m.outcome.Causes[0].ID+"; see the detail for what to do by hand", false)
 		return nil
 	}
-	m.dialog = &fixDialog{cause: m.outcome.Causes[ci], fixes: fx, view: viewport.New()}
+	m.dialog = &fixDialog{cause: m.outcome.Causes[ci], fixes: m.fixesOf(ci), view: viewport.New()}
 	m.setStatus("", false)
 	m.setFocus(focusDialog)
 	m.refreshDialog()

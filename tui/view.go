@@ -176,8 +176,8 @@ func (m *Model) causeHint() string {
 	if n := causeStep(c.ID); n > 0 {
 		parts = append(parts, fmt.Sprintf("evidence in step %d", n))
 	}
-	if fx := m.fixesOf(0); len(fx) > 0 {
-		parts = append(parts, "f fix: "+fx[0].Title)
+	if t := m.fixTarget(); t >= 0 {
+		parts = append(parts, "f fix: "+m.fixesOf(t)[0].Title)
 	} else if m.cfg.ReadOnly {
 		parts = append(parts, "read-only: no fix is offered")
 	}
