@@ -51,7 +51,11 @@ func diagnose(ctx context.Context, f *flags, sys host.System) (report.Input, err
 	o, err := checks.Run(ctx, sys, opts, nil)
 	if err != nil {
 		if errors.Is(err, checks.ErrNoNginx) {
-			return report.Input{}, fmt.Errorf("%w\nlooked for a running nginx master, `nginx` on PATH and /etc/nginx/nginx.conf; pass --config PATH (and --nginx PATH), or try `ngxdoctor demo`", err)
+			hint := "looked for a running nginx master, `nginx` on PATH and /etc/nginx/nginx.conf; pass --config PATH (and --nginx PATH), or try `ngxdoctor demo`"
+			if f.config != "" || f.nginx != "" {
+				hint = "check the --config and --nginx paths, or try `ngxdoctor demo`"
+			}
+			return report.Input{}, fmt.Errorf("%w\n%s", err, hint)
 		}
 		return report.Input{}, err
 	}
@@ -174,7 +178,8 @@ func listFixes(in report.Input) string {
 	if b.Len() == 0 {
 		return "  none"
 	}
-	return b.String()
+	// The error handler ends the message with a full stop of its own.
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // preview shows exactly what a fix will do.

@@ -44,6 +44,9 @@ func main() {
 			if errors.As(err, &ee) && ee.quiet {
 				return
 			}
+			// fang title-cases the first word (--since became --Since) and
+			// joins lines (a list of fix IDs became one line).
+			st.ErrorText = st.ErrorText.UnsetTransform()
 			fang.DefaultErrorHandler(w, st, err)
 		}))
 	os.Exit(exitCode(err))

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/lab"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 )
 
 // binary builds the real ngxdoctor once per test run.
@@ -65,6 +65,12 @@ func TestCheckNoNginx(t *testing.T) {
 	if !strings.Contains(r.stderr, "--config") || r.stdout != "" {
 		t.Errorf("want a message on stderr saying what to pass, nothing on stdout; got stderr %q stdout %q", r.stderr, r.stdout)
 	}
+
+	// A --config that cannot be read is named; no talk of where else was looked.
+	r = runBin(t, bin, nil, "check", "-c", filepath.Join(t.TempDir(), "nginx.conf"))
+	if r.code != 2 || !strings.Contains(r.stderr, "check the --config") || strings.Contains(r.stderr, "looked for") {
+		t.Errorf("check -c missing: got exit %d stderr %q, want 2 and a hint about --config", r.code, r.stderr)
+	}
 }
 
 func TestCheckBadFlags(t *testing.T) {
@@ -77,6 +83,10 @@ func TestCheckBadFlags(t *testing.T) {
 		r := runBin(t, bin, nil, args...)
 		if r.code != 2 || r.stderr == "" {
 			t.Errorf("%v: got exit %d stderr %q, want 2 and a message", args, r.code, r.stderr)
+		}
+		// The flag is named as it is typed (fang's handler once wrote --Since).
+		if !strings.Contains(r.stderr, args[1]) {
+			t.Errorf("%v: stderr %q does not name %s", args, r.stderr, args[1])
 		}
 	}
 }
