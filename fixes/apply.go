@@ -177,7 +177,6 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 
 	en := &Entry{ID: newJournalID(e.now()), Fix: p.Fix, When: e.now(), Nginx: nx,
 		UndoCommands: p.undo, UndoAfter: p.undoAfter, ReloadBackend: p.reloadBackend}
-	offsets := errorLogOffsets(o)
 	oldWorkers := children(nx.MasterPID)
 
 	// Back every file up before the first write, and journal the backups, so
@@ -241,6 +240,9 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		}
 		logf("nginx -t ok after the change")
 	}
+	// The error log is judged from here on: what failed before the change
+	// took effect (live traffic during the apply) says nothing about it.
+	offsets := errorLogOffsets(o)
 	for _, m := range p.modes {
 		mb, err := m.apply()
 		if err != nil {
@@ -281,10 +283,14 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		}
 		logf("reloaded the backend: %s", p.reloadBackend)
 	}
+	// Lines from workers that ran before the reload are not judged: they
+	// serve their last requests with the old config.
+	var oldPIDs map[int]bool
 	if p.nginxEdits || p.reloadNginx {
 		if err := e.reloadNginx(ctx, nx, oldWorkers, logf); err != nil {
 			return fail(err)
 		}
+		oldPIDs = oldWorkers
 	}
 	for _, c := range p.show {
 		if out, err := e.run(ctx, c); err == nil {
@@ -292,7 +298,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		}
 	}
 
-	v := e.verify(ctx, o, p, offsets, logf)
+	v := e.verify(ctx, o, p, offsets, oldPIDs, logf)
 	res.Verified = v.ok
 	if v.regressed && p.revertible {
 		return fail(errors.New("verification failed: " + v.reason))

@@ -214,8 +214,10 @@ type verdict struct {
 
 // verify checks that the fix helped: nginx still runs, the target accepts,
 // a request through nginx to the failing location is no longer a 5xx, and
-// no new error-log lines name the target.
-func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets map[string]int64, logf func(string, ...any)) verdict {
+// no new error-log lines name the target. Lines written by the pids in old
+// (nginx workers from before a reload, finishing requests with the old
+// config) are not judged.
+func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets map[string]int64, old map[int]bool, logf func(string, ...any)) verdict {
 	nx := nginxOf(o)
 	var v verdict
 	bad := func(r string) {
@@ -303,6 +305,10 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 			if !isErrorLine(l) {
 				continue
 			}
+			if pid := logPID(l); pid > 0 && old[pid] {
+				logf("verify: a worker from before the reload logged (not judged): %s", l)
+				continue
+			}
 			if strings.Contains(l, "[emerg]") {
 				bad("new error-log line: " + l)
 				continue
@@ -323,7 +329,15 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 			}
 		}
 	}
-	v.ok = !v.regressed && (httpOK || (!tried && probed))
+	// Without a request through nginx, only a failure to connect is cured by
+	// a connection: our probe runs as root, so it passes a socket's or a
+	// directory's permissions and SELinux, and a backend that accepts may
+	// still time out, send a huge header or speak the wrong protocol.
+	probeJudges := probeCures[p.cause.ID]
+	if !tried && probed && !probeJudges {
+		logf("verify: a connection as root does not show that %s is cured", p.cause.ID)
+	}
+	v.ok = !v.regressed && (httpOK || (!tried && probed && probeJudges))
 	if v.ok {
 		logf("verified")
 	} else if !v.regressed {
@@ -331,6 +345,11 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 	}
 	return v
 }
+
+// probeCures are the causes whose 502 is a failed connect that a
+// connection from this process would meet too (not a firewall rule, which
+// may match nginx's user only).
+var probeCures = map[string]bool{"backend-down": true, "socket-missing": true, "wrong-address": true}
 
 // probe connects until it succeeds or the timeout passes: a backend just
 // restarted takes a moment to listen.
@@ -349,7 +368,19 @@ func probe(ctx context.Context, network, addr string, timeout time.Duration) boo
 	}
 }
 
-var logRequest = regexp.MustCompile(`, request: "[A-Z]+ (\S+)`)
+var (
+	logRequest  = regexp.MustCompile(`, request: "[A-Z]+ (\S+)`)
+	logLevelPID = regexp.MustCompile(`\[(?:error|crit|alert|emerg)\] (\d+)#`)
+)
+
+// logPID is the pid of the nginx process that wrote an error-log line, or 0.
+func logPID(l string) int {
+	if m := logLevelPID.FindStringSubmatch(l); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
+}
 
 func isErrorLine(l string) bool {
 	for _, lv := range []string{"[error]", "[crit]", "[alert]", "[emerg]"} {

@@ -1,0 +1,133 @@
+package fixes
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
+)
+
+// Live traffic to the failing location keeps failing until the change is in
+// force; its error-log lines say nothing about the fix and must not roll a
+// good fix back.
+func TestFailuresBeforeTheReloadAreNotJudged(t *testing.T) {
+	needRoot(t)
+	addr, _ := backend(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	l := startNginx(t, worldDir(t), proxyServer(dead, ""))
+	cause := checks.Cause{ID: "wrong-address", Target: dead, Facts: map[string]string{"alternative": addr, "pass_at": l.at("proxy_pass")}}
+	o := l.outcome([]nginx.Pass{l.proxyPass(dead)}, cause)
+	e := testEngine(t)
+	f := fixByKind(t, e.For(o, cause), "address")
+	a, err := e.Apply(context.Background(), o, f, Options{Progress: func(s string) {
+		t.Log(s)
+		if s == "nginx -t ok after the change" {
+			// A user's request while the file is written but not yet loaded.
+			if got := l.get("/app/"); got != 502 {
+				t.Errorf("before the reload: got %d, want 502", got)
+			}
+		}
+	}})
+	if err != nil || !a.Verified || a.RolledBack {
+		t.Fatalf("got err %v verified %v rolled back %v, want a kept, verified fix\n%s", err, a.Verified, a.RolledBack, strings.Join(a.Log, "\n"))
+	}
+	l.wantStatus("/app/", 200)
+}
+
+// A worker from before the reload finishes its request with the old config
+// and logs its failure after the reload: not the new config's doing.
+func TestOldWorkerLinesAreNotJudged(t *testing.T) {
+	needRoot(t)
+	inFlight := make(chan struct{}, 4)
+	addr, _ := backend(t, func(w http.ResponseWriter, r *http.Request) {
+		inFlight <- struct{}{}
+		time.Sleep(1500 * time.Millisecond)
+		fmt.Fprintln(w, "slow")
+	})
+	l := startNginx(t, worldDir(t), "    proxy_read_timeout 1s;\n"+proxyServer(addr, ""))
+	cause := checks.Cause{ID: "upstream-timeout", Target: addr, Facts: map[string]string{
+		"setting": "proxy_read_timeout", "setting_at": l.at("proxy_read_timeout"), "measured": "1.5s",
+		"location_at": l.at("location /app/"), "pass_at": l.at("proxy_pass"),
+	}}
+	pass := l.proxyPass(addr)
+	pass.Settings["proxy_read_timeout"] = []nginx.Directive{{Name: "proxy_read_timeout", Args: []string{"1s"}, At: l.pos("proxy_read_timeout")}}
+	o := l.outcome([]nginx.Pass{pass}, cause)
+	e := testEngine(t)
+	e.ReloadWait = 200 * time.Millisecond
+	f := fixByKind(t, e.For(o, cause), "timeout")
+	var c net.Conn
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	a, err := e.Apply(context.Background(), o, f, Options{Progress: func(s string) {
+		t.Log(s)
+		if s != "nginx -t ok after the change" {
+			return
+		}
+		// A request the old worker holds across the reload; it times out
+		// (1s) while the fix is being verified.
+		var err error
+		if c, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", l.Port)); err != nil {
+			t.Error(err)
+			return
+		}
+		fmt.Fprintf(c, "GET /app/ HTTP/1.0\r\nHost: x\r\n\r\n")
+		select {
+		case <-inFlight:
+		case <-time.After(5 * time.Second):
+			t.Error("the request did not reach the backend")
+		}
+		go bufio.NewReader(c).ReadString(0)
+	}})
+	if err != nil || !a.Verified || a.RolledBack {
+		t.Fatalf("got err %v verified %v rolled back %v, want a kept, verified fix\n%s", err, a.Verified, a.RolledBack, strings.Join(a.Log, "\n"))
+	}
+	if !strings.Contains(strings.Join(a.Log, "\n"), "before the reload logged (not judged)") {
+		t.Fatalf("the old worker's line was not seen:\n%s", strings.Join(a.Log, "\n"))
+	}
+}
+
+// Our probe connects as root: a socket's mode does not stop it, so a
+// connection is no proof that nginx's workers get through.
+func TestRootProbeDoesNotVerifyAPermissionFix(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir() // 0700: www-data cannot pass, whatever the socket's mode
+	sock := filepath.Join(dir, "app.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	os.Chmod(sock, 0o600)
+	c := checks.Cause{ID: "socket-permission", Target: "unix:" + sock, Facts: map[string]string{"socket": sock, "worker_user": "www-data"}}
+	o := &checks.Outcome{Snapshot: &checks.Snapshot{}, Causes: []checks.Cause{c}}
+	e := testEngine(t)
+	f := fixByKind(t, e.For(o, c), "chmod")
+	a, err := e.Apply(context.Background(), o, f, Options{})
+	if err != nil {
+		t.Fatalf("apply: %v\n%s", err, strings.Join(a.Log, "\n"))
+	}
+	if a.Verified {
+		t.Fatalf("verified by a root connection alone:\n%s", strings.Join(a.Log, "\n"))
+	}
+}
