@@ -660,6 +660,37 @@ func TestCtrlCQuitsFromTheDialog(t *testing.T) {
 	}
 }
 
+// q while a fix is applied stops the fix and quits once the engine has
+// rolled it back; a second q quits at once.
+func TestQuitWhileApplyingWaitsForTheRollback(t *testing.T) {
+	cfg := testConfig(socketOutcome())
+	cfg.Apply = func(ctx context.Context, _ *checks.Outcome, f fixes.Fix, _ fixes.Options) (fixes.Applied, error) {
+		<-ctx.Done() // the engine reverts on cancel
+		return fixes.Applied{Fix: f, RolledBack: true}, ctx.Err()
+	}
+	m := ready(t, cfg, socketOutcome(), 80, 24)
+	press(m, "f")
+	applying := press(m, "y")
+	if cmd := press(m, "q"); cmd != nil {
+		t.Fatal("q while applying quit before the fix was rolled back")
+	}
+	mustContain(t, screen(m), "rolled back first")
+	applied := find[appliedMsg](t, applying) // arrives only because q cancelled the fix
+	if _, cmd := m.Update(applied); cmd == nil {
+		t.Fatal("the rolled-back fix did not end the program")
+	} else if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("after the rollback the program did not quit")
+	}
+
+	m = ready(t, cfg, socketOutcome(), 80, 24)
+	press(m, "f", "y", "q")
+	if cmd := press(m, "q"); cmd == nil {
+		t.Fatal("a second q did not quit")
+	} else if _, ok := cmd().(tea.QuitMsg); !ok {
+		t.Fatal("a second q did not quit")
+	}
+}
+
 func TestCauseSteps(t *testing.T) {
 	tests := map[string]int{
 		"backend-down": 1, "wrong-address": 1, "config-invalid": 2, "no-resolver": 2, "dns-failure": 2,

@@ -94,6 +94,9 @@ type Model struct {
 
 	status      string
 	statusError bool
+	// quitting: q came while a fix was applied; the program ends when the
+	// engine has rolled it back.
+	quitting bool
 
 	width, height int
 }
@@ -325,6 +328,15 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := &m.keys
 	if key.Matches(msg, k.Quit) {
+		// A fix cut off halfway is worse than a late exit: cancelling makes
+		// the engine roll it back, and its answer ends the program. A
+		// second q does not wait.
+		if d := m.dialog; d != nil && d.applying && !m.quitting {
+			m.quitting = true
+			m.quit()
+			m.setStatus("quitting: the fix is stopped and rolled back first; q again quits now", true)
+			return nil
+		}
 		m.quit()
 		return tea.Quit
 	}
@@ -509,10 +521,9 @@ func (m *Model) applyFix() tea.Cmd {
 			}
 		}
 		a, err := apply(ctx, o, f, fixes.Options{Progress: progress})
-		select {
-		case ch <- appliedMsg{applied: a, err: err, at: time.Now()}:
-		case <-ctx.Done():
-		}
+		// Sent even after a quit: the quitting model waits for it. The
+		// progress lines that can fill the buffer stop with ctx.
+		ch <- appliedMsg{applied: a, err: err, at: time.Now()}
 		return nil
 	}
 	return tea.Batch(m.spin.Tick, start, waitForApply(ch))
@@ -525,6 +536,9 @@ func waitForApply(ch <-chan tea.Msg) tea.Cmd {
 // onApplied shows what the fix did and runs the checks again, so that the
 // screen says whether the 502 is gone.
 func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
+	if m.quitting {
+		return tea.Quit
+	}
 	if m.dialog == nil {
 		return nil
 	}
