@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
 )
@@ -139,7 +138,10 @@ func httpIncludeDir(src files, main string) (string, bool) {
 	return "", false
 }
 
-// freeLoopbackPort picks a port for stub_status that nothing listens on.
+// freeLoopbackPort picks a port for stub_status that nothing listens on,
+// from the snapshot's listeners and the config's listen lines only:
+// planning runs on every check and must not connect anywhere (a reload onto
+// a port taken since fails and is rolled back).
 func freeLoopbackPort(o *checks.Outcome) int {
 	used := map[int]bool{}
 	for _, l := range o.Snapshot.Listeners {
@@ -156,15 +158,9 @@ func freeLoopbackPort(o *checks.Outcome) int {
 		}
 	}
 	for p := 8089; p < 8189; p++ {
-		if used[p] {
-			continue
+		if !used[p] {
+			return p
 		}
-		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			continue
-		}
-		return p
 	}
 	return 0
 }

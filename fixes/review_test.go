@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
 	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 )
 
@@ -129,5 +130,49 @@ func TestRootProbeDoesNotVerifyAPermissionFix(t *testing.T) {
 	}
 	if a.Verified {
 		t.Fatalf("verified by a root connection alone:\n%s", strings.Join(a.Log, "\n"))
+	}
+}
+
+// Planning runs for every check's report: it reads, and connects nowhere.
+func TestPlanningConnectsNowhere(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:8089")
+	if err != nil {
+		t.Skipf("port 8089 is taken: %v", err)
+	}
+	defer ln.Close()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+			select {
+			case accepted <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	dir := t.TempDir()
+	os.Mkdir(filepath.Join(dir, "conf.d"), 0o755)
+	main := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(main, []byte("events {}\nhttp {\n    include "+dir+"/conf.d/*.conf;\n}\n"), 0o644)
+	o := &checks.Outcome{Snapshot: &checks.Snapshot{Config: &nginx.Config{Main: main, Files: []string{main}}}}
+	e := testEngine(t)
+	e.Self = ""
+	f := fixByKind(t, e.Advice(o), "debug-log")
+	select {
+	case <-accepted:
+		t.Fatal("planning connected to 127.0.0.1:8089")
+	case <-time.After(200 * time.Millisecond):
+	}
+	// The snapshot's listeners are what say a port is taken.
+	if !strings.Contains(f.Diff, "listen 127.0.0.1:8089;") {
+		t.Fatalf("diff:\n%s", f.Diff)
+	}
+	o.Snapshot.Listeners = append(o.Snapshot.Listeners, host.Listener{Network: "tcp", Address: "127.0.0.1:8089", IP: "127.0.0.1", Port: 8089})
+	if f := fixByKind(t, e.Advice(o), "debug-log"); !strings.Contains(f.Diff, "listen 127.0.0.1:8090;") {
+		t.Fatalf("a listener in the snapshot was not avoided:\n%s", f.Diff)
 	}
 }
