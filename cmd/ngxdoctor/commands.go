@@ -114,6 +114,10 @@ func newFix() *cobra.Command {
 			if f.readOnly {
 				return fixes.ErrReadOnly
 			}
+			if f.replay != "" {
+				// A plan from a recording would change this host for another's evidence.
+				return errors.New("--replay: a recording cannot be fixed; run fix on the host it was recorded on")
+			}
 			in, err := diagnose(cmd.Context(), &f, host.Live())
 			if err != nil {
 				return err

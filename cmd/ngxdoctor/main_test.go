@@ -79,6 +79,7 @@ func TestCheckBadFlags(t *testing.T) {
 		{"check", "--since", "yesterday"},
 		{"check", "--format", "yaml"},
 		{"check", "--timeout", "-1s"},
+		{"fix", "--replay", "recording.json", "some-fix-id"},
 	} {
 		r := runBin(t, bin, nil, args...)
 		if r.code != 2 || r.stderr == "" {
