@@ -176,3 +176,43 @@ func TestPlanningConnectsNowhere(t *testing.T) {
 		t.Fatalf("a listener in the snapshot was not avoided:\n%s", f.Diff)
 	}
 }
+
+// Adding search permission to a directory keeps its setgid and sticky bits
+// (chmod o+x does), and undo puts back exactly what was there.
+func TestDirSearchKeepsSpecialBits(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	os.Mkdir(dir, 0o700)
+	if err := os.Chmod(dir, 0o750|os.ModeSetgid|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	mode := func() os.FileMode {
+		fi, err := os.Lstat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode() & (os.ModePerm | os.ModeSetgid | os.ModeSticky | os.ModeSetuid)
+	}
+	before := mode()
+	if before&os.ModeSetgid == 0 {
+		t.Skip("setgid on a directory not kept by this file system")
+	}
+	w := worker{}
+	w.Name, w.UID, w.GID = "app", 12345, 12345
+	p, ok := planDir(files{}, checks.Cause{ID: "socket-permission"}, w, dir)
+	if !ok || p.modes[0].Bits != "o+x" {
+		t.Fatalf("got %+v, want chmod o+x", p)
+	}
+	mb, err := p.modes[0].apply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := mode(), before|0o001; got != want {
+		t.Fatalf("after o+x: got %v, want %v", got, want)
+	}
+	if done, err := restoreMode(mb); !done || err != nil {
+		t.Fatalf("restore: %v %v", done, err)
+	}
+	if got := mode(); got != before {
+		t.Fatalf("after undo: got %v, want %v", got, before)
+	}
+}

@@ -71,8 +71,35 @@ func openNoFollow(path, kind string) (int, unix.Stat_t, error) {
 	return fd, st, nil
 }
 
+// metaOfStat keeps the setuid, setgid and sticky bits too: a directory's
+// setgid (files made inside take its group) must survive an added o+x.
 func metaOfStat(st unix.Stat_t) fileMeta {
-	return fileMeta{Mode: fs.FileMode(st.Mode & 0o777), UID: int(st.Uid), GID: int(st.Gid)}
+	m := fs.FileMode(st.Mode & 0o777)
+	if st.Mode&unix.S_ISUID != 0 {
+		m |= fs.ModeSetuid
+	}
+	if st.Mode&unix.S_ISGID != 0 {
+		m |= fs.ModeSetgid
+	}
+	if st.Mode&unix.S_ISVTX != 0 {
+		m |= fs.ModeSticky
+	}
+	return fileMeta{Mode: m, UID: int(st.Uid), GID: int(st.Gid)}
+}
+
+// unixMode turns permission and special bits into chmod's argument.
+func unixMode(m fs.FileMode) uint32 {
+	u := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		u |= unix.S_ISUID
+	}
+	if m&fs.ModeSetgid != 0 {
+		u |= unix.S_ISGID
+	}
+	if m&fs.ModeSticky != 0 {
+		u |= unix.S_ISVTX
+	}
+	return u
 }
 
 // setOwnerMode changes the inode behind an O_PATH descriptor: fchownat with
@@ -83,7 +110,7 @@ func setOwnerMode(fd int, uid, gid int, mode fs.FileMode) error {
 			return fmt.Errorf("chown: %w", err)
 		}
 	}
-	if err := unix.Chmod(fmt.Sprintf("/proc/self/fd/%d", fd), uint32(mode.Perm())); err != nil {
+	if err := unix.Chmod(fmt.Sprintf("/proc/self/fd/%d", fd), unixMode(mode)); err != nil {
 		return fmt.Errorf("chmod: %w", err)
 	}
 	return nil
