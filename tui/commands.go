@@ -118,6 +118,10 @@ func waitForEvent(ctx context.Context, gen int, ch <-chan runItem) tea.Cmd {
 
 // writeReport writes the Markdown report in a Cmd and says where.
 func (m *Model) writeReport() tea.Cmd {
+	if m.state == stateFailed {
+		m.setStatus("no report: the diagnosis failed (r runs it again)", false)
+		return nil
+	}
 	if m.outcome == nil {
 		m.setStatus("no report yet: the checks have not finished", false)
 		return nil

@@ -252,6 +252,14 @@ func TestNoNginx(t *testing.T) {
 
 	m.Update(outcomeMsg{gen: m.gen, err: errors.New("boom")})
 	mustContain(t, screen(m), "Could not diagnose: boom")
+
+	// f and e say the diagnosis failed, not that it is still running.
+	press(m, "f")
+	mustContain(t, screen(m), "nothing to fix: the diagnosis failed")
+	if cmd := press(m, "e"); cmd != nil {
+		t.Fatal("e after a failed diagnosis started a write")
+	}
+	mustContain(t, screen(m), "no report: the diagnosis failed")
 }
 
 func TestNavigation(t *testing.T) {

@@ -441,6 +441,10 @@ func (m *Model) openFix() tea.Cmd {
 		m.setStatus("read-only: fixes are disabled", false)
 		return nil
 	}
+	if m.state == stateFailed {
+		m.setStatus("nothing to fix: the diagnosis failed (r runs it again)", false)
+		return nil
+	}
 	if m.state != stateReady || m.outcome == nil {
 		m.setStatus("no fix yet: the checks are still running", false)
 		return nil
