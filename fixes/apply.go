@@ -244,19 +244,23 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	// took effect (live traffic during the apply) says nothing about it.
 	offsets := errorLogOffsets(o)
 	for _, m := range p.modes {
-		mb, err := m.apply()
+		pm, err := m.prepare()
 		if err != nil {
 			return fail(err)
 		}
-		en.Modes = append(en.Modes, mb)
+		// Journal the old owner and mode before changing them: a crash
+		// right after the change must not lose them. Undo of a change that
+		// never happened finds the path unlike After and leaves it.
+		en.Modes = append(en.Modes, pm.backup)
+		if err := e.save(en); err != nil {
+			pm.close()
+			return fail(err)
+		}
+		if err := pm.commit(); err != nil {
+			return fail(err)
+		}
 		for _, a := range m.argv() {
 			logf("done: %s", strings.Join(a, " "))
-		}
-	}
-	if len(en.Modes) > 0 {
-		// Journal the old modes now: a crash later must not lose them.
-		if err := e.save(en); err != nil {
-			return fail(err)
 		}
 	}
 	for _, c := range p.show {

@@ -216,3 +216,43 @@ func TestDirSearchKeepsSpecialBits(t *testing.T) {
 		t.Fatalf("after undo: got %v, want %v", got, before)
 	}
 }
+
+// The old owner and mode are in the journal on disk before the change is
+// made: a crash right after it leaves an undoable record.
+func TestModeJournaledBeforeTheChange(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	os.Mkdir(dir, 0o700)
+	w := worker{}
+	w.Name, w.UID, w.GID = "app", 12345, 12345
+	p, ok := planDir(files{}, checks.Cause{ID: "socket-permission"}, w, dir)
+	if !ok {
+		t.Fatal("no plan")
+	}
+	e := testEngine(t)
+	o := &checks.Outcome{Snapshot: &checks.Snapshot{}}
+	journaled := false
+	_, err := e.applyPlan(context.Background(), o, p, Options{Progress: func(s string) {
+		if !strings.HasPrefix(s, "done: chmod") {
+			return
+		}
+		// What a crash here would leave: only the journal on disk.
+		j, err := e.Journal()
+		if err != nil || len(j) != 1 {
+			t.Errorf("journal: %v, %d entries", err, len(j))
+			return
+		}
+		for _, m := range j[0].Modes {
+			journaled = journaled || (m.Path == dir && m.Before.Mode.Perm() == 0o700)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !journaled {
+		t.Fatal("the directory's old mode was not journaled when it was changed")
+	}
+	undo(t, e, "")
+	if fi, _ := os.Lstat(dir); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("after undo: %v", fi.Mode().Perm())
+	}
+}

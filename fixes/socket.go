@@ -116,12 +116,22 @@ func setOwnerMode(fd int, uid, gid int, mode fs.FileMode) error {
 	return nil
 }
 
-func (m modeChange) apply() (ModeBackup, error) {
+// preparedMode is a mode change whose path is open and checked, with the
+// record of what it will change, so the journal can hold it first.
+type preparedMode struct {
+	fd     int
+	uid    int
+	gid    int
+	backup ModeBackup
+}
+
+// prepare opens the path (never through a symlink, of the right type) and
+// computes the change without making it.
+func (m modeChange) prepare() (*preparedMode, error) {
 	fd, st, err := openNoFollow(m.Path, m.Kind)
 	if err != nil {
-		return ModeBackup{}, err
+		return nil, err
 	}
-	defer unix.Close(fd)
 	before := metaOfStat(st)
 	after := before
 	if m.UID >= 0 {
@@ -135,10 +145,32 @@ func (m modeChange) apply() (ModeBackup, error) {
 	} else {
 		after.Mode = m.Mode
 	}
-	if err := setOwnerMode(fd, m.UID, m.GID, after.Mode); err != nil {
-		return ModeBackup{}, fmt.Errorf("%s: %w", m.Path, err)
+	return &preparedMode{fd: fd, uid: m.UID, gid: m.GID,
+		backup: ModeBackup{Path: m.Path, Kind: m.Kind, Before: before, After: after}}, nil
+}
+
+// commit makes the change on the descriptor opened by prepare and closes it.
+func (pm *preparedMode) commit() error {
+	defer pm.close()
+	if err := setOwnerMode(pm.fd, pm.uid, pm.gid, pm.backup.After.Mode); err != nil {
+		return fmt.Errorf("%s: %w", pm.backup.Path, err)
 	}
-	return ModeBackup{Path: m.Path, Kind: m.Kind, Before: before, After: after}, nil
+	return nil
+}
+
+func (pm *preparedMode) close() {
+	if pm.fd >= 0 {
+		unix.Close(pm.fd)
+		pm.fd = -1
+	}
+}
+
+func (m modeChange) apply() (ModeBackup, error) {
+	pm, err := m.prepare()
+	if err != nil {
+		return ModeBackup{}, err
+	}
+	return pm.backup, pm.commit()
 }
 
 // restoreMode puts the old owner and mode back, unless the path now holds
