@@ -214,6 +214,10 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	}
 	res.JournalID = en.ID
 
+	// nginxLive: the changed files were handed to nginx (a reload was
+	// attempted). Before that, restoring the files is enough: a reload
+	// would only load whatever else changed on disk since nginx's start.
+	nginxLive := false
 	fail := func(err error) (Applied, error) {
 		logf("%v", err)
 		res.RolledBack = true
@@ -221,7 +225,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		// TUI): a half-applied fix is worse than a late answer.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
-		e.revert(rctx, en, logf, false)
+		e.revert(rctx, en, logf, false, nginxLive)
 		en.Applied, en.Undone, en.UndoneAt = res, true, e.now()
 		en.Applied.Log = res.Log
 		_ = e.save(en)
@@ -291,6 +295,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	// serve their last requests with the old config.
 	var oldPIDs map[int]bool
 	if p.nginxEdits || p.reloadNginx {
+		nginxLive = true
 		if err := e.reloadNginx(ctx, nx, oldWorkers, logf); err != nil {
 			return fail(err)
 		}
@@ -326,8 +331,9 @@ func withOutput(err error, out string) error {
 
 // revert puts every file and mode of the entry back and reloads what was
 // reloaded. undoCommands also runs the entry's undo argv (Undo, not a
-// failed apply, whose commands have not all run).
-func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any), undoCommands bool) error {
+// failed apply, whose commands have not all run); reloadNginx is false for
+// a failed apply that had not reloaded nginx yet.
+func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any), undoCommands, reloadNginx bool) error {
 	var errs []error
 	runAll := func(cmds [][]string) {
 		for _, c := range cmds {
@@ -382,7 +388,7 @@ func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any
 			logf("%v", err)
 		}
 	}
-	if en.ReloadNginx || nginxFiles {
+	if reloadNginx && (en.ReloadNginx || nginxFiles) {
 		if out, err := e.run(ctx, en.Nginx.testArgv()); err != nil {
 			err = fmt.Errorf("nginx -t fails after restoring, not reloading: %w", withOutput(err, out))
 			errs = append(errs, err)
@@ -459,7 +465,7 @@ func (e *Engine) Undo(ctx context.Context, id string) (Applied, error) {
 		return res, fmt.Errorf("fix %s (%s) is already undone", en.ID, en.Fix.ID)
 	}
 	logf := func(format string, a ...any) { res.Log = append(res.Log, fmt.Sprintf(format, a...)) }
-	err = e.revert(ctx, &en, logf, true)
+	err = e.revert(ctx, &en, logf, true, true)
 	if err == nil {
 		en.Undone, en.UndoneAt = true, e.now()
 		if serr := e.save(&en); serr != nil {

@@ -256,3 +256,31 @@ func TestModeJournaledBeforeTheChange(t *testing.T) {
 		t.Fatalf("after undo: %v", fi.Mode().Perm())
 	}
 }
+
+// An edit refused by nginx -t never reached nginx: restoring the file is the
+// whole rollback, and nginx is not reloaded (which would load whatever else
+// changed on disk since it started).
+func TestFailedNginxTDoesNotReload(t *testing.T) {
+	needRoot(t)
+	addr, _ := backend(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	l := startNginx(t, worldDir(t), proxyServer(addr, ""))
+	before := readFile(t, l.Conf)
+	o := l.outcome([]nginx.Pass{l.proxyPass(addr)})
+	e := testEngine(t)
+	_, line, _ := parsePos(l.at("proxy_pass"))
+	p := plan{Fix: Fix{ID: "test:bad:edit"}, nginxEdits: true, revertible: true,
+		edits: []Edit{{Path: l.Conf, Line: line, New: "            proxy_buffer_size banana;"}}}
+	workers := children(l.Master)
+	a, err := e.applyPlan(context.Background(), o, p, Options{})
+	if err == nil || !a.RolledBack {
+		t.Fatalf("got err %v rolled back %v, want an nginx -t failure rolled back", err, a.RolledBack)
+	}
+	if readFile(t, l.Conf) != before {
+		t.Fatal("config not restored")
+	}
+	time.Sleep(100 * time.Millisecond)
+	if now := children(l.Master); fmt.Sprint(now) != fmt.Sprint(workers) {
+		t.Fatalf("nginx was reloaded: workers %v became %v\n%s", workers, now, strings.Join(a.Log, "\n"))
+	}
+	l.wantStatus("/app/x", 200)
+}
