@@ -407,15 +407,23 @@ func restoreFile(fb FileBackup) error {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	if err == nil && sha(cur) != fb.Written {
-		return fmt.Errorf("%s: %w since the fix; restore by hand from %s", fb.Path, ErrChanged, fb.Backup)
-	}
 	if fb.Created {
+		if err == nil && sha(cur) != fb.Written {
+			return fmt.Errorf("%s: %w since the fix; remove it by hand", fb.Path, ErrChanged)
+		}
 		return removeRegular(fb.Path)
 	}
-	old, _, err := readNoFollow(fb.Backup)
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
+	old, _, berr := readNoFollow(fb.Backup)
+	if berr != nil {
+		return fmt.Errorf("backup: %w", berr)
+	}
+	if err == nil && sha(cur) != fb.Written {
+		if sha(cur) == sha(old) {
+			// Never written (a crash or a failure before this file's turn)
+			// or already put back: nothing to restore.
+			return nil
+		}
+		return fmt.Errorf("%s: %w since the fix; restore by hand from %s", fb.Path, ErrChanged, fb.Backup)
 	}
 	return writeAtomic(fb.Path, old, fb.Meta)
 }

@@ -284,3 +284,33 @@ func TestFailedNginxTDoesNotReload(t *testing.T) {
 	}
 	l.wantStatus("/app/x", 200)
 }
+
+// A crash after the journal but before a file was written leaves the file as
+// it was: undo finds nothing to restore there instead of refusing forever.
+func TestUndoAfterACrashBeforeTheWrite(t *testing.T) {
+	e := testEngine(t)
+	conf := filepath.Join(t.TempDir(), "app.conf")
+	os.WriteFile(conf, []byte("proxy_pass http://127.0.0.1:3000;\n"), 0o644)
+	en := &Entry{ID: newJournalID(time.Now()), Fix: Fix{ID: "wrong-address:x:address"}, When: time.Now()}
+	data := []byte(readFile(t, conf))
+	b, err := e.backup(en, 0, conf, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en.Files = []FileBackup{{Path: conf, Backup: b, Meta: fileMeta{Mode: 0o644, UID: os.Geteuid(), GID: os.Getegid()},
+		Written: sha([]byte("proxy_pass http://127.0.0.1:3001;\n"))}}
+	if err := e.save(en); err != nil {
+		t.Fatal(err)
+	}
+	a := undo(t, e, "")
+	if !a.RolledBack || readFile(t, conf) != string(data) {
+		t.Fatalf("undo: %+v", a)
+	}
+	// Someone else's change is still refused.
+	en.ID = newJournalID(time.Now().Add(time.Second))
+	e.save(en)
+	os.WriteFile(conf, []byte("proxy_pass http://10.0.0.1:3000;\n"), 0o644)
+	if _, err := e.Undo(context.Background(), en.ID); err == nil || !strings.Contains(err.Error(), "changed") {
+		t.Fatalf("got %v, want a refusal", err)
+	}
+}
