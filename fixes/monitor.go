@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +33,14 @@ func planMonitor(e *Engine, o *checks.Outcome) []plan {
 	}
 	tmp := filepath.Join(e.TextfileDir, promFile+".tmp")
 	final := filepath.Join(e.TextfileDir, promFile)
+	// The command line is written into a unit file (systemd splits it on
+	// spaces and expands % and $) or a cron line (run by /bin/sh, % is a
+	// newline): only words that mean the same to both are accepted.
+	for _, w := range append(append([]string(nil), argv...), tmp, final) {
+		if !plainWord.MatchString(w) {
+			return nil
+		}
+	}
 	var cmds, undo, after [][]string
 	if _, err := os.Stat(e.TextfileDir); err != nil {
 		cmds = append(cmds, []string{"mkdir", "-p", e.TextfileDir})
@@ -89,6 +98,9 @@ func planMonitor(e *Engine, o *checks.Outcome) []plan {
 		edits: edits, commands: cmds, undo: undo, undoAfter: after,
 	}}
 }
+
+// plainWord is a word no shell, cron or systemd reads differently.
+var plainWord = regexp.MustCompile(`^[A-Za-z0-9_./:@+,=-]+$`)
 
 func exists(p string) bool {
 	_, err := os.Lstat(p)

@@ -314,3 +314,30 @@ func TestUndoAfterACrashBeforeTheWrite(t *testing.T) {
 		t.Fatalf("got %v, want a refusal", err)
 	}
 }
+
+// The monitoring command is written into a cron line (run by /bin/sh) or a
+// unit file: a path with a space or a shell character is not offered, never
+// joined into a command.
+func TestMonitorRefusesWordsAShellWouldSplit(t *testing.T) {
+	e := testEngine(t)
+	e.SystemdRoot = ""
+	e.TextfileDir = t.TempDir()
+	e.Self = "/usr/local/bin/ngxdoctor"
+	o := &checks.Outcome{Snapshot: &checks.Snapshot{}}
+	fixByKind(t, e.Advice(o), "monitor")
+	for _, conf := range []string{"/etc/nginx/nginx.conf;touch /tmp/pwned", "/etc/nginx/my site.conf", "/etc/nginx/$(id).conf", "/etc/nginx/100%.conf"} {
+		o.Snapshot.Install.Config = conf
+		for _, f := range e.Advice(o) {
+			if strings.HasSuffix(f.ID, ":monitor") {
+				t.Fatalf("offered for -c %q:\n%s", conf, f.Diff)
+			}
+		}
+	}
+	e.SystemdRoot = t.TempDir()
+	o.Snapshot.Install.Config = "/etc/nginx/100%.conf"
+	for _, f := range e.Advice(o) {
+		if strings.HasSuffix(f.ID, ":monitor") {
+			t.Fatalf("unit offered for -c %q:\n%s", o.Snapshot.Install.Config, f.Diff)
+		}
+	}
+}
