@@ -668,9 +668,9 @@ func TestCtrlCQuitsFromTheDialog(t *testing.T) {
 	}
 }
 
-// q while a fix is applied stops the fix and quits once the engine has
-// rolled it back; a second q quits at once.
-func TestQuitWhileApplyingWaitsForTheRollback(t *testing.T) {
+// q while a fix is applied cancels it and quits once the engine answers;
+// a second q quits at once.
+func TestQuitWhileApplyingWaitsForTheEngine(t *testing.T) {
 	cfg := testConfig(socketOutcome())
 	cfg.Apply = func(ctx context.Context, _ *checks.Outcome, f fixes.Fix, _ fixes.Options) (fixes.Applied, error) {
 		<-ctx.Done() // the engine reverts on cancel
@@ -682,7 +682,7 @@ func TestQuitWhileApplyingWaitsForTheRollback(t *testing.T) {
 	if cmd := press(m, "q"); cmd != nil {
 		t.Fatal("q while applying quit before the fix was rolled back")
 	}
-	mustContain(t, screen(m), "rolled back first")
+	mustContain(t, screen(m), "quitting once the fix stops safely")
 	applied := find[appliedMsg](t, applying) // arrives only because q cancelled the fix
 	if _, cmd := m.Update(applied); cmd == nil {
 		t.Fatal("the rolled-back fix did not end the program")

@@ -328,13 +328,13 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := &m.keys
 	if key.Matches(msg, k.Quit) {
-		// A fix cut off halfway is worse than a late exit: cancelling makes
-		// the engine roll it back, and its answer ends the program. A
-		// second q does not wait.
+		// A fix cut off halfway is worse than a late exit: cancelled, the
+		// engine rolls back or keeps a journaled change, and its answer
+		// ends the program. A second q does not wait.
 		if d := m.dialog; d != nil && d.applying && !m.quitting {
 			m.quitting = true
 			m.quit()
-			m.setStatus("quitting: the fix is stopped and rolled back first; q again quits now", true)
+			m.setStatus("quitting once the fix stops safely (ngxdoctor undo reverts it); q quits now", true)
 			return nil
 		}
 		m.quit()
