@@ -341,3 +341,60 @@ func TestMonitorRefusesWordsAShellWouldSplit(t *testing.T) {
 		}
 	}
 }
+
+// A symlink above the socket, in a directory others may write, is not
+// followed: whoever may write there could point the change at another
+// socket. One in a directory only root (or we) may write is followed, as
+// /var/run -> /run is.
+func TestSocketChangeRefusesAnUntrustedSymlinkedDir(t *testing.T) {
+	root := t.TempDir()
+	real := filepath.Join(root, "real")
+	os.Mkdir(real, 0o755)
+	sock := filepath.Join(real, "app.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	os.Chmod(sock, 0o600)
+	mode := func() os.FileMode {
+		fi, err := os.Lstat(sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode().Perm()
+	}
+	open := filepath.Join(root, "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	os.Symlink(real, filepath.Join(open, "run"))
+	m := modeChange{Path: filepath.Join(open, "run", "app.sock"), Kind: "socket", UID: -1, GID: -1, Mode: 0o660}
+	if _, err := m.apply(); err == nil || !strings.Contains(err.Error(), "others may write") {
+		t.Fatalf("got %v, want a refusal", err)
+	}
+	if got := mode(); got != 0o600 {
+		t.Fatalf("the socket was changed through the link: %v", got)
+	}
+	// The same link where only we may write is followed; undo too.
+	os.Symlink("real", filepath.Join(root, "run"))
+	m.Path = filepath.Join(root, "run", "app.sock")
+	mb, err := m.apply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mode(); got != 0o660 {
+		t.Fatalf("after the change: %v", got)
+	}
+	if done, err := restoreMode(mb); !done || err != nil {
+		t.Fatalf("restore: %v %v", done, err)
+	}
+	if got := mode(); got != 0o600 {
+		t.Fatalf("after undo: %v", got)
+	}
+	// The socket itself as a symlink is refused as before.
+	os.Symlink(sock, filepath.Join(real, "link.sock"))
+	m.Path = filepath.Join(real, "link.sock")
+	if _, err := m.apply(); err == nil {
+		t.Fatal("followed a symlinked socket")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"os/user"
 	"path/filepath"
 	"regexp"
@@ -45,10 +46,21 @@ func (m modeChange) argv() [][]string {
 }
 
 // openNoFollow opens the path itself (not what a symlink names) and checks
-// its type on the descriptor.
+// its type on the descriptor. The directories on the way are walked one by
+// one (walkDir), so a symlink swapped in above the last component does not
+// redirect the change either.
 func openNoFollow(path, kind string) (int, unix.Stat_t, error) {
 	var st unix.Stat_t
-	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if !filepath.IsAbs(path) {
+		return -1, st, fmt.Errorf("%s: not an absolute path", path)
+	}
+	path = filepath.Clean(path)
+	dirfd, err := walkDir(filepath.Dir(path))
+	if err != nil {
+		return -1, st, fmt.Errorf("%s: %w", path, err)
+	}
+	fd, err := unix.Openat(dirfd, filepath.Base(path), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	unix.Close(dirfd)
 	if err != nil {
 		return -1, st, fmt.Errorf("%s: %w", path, err)
 	}
@@ -69,6 +81,82 @@ func openNoFollow(path, kind string) (int, unix.Stat_t, error) {
 		return -1, st, fmt.Errorf("%s is %s; refusing to change it", path, what)
 	}
 	return fd, st, nil
+}
+
+// walkDir opens an absolute directory path component by component with
+// O_NOFOLLOW. A symlinked directory on the way (/var/run -> /run) is
+// followed only when the directory holding the link belongs to root (or
+// us) and nobody else may write it: then nobody else could have made or
+// swapped it. A link in a directory a backend's user may write is refused.
+func walkDir(dir string) (int, error) {
+	fd, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	comps := strings.Split(dir, "/")
+	hops := 0
+	for len(comps) > 0 {
+		c := comps[0]
+		comps = comps[1:]
+		if c == "" || c == "." {
+			continue
+		}
+		next, err := unix.Openat(fd, c, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("%s: %w", c, err)
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(next, &st); err != nil {
+			unix.Close(next)
+			unix.Close(fd)
+			return -1, err
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			unix.Close(fd)
+			fd = next
+		case unix.S_IFLNK:
+			buf := make([]byte, 4096)
+			n, rerr := unix.Readlinkat(next, "", buf)
+			unix.Close(next)
+			terr := trustedDir(fd)
+			if rerr != nil || terr != nil || n == len(buf) || hops >= 16 {
+				unix.Close(fd)
+				if terr != nil {
+					return -1, fmt.Errorf("symlink %s in a directory others may write; refusing to follow it", c)
+				}
+				return -1, fmt.Errorf("symlink %s: cannot follow it", c)
+			}
+			hops++
+			target := string(buf[:n])
+			if filepath.IsAbs(target) {
+				unix.Close(fd)
+				if fd, err = unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+					return -1, err
+				}
+			}
+			// ".." in a target is taken on the real directory, as the kernel does.
+			comps = append(strings.Split(target, "/"), comps...)
+		default:
+			unix.Close(next)
+			unix.Close(fd)
+			return -1, fmt.Errorf("%s: not a directory", c)
+		}
+	}
+	return fd, nil
+}
+
+// trustedDir: owned by root or us, and writable by nobody else.
+func trustedDir(fd int) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if (st.Uid != 0 && int(st.Uid) != os.Geteuid()) || st.Mode&0o022 != 0 {
+		return errors.New("directory writable by others")
+	}
+	return nil
 }
 
 // metaOfStat keeps the setuid, setgid and sticky bits too: a directory's
