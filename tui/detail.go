@@ -98,7 +98,12 @@ func (m *Model) detailContent(w int) string {
 
 	switch st.Status {
 	case checks.Running:
-		b.raw(s.Muted.Render("Still checking…"))
+		if len(st.Checks) > 0 {
+			// A rerun keeps the last results in view rather than a blank pane.
+			b.add("", "Still checking… the results below are from the previous run.", "", s.Muted)
+		} else {
+			b.raw(s.Muted.Render("Still checking…"))
+		}
 	case "":
 		b.raw(s.Muted.Render("Not run: the diagnosis stopped before this step."))
 	}

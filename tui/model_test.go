@@ -312,6 +312,16 @@ func TestDetailScrollsAt80x24(t *testing.T) {
 	mustContain(t, s, "✗ php-fpm socket", "10 Monitoring")
 }
 
+// r keeps the last results in view, marked as old, until the new ones come.
+func TestRerunMarksOldResults(t *testing.T) {
+	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 120, 36)
+	cmd := press(m, "r")
+	s := screen(m)
+	mustContain(t, s, "the results below are from the previous run", "www-data may not connect to")
+	finishRun(t, m, cmd)
+	mustNotContain(t, screen(m), "previous run")
+}
+
 func TestFixDialogApplyAndRerun(t *testing.T) {
 	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 80, 24)
 	press(m, "f")
