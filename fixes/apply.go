@@ -233,7 +233,11 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	}
 
 	for i, c := range changes {
-		if err := writeAtomic(c.Path, []byte(c.After), en.Files[i].Meta); err != nil {
+		write := writeAtomic
+		if c.Create {
+			write = createAtomic
+		}
+		if err := write(c.Path, []byte(c.After), en.Files[i].Meta); err != nil {
 			return fail(fmt.Errorf("writing %s: %w", c.Path, err))
 		}
 		logf("wrote %s", c.Path)
@@ -409,7 +413,7 @@ func restoreFile(fb FileBackup) error {
 	}
 	if fb.Created {
 		if err == nil && sha(cur) != fb.Written {
-			return fmt.Errorf("%s: %w since the fix; remove it by hand", fb.Path, ErrChanged)
+			return fmt.Errorf("%s: not what this fix wrote (%w); left as it is", fb.Path, ErrChanged)
 		}
 		return removeRegular(fb.Path)
 	}

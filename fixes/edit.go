@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	udiff "github.com/aymanbagabas/go-udiff"
+	"golang.org/x/sys/unix"
 )
 
 // Edit is one minimal text change to a file:
@@ -225,6 +226,16 @@ func metaOf(fi fs.FileInfo) fileMeta {
 // with the given owner and mode, synced, renamed over the old one. A
 // symlink or a non-regular file at path is refused, never replaced.
 func writeAtomic(path string, data []byte, m fileMeta) error {
+	return writeFile(path, data, m, false)
+}
+
+// createAtomic is writeAtomic for a file that must not exist yet: the final
+// rename refuses to replace one made since the plan checked.
+func createAtomic(path string, data []byte, m fileMeta) error {
+	return writeFile(path, data, m, true)
+}
+
+func writeFile(path string, data []byte, m fileMeta, create bool) error {
 	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s: not a regular file (%s); refusing to replace it", path, fi.Mode().Type())
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -259,7 +270,21 @@ func writeAtomic(path string, data []byte, m fileMeta) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(name, path); err != nil {
+	if create {
+		err := unix.Renameat2(unix.AT_FDCWD, name, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+			// No RENAME_NOREPLACE on this file system: a link never replaces either.
+			if err = os.Link(name, path); err == nil {
+				os.Remove(name)
+			}
+		}
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%s: appeared since the plan; refusing to overwrite it", path)
+		}
+		if err != nil {
+			return err
+		}
+	} else if err := os.Rename(name, path); err != nil {
 		return err
 	}
 	ok = true

@@ -398,3 +398,32 @@ func TestSocketChangeRefusesAnUntrustedSymlinkedDir(t *testing.T) {
 		t.Fatal("followed a symlinked socket")
 	}
 }
+
+// A file the fix creates is never written over one that appeared since the
+// plan checked it was absent.
+func TestCreateNeverReplacesAFileMadeSince(t *testing.T) {
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.conf")
+	b := filepath.Join(dir, "b.conf")
+	os.WriteFile(a, []byte("one\n"), 0o644)
+	p := plan{Fix: Fix{ID: "test:create"}, revertible: true, edits: []Edit{
+		{Path: a, Line: 1, New: "two"},
+		{Path: b, Line: -1, New: "ours\n"},
+	}}
+	e := testEngine(t)
+	o := &checks.Outcome{Snapshot: &checks.Snapshot{}}
+	res, err := e.applyPlan(context.Background(), o, p, Options{Progress: func(s string) {
+		if strings.HasPrefix(s, "backed up") {
+			os.WriteFile(b, []byte("theirs\n"), 0o600) // made between plan and write
+		}
+	}})
+	if err == nil {
+		t.Fatalf("applied over a file made since the plan:\n%s", strings.Join(res.Log, "\n"))
+	}
+	if got := readFile(t, b); got != "theirs\n" {
+		t.Fatalf("%s: got %q, want theirs untouched", b, got)
+	}
+	if got := readFile(t, a); got != "one\n" {
+		t.Fatalf("%s not restored: %q", a, got)
+	}
+}
