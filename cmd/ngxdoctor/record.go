@@ -36,7 +36,8 @@ func newRecord() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(out, b, 0o644); err != nil {
+			// A recording holds configs and log lines: readable by its owner only.
+			if err := os.WriteFile(out, b, 0o600); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "recorded %d bytes to %s\n", len(b), out)
