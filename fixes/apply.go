@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,6 +131,11 @@ func (e *Engine) Apply(ctx context.Context, o *checks.Outcome, f Fix, opts Optio
 	}
 	if f.Diff != "" && f.Diff != p.Diff {
 		return res, fmt.Errorf("fix %s: %w: the change would differ from the preview", f.ID, ErrChanged)
+	}
+	// The commands confirmed are the commands run: a plan made afresh on a
+	// host that changed since the preview is refused, not run instead.
+	if len(f.Commands) > 0 && !slices.EqualFunc(f.Commands, p.Commands, slices.Equal[[]string]) {
+		return res, fmt.Errorf("fix %s: the commands would differ from the preview (the host changed since); check again", f.ID)
 	}
 	return e.applyPlan(ctx, o, p, opts)
 }

@@ -427,3 +427,25 @@ func TestCreateNeverReplacesAFileMadeSince(t *testing.T) {
 		t.Fatalf("%s not restored: %q", a, got)
 	}
 }
+
+// What runs is what was previewed: a fix whose commands come out different
+// when planned again is refused.
+func TestApplyRefusesCommandsOtherThanPreviewed(t *testing.T) {
+	c := checks.Cause{ID: "selinux-denied", Target: "127.0.0.1:8080", Facts: map[string]string{"port": "8080"}}
+	o := commandOutcome(c)
+	e := testEngine(t)
+	rec := &Recorder{}
+	e.Runner = rec
+	f := fixByKind(t, e.For(o, c), "semanage-port")
+	shown := f
+	shown.Commands = [][]string{{"semanage", "port", "-a", "-t", "http_port_t", "-p", "tcp", "8081"}}
+	if _, err := e.Apply(context.Background(), o, shown, Options{}); err == nil {
+		t.Fatal("applied commands other than the previewed ones")
+	}
+	if len(rec.Calls()) != 0 {
+		t.Fatalf("ran %q", rec.Calls())
+	}
+	if _, err := e.Apply(context.Background(), o, f, Options{}); err != nil || len(rec.Calls()) != 1 {
+		t.Fatalf("the previewed fix: err %v, ran %q", err, rec.Calls())
+	}
+}
