@@ -223,7 +223,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	// nginxLive: the changed files were handed to nginx (a reload was
 	// attempted). Before that, restoring the files is enough: a reload
 	// would only load whatever else changed on disk since nginx's start.
-	nginxLive := false
+	nginxLive, backendLive := false, false
 	fail := func(err error) (Applied, error) {
 		logf("%v", err)
 		res.RolledBack = true
@@ -231,7 +231,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		// TUI): a half-applied fix is worse than a late answer.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
-		e.revert(rctx, en, logf, false, nginxLive)
+		e.revert(rctx, en, logf, false, nginxLive, backendLive)
 		en.Applied, en.Undone, en.UndoneAt = res, true, e.now()
 		en.Applied.Log = res.Log
 		_ = e.save(en)
@@ -296,6 +296,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		logf("ran %s", strings.Join(c, " "))
 	}
 	if p.reloadBackend != nil {
+		backendLive = true
 		if err := e.reloadBackend(ctx, *p.reloadBackend); err != nil {
 			return fail(err)
 		}
@@ -341,9 +342,9 @@ func withOutput(err error, out string) error {
 
 // revert puts every file and mode of the entry back and reloads what was
 // reloaded. undoCommands also runs the entry's undo argv (Undo, not a
-// failed apply, whose commands have not all run); reloadNginx is false for
-// a failed apply that had not reloaded nginx yet.
-func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any), undoCommands, reloadNginx bool) error {
+// failed apply, whose commands have not all run); reloadNginx and
+// reloadBackend are false for a failed apply that had not reloaded them yet.
+func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any), undoCommands, reloadNginx, reloadBackend bool) error {
 	var errs []error
 	runAll := func(cmds [][]string) {
 		for _, c := range cmds {
@@ -388,11 +389,14 @@ func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any
 	if undoCommands {
 		runAll(en.UndoAfter)
 	}
-	if r := en.ReloadBackend; r != nil && len(r.Argv) == 0 && !alive(r.PID, r.Name) {
+	switch r := en.ReloadBackend; {
+	case !reloadBackend || r == nil:
+		// Nothing was reloaded: the backend still runs what it read before.
+	case len(r.Argv) == 0 && !alive(r.PID, r.Name):
 		// The master that read the changed file is gone; whatever runs now
 		// read the restored file or will at its next start.
 		logf("%s (pid %d) is no longer running: nothing to reload", r.Name, r.PID)
-	} else if r != nil {
+	default:
 		if err := e.reloadBackend(ctx, *r); err != nil {
 			errs = append(errs, err)
 			logf("%v", err)
@@ -483,7 +487,7 @@ func (e *Engine) Undo(ctx context.Context, id string) (Applied, error) {
 		return res, fmt.Errorf("fix %s (%s) is already undone", en.ID, en.Fix.ID)
 	}
 	logf := func(format string, a ...any) { res.Log = append(res.Log, fmt.Sprintf(format, a...)) }
-	err = e.revert(ctx, &en, logf, true, true)
+	err = e.revert(ctx, &en, logf, true, true, true)
 	if err == nil {
 		en.Undone, en.UndoneAt = true, e.now()
 		if serr := e.save(&en); serr != nil {

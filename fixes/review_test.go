@@ -449,3 +449,30 @@ func TestApplyRefusesCommandsOtherThanPreviewed(t *testing.T) {
 		t.Fatalf("the previewed fix: err %v, ran %q", err, rec.Calls())
 	}
 }
+
+// A rollback before the backend was reloaded restores the pool file and
+// leaves the backend alone: it still runs what it read before.
+func TestRollbackBeforeTheBackendReloadDoesNotReloadIt(t *testing.T) {
+	dir := t.TempDir()
+	pool := filepath.Join(dir, "app.conf")
+	os.WriteFile(pool, []byte("[app]\nlisten = /run/app.sock\n"), 0o644)
+	notASocket := filepath.Join(dir, "file.sock")
+	os.WriteFile(notASocket, nil, 0o600)
+	p := plan{Fix: Fix{ID: "test:pool"}, revertible: true,
+		edits:         []Edit{{Path: pool, Line: 2, New: "listen.mode = 0660"}},
+		modes:         []modeChange{{Path: notASocket, Kind: "socket", UID: -1, GID: -1, Mode: 0o660}},
+		reloadBackend: &reloadRef{Argv: []string{"systemctl", "reload", "php8.2-fpm.service"}}}
+	e := testEngine(t)
+	rec := &Recorder{}
+	e.Runner = rec
+	a, err := e.applyPlan(context.Background(), &checks.Outcome{Snapshot: &checks.Snapshot{}}, p, Options{})
+	if err == nil || !a.RolledBack {
+		t.Fatalf("got err %v rolled back %v, want the socket refused and a rollback", err, a.RolledBack)
+	}
+	if got := readFile(t, pool); got != "[app]\nlisten = /run/app.sock\n" {
+		t.Fatalf("pool not restored: %q", got)
+	}
+	if calls := rec.Calls(); len(calls) != 0 {
+		t.Fatalf("ran %q, want nothing", calls)
+	}
+}
