@@ -476,3 +476,26 @@ func TestRollbackBeforeTheBackendReloadDoesNotReloadIt(t *testing.T) {
 		t.Fatalf("ran %q, want nothing", calls)
 	}
 }
+
+// A master pid from an old journal entry that now names a worker is not
+// signalled (a worker ignores HUP): nginx -s reload is used instead.
+func TestReloadOnlySignalsAMaster(t *testing.T) {
+	needRoot(t)
+	addr, _ := backend(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	l := startNginx(t, worldDir(t), proxyServer(addr, ""))
+	var worker int
+	for pid := range children(l.Master) {
+		worker = pid
+	}
+	e := testEngine(t)
+	e.ReloadWait = time.Second
+	nx := nginxRef{Binary: nginxBin, Config: l.Conf, Prefix: l.Dir, MasterPID: worker}
+	var log []string
+	err := e.reloadNginx(context.Background(), nx, children(worker), func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) })
+	if err != nil {
+		t.Fatalf("reload: %v\n%s", err, strings.Join(log, "\n"))
+	}
+	if !strings.Contains(strings.Join(log, "\n"), "-s reload") {
+		t.Fatalf("signalled pid %d, a worker:\n%s", worker, strings.Join(log, "\n"))
+	}
+}

@@ -75,7 +75,9 @@ func alive(pid int, name string) bool {
 // a new worker has started: a master that rejects the new config keeps its
 // old workers, so no new worker means the reload did not take.
 func (e *Engine) reloadNginx(ctx context.Context, nx nginxRef, old map[int]bool, logf func(string, ...any)) error {
-	if nx.MasterPID > 0 && alive(nx.MasterPID, "nginx") {
+	// The pid must still be a master: after a restart it may name a worker
+	// (which ignores HUP) or anything else.
+	if nx.MasterPID > 0 && alive(nx.MasterPID, "nginx: master process") {
 		if err := syscall.Kill(nx.MasterPID, syscall.SIGHUP); err != nil {
 			return fmt.Errorf("reload: %w", err)
 		}
