@@ -182,7 +182,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	}
 
 	en := &Entry{ID: newJournalID(e.now()), Fix: p.Fix, When: e.now(), Nginx: nx,
-		UndoCommands: p.undo, UndoAfter: p.undoAfter, ReloadBackend: p.reloadBackend}
+		UndoCommands: p.undo, UndoAfter: p.undoAfter, ReloadBackend: p.reloadBackend, Commands: len(p.commands)}
 	oldWorkers := children(nx.MasterPID)
 
 	// Back every file up before the first write, and journal the backups, so
@@ -294,6 +294,10 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 			return res, withOutput(err, out)
 		}
 		logf("ran %s", strings.Join(c, " "))
+		en.CommandsRun++
+		if err := e.save(en); err != nil {
+			logf("journal: %v", err)
+		}
 	}
 	if p.reloadBackend != nil {
 		backendLive = true
@@ -357,8 +361,12 @@ func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any
 		}
 	}
 	// Commands first: a timer is stopped before its unit file goes away.
-	if undoCommands {
-		runAll(en.UndoCommands)
+	if undoCommands && len(en.UndoCommands) > 0 {
+		if en.Commands > 0 && en.CommandsRun < en.Commands {
+			logf("the fix's commands did not all complete (%d of %d): not running %q", en.CommandsRun, en.Commands, en.UndoCommands)
+		} else {
+			runAll(en.UndoCommands)
+		}
 	}
 	nginxFiles := false
 	for i := len(en.Files) - 1; i >= 0; i-- {

@@ -27,8 +27,13 @@ type Entry struct {
 	Files []FileBackup `json:"files,omitempty"`
 	// Modes are owner/mode changes made in-process (sockets, directories).
 	Modes []ModeBackup `json:"modes,omitempty"`
-	// UndoCommands run in order on undo.
+	// UndoCommands run in order on undo, but only when all of the fix's
+	// Commands completed (CommandsRun == Commands): the undo of a firewall
+	// rule's delete that failed or never ran would insert a rule that is
+	// not gone. Entries without Commands predate the count: undo runs them.
 	UndoCommands [][]string `json:"undo_commands,omitempty"`
+	Commands     int        `json:"commands,omitempty"`
+	CommandsRun  int        `json:"commands_run,omitempty"`
 	// UndoAfter run once the files are restored.
 	UndoAfter [][]string `json:"undo_after,omitempty"`
 	// ReloadNginx and ReloadBackend say what to reload after restoring.

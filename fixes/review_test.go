@@ -499,3 +499,42 @@ func TestReloadOnlySignalsAMaster(t *testing.T) {
 		t.Fatalf("signalled pid %d, a worker:\n%s", worker, strings.Join(log, "\n"))
 	}
 }
+
+// A firewall rule's delete that failed (the rule was already gone) leaves a
+// journal entry; undoing it must not insert the blocking rule again.
+func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
+	c := checks.Cause{ID: "firewall-blocked", Target: "127.0.0.1:3000", Facts: map[string]string{"port": "3000"}}
+	o := commandOutcome(c)
+	o.Snapshot.Firewall = host.Firewall{Rules: []host.Rule{{Tool: "iptables", Action: "reject", Port: 3000, Chain: "OUTPUT",
+		Text: "-A OUTPUT -p tcp -m tcp --dport 3000 -j REJECT"}}}
+	e := testEngine(t)
+	rec := &Recorder{Reply: func(argv []string) ([]byte, []byte, int, error) {
+		if len(argv) > 1 && argv[1] == "-D" {
+			return nil, []byte("iptables: Bad rule (does a matching rule exist in that chain?)."), 1, nil
+		}
+		return nil, nil, 0, nil
+	}}
+	e.Runner = rec
+	f := fixByKind(t, e.For(o, c), "firewall-iptables-1")
+	if _, err := e.Apply(context.Background(), o, f, Options{}); err == nil {
+		t.Fatal("a failed delete reported success")
+	}
+	u, _ := e.Undo(context.Background(), "")
+	for _, call := range rec.Calls() {
+		if len(call) > 1 && call[1] == "-I" {
+			t.Fatalf("undo inserted the rule that was never deleted: %q\n%s", rec.Calls(), strings.Join(u.Log, "\n"))
+		}
+	}
+	// When the delete did run, undo puts the rule back.
+	rec2 := &Recorder{}
+	e.Runner = rec2
+	if _, err := e.Apply(context.Background(), o, f, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Undo(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if calls := rec2.Calls(); len(calls) != 2 || calls[1][1] != "-I" {
+		t.Fatalf("got %q, want the delete then the insert", calls)
+	}
+}
