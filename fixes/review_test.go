@@ -538,3 +538,26 @@ func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
 		t.Fatalf("got %q, want the delete then the insert", calls)
 	}
 }
+
+// Another backend whose address starts with the target's is not the target.
+func TestVerifyJudgesOnlyTheTargetsLines(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "error.log")
+	os.WriteFile(logPath, nil, 0o644)
+	o := &checks.Outcome{Snapshot: &checks.Snapshot{Config: &nginx.Config{ErrorLogs: []nginx.LogFile{{Path: logPath}}}}}
+	p := plan{cause: checks.Cause{ID: "backend-down", Target: "127.0.0.1:80"}}
+	e := testEngine(t)
+	e.Watch = 0
+	e.ProbeTimeout = 100 * time.Millisecond
+	offsets := errorLogOffsets(o)
+	other := `2026/11/24 06:30:00 [error] 100#100: *1 connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, server: , upstream: "http://127.0.0.1:8080/", host: "x"` + "\n"
+	os.WriteFile(logPath, []byte(other), 0o644)
+	if v := e.verify(context.Background(), o, p, offsets, nil, t.Logf); v.regressed {
+		t.Fatalf("a line about 127.0.0.1:8080 judged a fix of 127.0.0.1:80: %s", v.reason)
+	}
+	ours := strings.ReplaceAll(other, "127.0.0.1:8080", "127.0.0.1:80")
+	os.WriteFile(logPath, []byte(other+ours), 0o644)
+	if v := e.verify(context.Background(), o, p, offsets, nil, t.Logf); !v.regressed {
+		t.Fatal("a line about the target itself was not judged")
+	}
+}

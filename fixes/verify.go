@@ -316,7 +316,7 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 				continue
 			}
 			for _, t := range targets {
-				if !strings.Contains(l, strings.TrimPrefix(t, "unix:")) {
+				if !namesTarget(l, strings.TrimPrefix(t, "unix:")) {
 					continue
 				}
 				// Live traffic to other locations of the same backend may
@@ -346,6 +346,24 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 		logf("not verified: no request through nginx or probe could confirm it")
 	}
 	return v
+}
+
+// namesTarget: the line names the address itself, not one it is a prefix
+// of (127.0.0.1:80 in a line about 127.0.0.1:8080, /run/app.sock in one
+// about /run/app.sock2).
+func namesTarget(l, addr string) bool {
+	for i := 0; addr != ""; {
+		j := strings.Index(l[i:], addr)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(addr)
+		if end == len(l) || !addrChar(l[end]) {
+			return true
+		}
+		i += j + 1
+	}
+	return false
 }
 
 // probeCures are the causes whose 502 is a failed connect that a
