@@ -24,6 +24,12 @@ func planFirewall(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		if r.Port != port || (r.Action != "reject" && r.Action != "drop") {
 			continue
 		}
+		// iptables and nft rule text is split on spaces into argv (the
+		// delete, or the insert that undoes it): a quoted word (a comment)
+		// would be cut into pieces and name another rule, or none.
+		if r.Tool != "ufw" && r.Tool != "firewalld" && strings.ContainsAny(r.Text, "\"'\\") {
+			continue
+		}
 		del := r.Delete
 		if len(del) == 0 {
 			del = iptablesDelete(r)

@@ -561,3 +561,20 @@ func TestVerifyJudgesOnlyTheTargetsLines(t *testing.T) {
 		t.Fatal("a line about the target itself was not judged")
 	}
 }
+
+// A rule whose text has a quoted word is not split into argv.
+func TestFirewallRuleWithQuotesIsNotSplit(t *testing.T) {
+	c := checks.Cause{ID: "firewall-blocked", Target: "127.0.0.1:3000", Facts: map[string]string{"port": "3000"}}
+	for _, r := range []host.Rule{
+		{Tool: "iptables", Action: "reject", Port: 3000, Chain: "OUTPUT",
+			Text: `-A OUTPUT -p tcp -m tcp --dport 3000 -m comment --comment "maintenance window" -j REJECT`},
+		{Tool: "nft", Action: "drop", Port: 3000, Text: `tcp dport 3000 comment "maintenance window" drop # handle 7`,
+			Delete: []string{"nft", "delete", "rule", "inet", "filter", "output", "handle", "7"}},
+	} {
+		o := commandOutcome(c)
+		o.Snapshot.Firewall = host.Firewall{Rules: []host.Rule{r}}
+		if fs := testEngine(t).For(o, c); len(fs) != 0 {
+			t.Fatalf("%s: offered %q with undo %q", r.Tool, fs[0].Commands, fs[0].Undo)
+		}
+	}
+}
