@@ -398,11 +398,11 @@ func planSocket(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	}
 	durable, ok := e.planPool(o, c, w, path, mc)
 	if ok {
+		// Transient and Durable say it all; the preview shows both.
 		immediate.Durable = durable.ID
-		immediate.Warning = "Transient: the backend makes a new socket when it restarts; the durable fix is " + durable.ID
 	} else {
-		immediate.Warning = "Transient: the backend makes a new socket when it restarts; " +
-			"set its owner/group/mode in the backend's own config (no php-fpm pool for this socket was found)"
+		immediate.Warning = "No php-fpm pool for this socket was found: set its owner, group and mode " +
+			"in the backend's own config (gunicorn's --umask, uwsgi's --chmod-socket, or its systemd unit), or its next restart undoes this"
 	}
 	out = append(out, immediate)
 	if ok {
