@@ -1,6 +1,8 @@
 package host
 
 import (
+	"fmt"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 	"net"
 	"os"
 	"os/exec"
@@ -18,13 +20,9 @@ func TestCanConnect(t *testing.T) {
 	needRoot(t)
 	sys := Live()
 	nobody, err := sys.LookupUser("nobody")
-	if err != nil {
-		t.Skipf("no user nobody here: %v", err)
-	}
+	labtest.Need(t, err == nil, fmt.Sprintf("no user nobody here: %v", err))
 	wwwData, err := sys.LookupUser("www-data")
-	if err != nil {
-		t.Skipf("no user www-data here: %v", err)
-	}
+	labtest.Need(t, err == nil, fmt.Sprintf("no user www-data here (the nginx package creates it): %v", err))
 	root, err := sys.LookupUser("root")
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"fmt"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 	"net"
 	"os/exec"
 	"reflect"
@@ -206,9 +207,8 @@ func TestReadFirewallRecorded(t *testing.T) {
 // "no route to host"), and removes it with the Delete argv the parser built.
 func TestReadFirewallLive(t *testing.T) {
 	needRoot(t)
-	if _, err := exec.LookPath("iptables"); err != nil {
-		t.Skip("iptables is not installed")
-	}
+	_, err := exec.LookPath("iptables")
+	labtest.Need(t, err == nil, "iptables is not installed (scripts/test.sh installs it)")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	sys := Live()

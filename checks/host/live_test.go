@@ -306,9 +306,8 @@ func TestLiveProcesses(t *testing.T) {
 func TestLiveNginxCmdline(t *testing.T) {
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
-		if bin, err = Live().LookPath("nginx"); err != nil {
-			t.Skip("nginx is not installed")
-		}
+		bin, err = Live().LookPath("nginx")
+		labtest.Need(t, err == nil, "nginx is not installed (scripts/test.sh installs nginx-light)")
 	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "nginx.conf")
@@ -318,10 +317,22 @@ func TestLiveNginxCmdline(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "-p", dir, "-c", conf)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() {
+		// SIGTERM: the master stops its workers; a SIGKILL would orphan them.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) {
 		ps, err := Live().Processes(context.Background())
