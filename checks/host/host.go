@@ -110,3 +110,14 @@ type Output struct {
 	Stderr   []byte `json:"stderr,omitempty"`
 	ExitCode int    `json:"exit_code"`
 }
+
+// InZone is sys with nginx's local timestamps read in loc: for logs copied
+// from a host in another zone, and for tests and tools that write their own.
+func InZone(sys System, loc *time.Location) System { return zoned{sys, loc} }
+
+type zoned struct {
+	System
+	loc *time.Location
+}
+
+func (z zoned) Location() *time.Location { return z.loc }

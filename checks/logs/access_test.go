@@ -30,7 +30,7 @@ func TestReadAccessLogWindow(t *testing.T) {
 		}
 	}
 	path := writeLog(t, b.String())
-	got, err := ReadAccessLog(context.Background(), fileSystem{}, path, since)
+	got, err := ReadAccessLog(context.Background(), disk, path, since)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestReadAccessLogFormats(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// A dated line first so that garbage falls in the window.
 			content := accessLine(ts, 200) + tt.line + "\n"
-			got, err := ReadAccessLog(context.Background(), fileSystem{}, writeLog(t, content), ts)
+			got, err := ReadAccessLog(context.Background(), disk, writeLog(t, content), ts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +78,7 @@ func TestReadAccessLogFormats(t *testing.T) {
 
 func TestReadAccessLogEdges(t *testing.T) {
 	for _, content := range []string{"", "no dates here\n", strings.Repeat("\x00", 70000)} {
-		got, err := ReadAccessLog(context.Background(), fileSystem{}, writeLog(t, content), base)
+		got, err := ReadAccessLog(context.Background(), disk, writeLog(t, content), base)
 		if err != nil {
 			t.Fatal(err)
 		}

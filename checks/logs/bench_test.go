@@ -43,7 +43,7 @@ func BenchmarkReadErrorLogWindow(b *testing.B) {
 			var got ErrorLog
 			for b.Loop() {
 				var err error
-				if got, err = ReadErrorLog(context.Background(), fileSystem{}, path, since); err != nil {
+				if got, err = ReadErrorLog(context.Background(), disk, path, since); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -64,7 +64,7 @@ func BenchmarkReadErrorLogAll(b *testing.B) {
 			b.SetBytes(fi.Size())
 			var got ErrorLog
 			for b.Loop() {
-				if got, err = ReadErrorLog(context.Background(), fileSystem{}, path, time.Time{}); err != nil {
+				if got, err = ReadErrorLog(context.Background(), disk, path, time.Time{}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -51,7 +51,7 @@ func FuzzReadErrorLog(f *testing.F) {
 	f.Add([]byte("\x00\n\xff\n"+errLine(base, 1)), int64(0))
 	f.Add([]byte(errLine(base.Add(time.Hour), 1)+errLine(base, 2)), int64(30*60))
 	f.Fuzz(func(t *testing.T, data []byte, offset int64) {
-		sys, path := memSystem{data: data}, "fuzz.log"
+		sys, path := memSystem{System: disk, data: data}, "fuzz.log"
 		var since time.Time
 		if offset >= 0 {
 			since = base.Add(time.Duration(offset%(48*3600)) * time.Second)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
 )
 
 var base = time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
@@ -54,7 +56,7 @@ func inWindow(times []time.Time, since time.Time) int {
 
 func read(t *testing.T, path string, since time.Time) ErrorLog {
 	t.Helper()
-	got, err := ReadErrorLog(context.Background(), fileSystem{}, path, since)
+	got, err := ReadErrorLog(context.Background(), disk, path, since)
 	if err != nil {
 		t.Fatalf("got error %v, want none", err)
 	}
@@ -273,13 +275,13 @@ func TestReadErrorLogErrors(t *testing.T) {
 	path := writeLog(t, content)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := ReadErrorLog(ctx, fileSystem{}, path, base.Add(30*time.Minute)); !errors.Is(err, context.Canceled) {
+	if _, err := ReadErrorLog(ctx, disk, path, base.Add(30*time.Minute)); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: got %v, want context.Canceled", err)
 	}
-	if _, err := ReadErrorLog(ctx, fileSystem{}, path, time.Time{}); !errors.Is(err, context.Canceled) {
+	if _, err := ReadErrorLog(ctx, disk, path, time.Time{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled, all: got %v, want context.Canceled", err)
 	}
-	if _, err := ReadErrorLog(context.Background(), fileSystem{}, filepath.Join(t.TempDir(), "none.log"), base); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := ReadErrorLog(context.Background(), disk, filepath.Join(t.TempDir(), "none.log"), base); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing file: got %v, want fs.ErrNotExist", err)
 	}
 }
@@ -292,7 +294,7 @@ func TestReadErrorLogLocalTime(t *testing.T) {
 		b.WriteString(errLine(base.Add(2*time.Hour+time.Duration(s)*time.Second), s))
 	}
 	path := writeLog(t, b.String())
-	got, err := ReadErrorLog(context.Background(), fileSystem{loc: loc}, path, base.Add(50*time.Minute))
+	got, err := ReadErrorLog(context.Background(), host.InZone(host.Live(), loc), path, base.Add(50*time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}

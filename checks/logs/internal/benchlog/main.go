@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -68,7 +67,7 @@ func run(args []string) error {
 			defer pprof.StopCPUProfile()
 		}
 		start := time.Now()
-		got, err := logs.ReadErrorLog(context.Background(), fileSystem{}, args[2], since)
+		got, err := logs.ReadErrorLog(context.Background(), host.InZone(host.Live(), time.UTC), args[2], since)
 		if err != nil {
 			return err
 		}
@@ -81,45 +80,3 @@ func run(args []string) error {
 	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
-
-var errNo = errors.New("not available in benchlog")
-
-// fileSystem is the smallest host.System that reads files from disk.
-type fileSystem struct{}
-
-type file struct {
-	*os.File
-	size int64
-}
-
-func (f file) Size() int64 { return f.size }
-
-func (fileSystem) Open(path string) (host.File, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return file{f, fi.Size()}, nil
-}
-
-func (fileSystem) Now() time.Time                                       { return time.Now() }
-func (fileSystem) Location() *time.Location                             { return time.UTC }
-func (fileSystem) Euid() int                                            { return os.Geteuid() }
-func (fileSystem) Processes(context.Context) ([]host.Process, error)    { return nil, errNo }
-func (fileSystem) Listeners(context.Context) ([]host.Listener, error)   { return nil, errNo }
-func (fileSystem) Lstat(string) (host.FileInfo, error)                  { return host.FileInfo{}, errNo }
-func (fileSystem) Glob(string) ([]string, error)                        { return nil, errNo }
-func (fileSystem) LookupUser(string) (host.User, error)                 { return host.User{}, errNo }
-func (fileSystem) LookupUserID(uint32) (host.User, error)               { return host.User{}, errNo }
-func (fileSystem) LookupGroupID(uint32) (string, error)                 { return "", errNo }
-func (fileSystem) LookPath(string) (string, error)                      { return "", errNo }
-func (fileSystem) LookupHost(context.Context, string) ([]string, error) { return nil, errNo }
-func (fileSystem) Run(context.Context, string, ...string) (host.Output, error) {
-	return host.Output{}, errNo
-}
-func (fileSystem) Dial(context.Context, string, string) (net.Conn, error) { return nil, errNo }
