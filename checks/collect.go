@@ -118,7 +118,13 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 			s.ConfigTest.Inconclusive = "nginx -t needs root to open the pid, log and temp files the config names"
 		}
 	})
-	goDo("logs", func() { s.readLogs(ctx) })
+	goDo("logs", func() {
+		s.readLogs(ctx)
+		s.indexOurs()
+		if !opts.NoReplay && inst.Running {
+			s.replay(ctx)
+		}
+	})
 	goDo("probes", func() {
 		s.Probes = probe.All(ctx, sys, s.Targets, hostHeaders(s.Targets), opts.timeout(), probeWorkers)
 	})
