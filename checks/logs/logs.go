@@ -137,3 +137,32 @@ type AccessLog struct {
 	Unparsed  int         `json:"unparsed"`
 	BytesRead int64       `json:"bytes_read"`
 }
+
+// Tally counts entries as ReadErrorLog counts lines, for entries that
+// come without counts.
+func Tally(entries []Entry) []Count {
+	index := map[[3]string]int{}
+	var out []Count
+	for _, e := range entries {
+		k := [3]string{string(e.Class), e.Target, e.Phase}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, Count{Class: e.Class, Target: e.Target, Phase: e.Phase, First: e.Time})
+		}
+		c := &out[i]
+		c.Lines++
+		if e.Time.Before(c.First) {
+			c.First = e.Time
+		}
+		if e.Time.After(c.Last) {
+			c.Last = e.Time
+		}
+		if len(c.Examples) < MaxExamples {
+			c.Examples = append(c.Examples, e)
+		}
+	}
+	sortCounts(out)
+	return out
+}
