@@ -104,7 +104,7 @@ func (e *Engine) plansFor(o *checks.Outcome, c checks.Cause) []plan {
 	} {
 		for _, p := range build(e, o, c) {
 			p.cause = c
-			p.Cause, p.Target = c.ID, c.Target
+			p.Cause, p.Target = string(c.ID), c.Target
 			p.finish(o)
 			out = append(out, p)
 		}
@@ -203,7 +203,9 @@ func (e *Engine) find(o *checks.Outcome, id string) (plan, bool) {
 	return plan{}, false
 }
 
-func fixID(cause, target, kind string) string { return cause + ":" + target + ":" + kind }
+func fixID(cause checks.CauseID, target, kind string) string {
+	return string(cause) + ":" + target + ":" + kind
+}
 
 // digestLen is the length of the digest a fix ID ends with ("@" and hex).
 const digestLen = 16
