@@ -51,7 +51,12 @@ func context(o *checks.Outcome, short bool) string {
 }
 
 // hostName is the machine's name when the snapshot knows it.
-func hostName(s *checks.Snapshot) string { return "" }
+func hostName(s *checks.Snapshot) string {
+	if s.MachineErr != nil {
+		return ""
+	}
+	return s.Machine.Name
+}
 
 func workerUser(s *checks.Snapshot) string {
 	if s.WorkerUser.Name != "" {
@@ -63,7 +68,7 @@ func workerUser(s *checks.Snapshot) string {
 // Group is the causes of one id, with the servers and upstream groups
 // they concern: 200 broken backends are one story, told once.
 type Group struct {
-	ID string
+	ID checks.CauseID
 	// Causes are indexes into Outcome.Causes, most likely first.
 	Causes []int
 	// Servers is how many distinct targets the group's causes name;
@@ -84,7 +89,7 @@ func Groups(o *checks.Outcome) []Group {
 		}
 	}
 	var out []Group
-	at := map[string]int{}
+	at := map[checks.CauseID]int{}
 	for i, c := range o.Causes {
 		gi, ok := at[c.ID]
 		if !ok {
@@ -126,9 +131,9 @@ func (g Group) Headline(o *checks.Outcome) string {
 	if len(g.Causes) == 1 {
 		c := o.Causes[g.Causes[0]]
 		if c.Target == "" {
-			return c.ID
+			return string(c.ID)
 		}
-		return c.ID + " on " + c.Target
+		return string(c.ID) + " on " + c.Target
 	}
 	h := fmt.Sprintf("%s: %d of %d servers", g.ID, g.Servers, Servers(o))
 	switch g.Upstreams {

@@ -59,6 +59,9 @@ func Text(in Input, color bool) []byte {
 		wrap(&b, st.warn.Render(DemoNote), "", "  ")
 	}
 	wrap(&b, st.title.Render("ngxdoctor: "+Context(o)), "", "  ")
+	if h := hostLine(o); h != "" {
+		wrap(&b, "host: "+h, "", "  ")
+	}
 	r := Build(in)
 	win := "all of it"
 	if r.Window.Since != nil {

@@ -233,7 +233,7 @@ func (m *Model) causesBlock(b *textBuilder, step int) {
 
 func (m *Model) causeMatches(ci int) bool {
 	c := m.outcome.Causes[ci]
-	return m.matches(append([]string{c.ID, c.Target, c.Summary}, c.Evidence...)...)
+	return m.matches(append([]string{string(c.ID), c.Target, c.Summary}, c.Evidence...)...)
 }
 
 func capNames(xs []string, n int) string {
@@ -249,7 +249,7 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 	c := m.outcome.Causes[ci]
 	b.blank()
 	m.causeLine[ci] = len(b.lines)
-	head := "Cause: " + c.ID
+	head := "Cause: " + string(c.ID)
 	if c.Target != "" {
 		head += " on " + c.Target
 	}
@@ -273,7 +273,7 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 		facts = append(facts, "confirmed by a live probe")
 	}
 	if c.FollowsFrom != "" {
-		facts = append(facts, "follows from "+c.FollowsFrom)
+		facts = append(facts, "follows from "+string(c.FollowsFrom))
 	}
 	if len(facts) > 0 {
 		b.add("", strings.Join(facts, " · "), "", s.Muted)

@@ -100,7 +100,7 @@ func (m *Model) stepMatches(i int) int {
 	}
 	for _, ci := range m.causesOfStep(st.Number) {
 		c := m.outcome.Causes[ci]
-		if m.matches(c.ID, c.Target, c.Summary) {
+		if m.matches(string(c.ID), c.Target, c.Summary) {
 			n++
 		}
 		for _, e := range c.Evidence {

@@ -183,7 +183,7 @@ func (m *Model) byHand(b *textBuilder, step int) {
 	s := m.styles
 	seen := map[string]bool{}
 	for _, ci := range m.causesOfStep(step) {
-		id := m.outcome.Causes[ci].ID
+		id := string(m.outcome.Causes[ci].ID)
 		if seen[id] {
 			continue
 		}

@@ -90,7 +90,7 @@ func verdictWord(o *checks.Outcome) string {
 		return "no cause found: " + strings.TrimSuffix(o.Verdict.Summary, ".")
 	}
 	if len(o.Causes) == 1 {
-		return o.Causes[0].ID + " on " + o.Causes[0].Target
+		return string(o.Causes[0].ID) + " on " + o.Causes[0].Target
 	}
 	return fmt.Sprintf("%s on %s and %d more causes", o.Causes[0].ID, o.Causes[0].Target, len(o.Causes)-1)
 }

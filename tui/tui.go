@@ -653,7 +653,7 @@ func (m *Model) openFix() tea.Cmd {
 	ci := m.fixTarget()
 	if ci < 0 {
 		c := m.outcome.Causes[m.causeSel]
-		m.setStatus("no automatic fix for "+c.ID+"; l shows how to fix it by hand", false)
+		m.setStatus("no automatic fix for "+string(c.ID)+"; l shows how to fix it by hand", false)
 		return nil
 	}
 	m.dialog = &fixDialog{cause: m.outcome.Causes[ci], fixes: m.fixesOf(ci), view: viewport.New()}

@@ -198,7 +198,27 @@ func (m *Model) renderVerdict(w int) string {
 		out = strings.Join(bl, "\n") + "\n" + out
 	}
 	if c := m.contextLine(); c != "" {
-		out += "\n" + s.Muted.Render(ansi.Truncate(c, w, "…"))
+		// Two lines at most, broken between facts, never inside one.
+		var cl []string
+		cur := ""
+		for _, part := range strings.Split(c, " · ") {
+			switch {
+			case cur == "":
+				cur = part
+			case ansi.StringWidth(cur+" · "+part) <= w:
+				cur += " · " + part
+			default:
+				cl = append(cl, cur)
+				cur = part
+			}
+		}
+		cl = append(cl, cur)
+		if len(cl) > 2 {
+			cl = append(cl[:1], strings.Join(cl[1:], " · "))
+		}
+		for _, l := range cl {
+			out += "\n" + s.Muted.Render(ansi.Truncate(l, w, "…"))
+		}
 	}
 	return out
 }
