@@ -25,10 +25,10 @@ import (
 // rather than the byte stream: the stream depends on how the renderer
 // happened to batch frames, the last frame does not.
 // maskTimes hides the one thing a replay measures afresh each time: how
-// long a recorded peer took to answer ("fastcgi 200 in 51ms").
+// long a recorded peer took to answer ("fastcgi 200 in 51ms", "first byte after 51ms").
 func maskTimes(s string) string { return msRE.ReplaceAllString(s, "${1}NNms") }
 
-var msRE = regexp.MustCompile(`(in )\d+(\.\d+)?ms`)
+var msRE = regexp.MustCompile(`((?:in|after) )\d+(\.\d+)?ms`)
 
 // maskClock hides the wall-clock times a session records (a fix, a rerun).
 func maskClock(s string) string {
