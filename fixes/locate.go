@@ -71,18 +71,47 @@ func namesTargetArg(c checks.Cause) func(*directive) bool {
 	}
 }
 
-// passOf finds the cause's pass directive (proxy_pass, fastcgi_pass, ...).
+// passOf finds the cause's pass directive (proxy_pass, fastcgi_pass, ...):
+// at pass_at, unless that names an upstream's server line, else where the
+// config's passes say.
 func passOf(o *checks.Outcome, c checks.Cause) (placed, bool) {
-	return directiveAt(filesOf(o), passAt(o, c), isPass, namesTargetArg(c))
+	at := []string{c.Facts.PassAt}
+	if p, ok := passFor(o, c); ok {
+		at = append(at, p.At.String())
+	}
+	for _, pos := range at {
+		if p, ok := directiveAt(filesOf(o), pos, isPass, namesTargetArg(c)); ok {
+			return p, true
+		}
+	}
+	return placed{}, false
 }
 
-// locationOf finds the cause's location block: location_at when it names
-// one, else the location that holds the pass.
+// locationOf finds the cause's location block: the location at
+// location_at, or the one holding the directives there (the diagnosis may
+// give the pass's line), else the location that holds the pass.
 func locationOf(o *checks.Outcome, c checks.Cause) (placed, bool) {
 	src := filesOf(o)
 	if at := c.Facts.LocationAt; at != "" {
 		if p, ok := directiveAt(src, at, func(d *directive) bool { return d.Name == "location" && d.Block != nil }, nil); ok {
 			return p, true
+		}
+		if file, line, ok := parsePos(at); ok {
+			if t, err := src.tree(file); err == nil {
+				var loc *directive
+				same := true
+				for _, d := range t.at(line, func(*directive) bool { return true }) {
+					l := enclosing(d)
+					if l == nil || (loc != nil && l != loc) {
+						same = false
+						break
+					}
+					loc = l
+				}
+				if same && loc != nil {
+					return placed{File: file, Tree: t, D: loc}, true
+				}
+			}
 		}
 	}
 	if p, ok := passOf(o, c); ok {

@@ -237,7 +237,14 @@ func TestDebugLogAdvice(t *testing.T) {
 		t.Fatalf("not verified:\n%s", strings.Join(a.Log, "\n"))
 	}
 	l.wantStatus("/app/", 200)
-	if log := readFile(t, filepath.Join(l.Dir, "ngxdoctor-upstream.log")); !strings.Contains(log, "upstream="+addr) {
+	// nginx logs a request after answering it: wait for the line.
+	log := ""
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if log = readFile(t, filepath.Join(l.Dir, "ngxdoctor-upstream.log")); strings.Contains(log, "upstream="+addr) {
+			break
+		}
+	}
+	if !strings.Contains(log, "upstream="+addr) {
 		t.Fatalf("upstream log: %q", log)
 	}
 	undo(t, e, "")
