@@ -59,11 +59,9 @@ func diagnose(ctx context.Context, f *flags, sys host.System) (report.Input, err
 		}
 		return report.Input{}, err
 	}
-	in := report.Input{Outcome: o}
-	if !f.readOnly {
-		in.Fixes = fixes.Plan(o)
-		in.Advice = fixes.Advice(o)
-	}
+	// Read-only still plans: the preview is what a change request needs;
+	// only applying is off.
+	in := report.Input{Outcome: o, ReadOnly: f.readOnly, Fixes: fixes.Plan(o), Advice: fixes.Advice(o)}
 	return in, nil
 }
 
@@ -327,15 +325,22 @@ func runDemo(ctx context.Context, f *flags) error {
 	if err != nil {
 		return err
 	}
-	if !isTerminal(os.Stdout) {
+	if !isTerminal(os.Stdout) || dumbTerminal() {
 		o, err := checks.Run(ctx, sys, opts, nil)
 		if err != nil {
 			return err
 		}
-		_, err = os.Stdout.Write(report.Text(report.Input{Outcome: o, Fixes: fixes.Plan(o)}, false))
+		in := report.Input{Outcome: o, Fixes: fixes.Plan(o), Session: &report.Session{Demo: true}}
+		_, err = os.Stdout.Write(report.Text(in, false))
 		return err
 	}
-	return tui.Run(ctx, tui.Config{Sys: sys, Options: opts, Steps: checks.Steps, Demo: true, Learn: f.learn, NoColor: f.noColor || !f.color(os.Stdout)})
+	rec, err := host.LoadRecording(ngxdoctor.DemoRecording)
+	if err != nil {
+		return err
+	}
+	after, apply := tui.DemoPlayer(rec)
+	return tui.Run(ctx, tui.Config{Sys: sys, Options: opts, Steps: checks.Steps, Demo: true, DemoAfter: after, Apply: apply,
+		Version: "ngxdoctor " + version, Learn: f.learn, NoColor: f.noColor || !f.color(os.Stdout)})
 }
 
 // runWizard is the bare `ngxdoctor`: the TUI on a terminal, the text
@@ -346,7 +351,7 @@ func runWizard(cmd *cobra.Command, f *flags) error {
 	if err != nil {
 		return err
 	}
-	if !isTerminal(os.Stdout) {
+	if !isTerminal(os.Stdout) || dumbTerminal() {
 		return runCheck(ctx, f, "text")
 	}
 	sys, err := f.system()
@@ -363,5 +368,10 @@ func runWizard(cmd *cobra.Command, f *flags) error {
 			return &exitError{code: 2, quiet: true}
 		}
 	}
-	return tui.Run(ctx, tui.Config{Sys: sys, Options: opts, Steps: checks.Steps, ReadOnly: f.readOnly, Learn: f.learn, NoColor: !f.color(os.Stdout)})
+	return tui.Run(ctx, tui.Config{Sys: sys, Options: opts, Steps: checks.Steps, ReadOnly: f.readOnly, Learn: f.learn,
+		Version: "ngxdoctor " + version, NoColor: !f.color(os.Stdout)})
 }
+
+// dumbTerminal is TERM=dumb (an editor's shell, a serial console): no
+// cursor movement, so the text report instead of the full screen.
+func dumbTerminal() bool { return os.Getenv("TERM") == "dumb" }
