@@ -100,6 +100,8 @@ type Fix struct {
 	Undo      string     `json:"undo"`
 	Transient bool       `json:"transient,omitempty"`
 	Warning   string     `json:"warning,omitempty"`
+	// NotOffered says why an advice cannot be applied here.
+	NotOffered string `json:"not_offered,omitempty"`
 }
 
 type Target struct {
@@ -258,5 +260,5 @@ func nonNil(c [][]string) [][]string {
 }
 
 func fixOf(f fixes.Fix) Fix {
-	return Fix{ID: f.ID, Title: f.Title, Commands: nonNil(f.Commands), Diff: f.Diff, Undo: f.Undo, Transient: f.Transient, Warning: f.Warning}
+	return Fix{ID: f.ID, Title: f.Title, Commands: nonNil(f.Commands), Diff: f.Diff, Undo: f.Undo, Transient: f.Transient, Warning: f.Warning, NotOffered: f.NotOffered}
 }
