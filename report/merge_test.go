@@ -69,6 +69,22 @@ func withHost(t *testing.T, b []byte, name, at string) []byte {
 	return out
 }
 
+// withoutHost is a report as versions before the host object wrote it.
+func withoutHost(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m, "host")
+	delete(m, "generated_at")
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func write(t *testing.T, dir, name string, b []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -87,7 +103,7 @@ func fleetFiles(t *testing.T) []string {
 	return []string{
 		write(t, dir, "web1.json", withHost(t, healthyReport(t), "web1", "2026-11-24T06:01:31Z")),
 		write(t, dir, "web2.json", withHost(t, demo, "web2", "2026-11-24T06:01:32Z")),
-		write(t, dir, "old.json", demo),
+		write(t, dir, "old.json", withoutHost(t, demo)),
 		write(t, dir, "web4.json", []byte("Error: no nginx found\nlooked for a running nginx master, `nginx` on PATH and /etc/nginx/nginx.conf\n")),
 		write(t, dir, "web5.json", demo[:len(demo)/2]),
 		filepath.Join(dir, "web6.json"),
