@@ -503,11 +503,13 @@ func clean(s string) string {
 	}, s)
 }
 
+// firstLine is the start of a text that is not a report, on one line: a
+// check's error message (fang frames it in blank lines) or whatever it is.
 func firstLine(b []byte) string {
-	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		b = b[:i]
+	if len(b) > 1024 {
+		b = b[:1024]
 	}
-	return clip(clean(string(b)), 120)
+	return clip(strings.Join(strings.Fields(clean(string(b))), " "), 160)
 }
 
 func clip(s string, n int) string {

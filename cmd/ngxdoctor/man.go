@@ -52,8 +52,11 @@ func manPage(root *cobra.Command, b buildInfo) string {
 
 	var w strings.Builder
 	date := ""
-	if len(b.Time) >= 10 {
-		date = b.Time[:10] // the commit's date: the same page for the same commit
+	// The commit's date: the same page for the same commit. man prints it
+	// in the middle of the footer, where a long development version (which
+	// holds the date already) would overprint it.
+	if len(b.Time) >= 10 && len(b.Version) <= 24 {
+		date = b.Time[:10]
 	}
 	fmt.Fprintf(&w, ".TH NGXDOCTOR 1 %s %s \"User Commands\"\n", quote(date), quote("ngxdoctor "+b.Version))
 	fmt.Fprintf(&w, ".SH NAME\nngxdoctor \\- %s\n", esc(lowerFirst(root.Short)))
