@@ -269,7 +269,7 @@ func TestFailedNginxTDoesNotReload(t *testing.T) {
 	e := testEngine(t)
 	_, line, _ := parsePos(l.at("proxy_pass"))
 	p := plan{Fix: Fix{ID: "test:bad:edit"}, nginxEdits: true, revertible: true,
-		edits: []Edit{{Path: l.Conf, Line: line, New: "            proxy_buffer_size banana;"}}}
+		edits: []Edit{afterLine(t, l.Conf, line, "            proxy_buffer_size banana;")}}
 	workers := children(l.Master)
 	a, err := e.applyPlan(context.Background(), o, p, Options{})
 	if err == nil || !a.RolledBack {
@@ -307,7 +307,7 @@ func TestUndoAfterACrashBeforeTheWrite(t *testing.T) {
 		t.Fatalf("undo: %+v", a)
 	}
 	// Someone else's change is still refused.
-	en.ID = newJournalID(time.Now().Add(time.Second))
+	en.Undone = false
 	e.save(en)
 	os.WriteFile(conf, []byte("proxy_pass http://10.0.0.1:3000;\n"), 0o644)
 	if _, err := e.Undo(context.Background(), en.ID); err == nil || !strings.Contains(err.Error(), "changed") {
@@ -322,13 +322,13 @@ func TestMonitorRefusesWordsAShellWouldSplit(t *testing.T) {
 	e := testEngine(t)
 	e.SystemdRoot = ""
 	e.TextfileDir = t.TempDir()
-	e.Self = "/usr/local/bin/ngxdoctor"
+	e.Self = "/usr/bin/true" // root's, in root's directories
 	o := &checks.Outcome{Snapshot: &checks.Snapshot{}}
 	fixByKind(t, e.Advice(o), "monitor")
 	for _, conf := range []string{"/etc/nginx/nginx.conf;touch /tmp/pwned", "/etc/nginx/my site.conf", "/etc/nginx/$(id).conf", "/etc/nginx/100%.conf"} {
 		o.Snapshot.Install.Config = conf
 		for _, f := range e.Advice(o) {
-			if strings.HasSuffix(f.ID, ":monitor") {
+			if strings.HasSuffix(baseID(f.ID), ":monitor") {
 				t.Fatalf("offered for -c %q:\n%s", conf, f.Diff)
 			}
 		}
@@ -336,7 +336,7 @@ func TestMonitorRefusesWordsAShellWouldSplit(t *testing.T) {
 	e.SystemdRoot = t.TempDir()
 	o.Snapshot.Install.Config = "/etc/nginx/100%.conf"
 	for _, f := range e.Advice(o) {
-		if strings.HasSuffix(f.ID, ":monitor") {
+		if strings.HasSuffix(baseID(f.ID), ":monitor") {
 			t.Fatalf("unit offered for -c %q:\n%s", o.Snapshot.Install.Config, f.Diff)
 		}
 	}
@@ -407,8 +407,8 @@ func TestCreateNeverReplacesAFileMadeSince(t *testing.T) {
 	b := filepath.Join(dir, "b.conf")
 	os.WriteFile(a, []byte("one\n"), 0o644)
 	p := plan{Fix: Fix{ID: "test:create"}, revertible: true, edits: []Edit{
-		{Path: a, Line: 1, New: "two"},
-		{Path: b, Line: -1, New: "ours\n"},
+		{Path: a, Off: 4, New: "two\n"},
+		{Path: b, Create: true, New: "ours\n"},
 	}}
 	e := testEngine(t)
 	o := &checks.Outcome{Snapshot: &checks.Snapshot{}}
@@ -459,7 +459,7 @@ func TestRollbackBeforeTheBackendReloadDoesNotReloadIt(t *testing.T) {
 	notASocket := filepath.Join(dir, "file.sock")
 	os.WriteFile(notASocket, nil, 0o600)
 	p := plan{Fix: Fix{ID: "test:pool"}, revertible: true,
-		edits:         []Edit{{Path: pool, Line: 2, New: "listen.mode = 0660"}},
+		edits:         []Edit{afterLine(t, pool, 2, "listen.mode = 0660")},
 		modes:         []modeChange{{Path: notASocket, Kind: "socket", UID: -1, GID: -1, Mode: 0o660}},
 		reloadBackend: &reloadRef{Argv: []string{"systemctl", "reload", "php8.2-fpm.service"}}}
 	e := testEngine(t)
@@ -508,9 +508,13 @@ func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
 	o.Snapshot.Firewall = host.Firewall{Rules: []host.Rule{{Tool: "iptables", Action: "reject", Port: 3000, Chain: "OUTPUT",
 		Text: "-A OUTPUT -p tcp -m tcp --dport 3000 -j REJECT"}}}
 	e := testEngine(t)
+	listing := []byte("-P OUTPUT ACCEPT\n-A OUTPUT -p tcp -m tcp --dport 3000 -j REJECT\n")
 	rec := &Recorder{Reply: func(argv []string) ([]byte, []byte, int, error) {
 		if len(argv) > 1 && argv[1] == "-D" {
 			return nil, []byte("iptables: Bad rule (does a matching rule exist in that chain?)."), 1, nil
+		}
+		if len(argv) > 1 && argv[1] == "-S" {
+			return listing, nil, 0, nil
 		}
 		return nil, nil, 0, nil
 	}}
@@ -526,7 +530,12 @@ func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
 		}
 	}
 	// When the delete did run, undo puts the rule back.
-	rec2 := &Recorder{}
+	rec2 := &Recorder{Reply: func(argv []string) ([]byte, []byte, int, error) {
+		if len(argv) > 1 && argv[1] == "-S" {
+			return listing, nil, 0, nil
+		}
+		return nil, nil, 0, nil
+	}}
 	e.Runner = rec2
 	if _, err := e.Apply(context.Background(), o, f, Options{}); err != nil {
 		t.Fatal(err)
@@ -534,8 +543,8 @@ func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
 	if _, err := e.Undo(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if calls := rec2.Calls(); len(calls) != 2 || calls[1][1] != "-I" {
-		t.Fatalf("got %q, want the delete then the insert", calls)
+	if calls := rec2.Calls(); len(calls) != 3 || calls[1][1] != "-D" || calls[2][1] != "-I" {
+		t.Fatalf("got %q, want the listing, the delete, then the insert", calls)
 	}
 }
 
@@ -576,5 +585,28 @@ func TestFirewallRuleWithQuotesIsNotSplit(t *testing.T) {
 		if fs := testEngine(t).For(o, c); len(fs) != 0 {
 			t.Fatalf("%s: offered %q with undo %q", r.Tool, fs[0].Commands, fs[0].Undo)
 		}
+	}
+}
+
+// The monitoring job runs as root: a binary in a directory someone else
+// may write is not offered, and the advice says why.
+func TestMonitorNeedsARootOnlyBinary(t *testing.T) {
+	e := testEngine(t)
+	e.SystemdRoot = ""
+	e.TextfileDir = t.TempDir()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o777)
+	e.Self = filepath.Join(dir, "ngxdoctor")
+	os.WriteFile(e.Self, []byte("#!/bin/sh\n"), 0o755)
+	o := &checks.Outcome{Snapshot: &checks.Snapshot{}}
+	f := fixByKind(t, e.Advice(o), "monitor")
+	if !strings.Contains(f.NotOffered, dir+" is writable by others") || len(f.Commands) != 0 || f.Diff != "" {
+		t.Fatalf("got %+v, want a monitor advice not offered because %s is writable", f, dir)
+	}
+	if _, err := e.Apply(context.Background(), o, f, Options{}); err == nil || !strings.Contains(err.Error(), "not offered") {
+		t.Fatalf("applied a monitor job not offered: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(e.CronDir, "*")); len(m) != 0 {
+		t.Fatalf("wrote %q", m)
 	}
 }

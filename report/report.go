@@ -22,6 +22,11 @@ type Input struct {
 	// Advice are changes that cure no cause but help the next incident
 	// (an upstream log format, monitoring); nil in read-only mode.
 	Advice []fixes.Fix
+	// ReadOnly: the fixes are shown as previews that nothing applies.
+	ReadOnly bool
+	// Session is the wizard's record of what happened (nil for check):
+	// with it, Markdown writes the incident report (before, actions, after).
+	Session *Session
 }
 
 // Report is the JSON document; its field names are the contract.
@@ -93,6 +98,8 @@ type Fix struct {
 	Undo      string     `json:"undo"`
 	Transient bool       `json:"transient,omitempty"`
 	Warning   string     `json:"warning,omitempty"`
+	// NotOffered says why an advice cannot be applied here.
+	NotOffered string `json:"not_offered,omitempty"`
 }
 
 type Target struct {
@@ -251,5 +258,5 @@ func nonNil(c [][]string) [][]string {
 }
 
 func fixOf(f fixes.Fix) Fix {
-	return Fix{ID: f.ID, Title: f.Title, Commands: nonNil(f.Commands), Diff: f.Diff, Undo: f.Undo, Transient: f.Transient, Warning: f.Warning}
+	return Fix{ID: f.ID, Title: f.Title, Commands: nonNil(f.Commands), Diff: f.Diff, Undo: f.Undo, Transient: f.Transient, Warning: f.Warning, NotOffered: f.NotOffered}
 }
