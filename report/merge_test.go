@@ -2,7 +2,7 @@ package report
 
 import (
 	"bytes"
-	"context"
+	gocontext "context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -26,7 +26,7 @@ func demoReport(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := checks.Run(context.Background(), host.Replay(rec), checks.Options{Since: checks.DefaultWindow, Timeout: checks.DefaultTimeout}, nil)
+	o, err := checks.Run(gocontext.Background(), host.Replay(rec), checks.Options{Since: checks.DefaultWindow, Timeout: checks.DefaultTimeout}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
