@@ -88,6 +88,17 @@ func (b buildInfo) String() string {
 	return s.String()
 }
 
+// agentVersion names this build in the User-Agent of the requests that
+// ngxdoctor replays through nginx: the release or module version, or ""
+// (the checks say "dev") for a build without one.
+func agentVersion() string {
+	v := readBuildInfo().Version
+	if strings.ContainsAny(v, " ()") {
+		return ""
+	}
+	return v
+}
+
 func newVersion() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
