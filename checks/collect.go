@@ -47,7 +47,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	}
 	s := &Snapshot{Sys: sys, Options: opts, Root: sys.Euid() == 0, Units: map[string]host.Unit{}}
 
-	inst, err := nginx.Discover(ctx, sys, opts.Config, opts.Nginx)
+	inst, err := nginx.Find(ctx, sys, nginx.Want{Config: opts.Config, Binary: opts.Nginx, PID: opts.MasterPID})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoNginx, err)
 	}

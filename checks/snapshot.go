@@ -22,6 +22,9 @@ type Options struct {
 	// NotBefore starts the window no earlier than this: after a fix, the
 	// lines from before it are history, not evidence of the present.
 	NotBefore time.Time
+	// MasterPID selects one of several running masters (the wizard's
+	// switch); zero: discover. With Config, the master must run it.
+	MasterPID int32
 }
 
 // Snapshot is the evidence collected once, then read by every check and by

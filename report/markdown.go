@@ -17,6 +17,9 @@ func Markdown(in Input) []byte {
 	p("# nginx upstream diagnosis (ngxdoctor)")
 	p("")
 	p("- **When:** %s", generatedAt(o).Format(time.RFC3339))
+	if len(s.Install.Masters) > 1 || (!s.Install.Running && len(s.Install.Masters) > 0) {
+		p("- **Which nginx:** %s", s.Install.Chosen)
+	}
 	if h := hostLine(o); h != "" {
 		p("- **Host:** %s", h)
 	}

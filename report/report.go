@@ -61,6 +61,18 @@ type Nginx struct {
 	MasterPID  int32      `json:"master_pid,omitempty"`
 	WorkerUser string     `json:"worker_user"`
 	ConfigTest ConfigTest `json:"config_test"`
+	// Masters are every nginx master on the host; Chosen says which was
+	// taken and why (or, with -c naming a stopped nginx, that none was).
+	Masters []Master `json:"masters"`
+	Chosen  string   `json:"chosen,omitempty"`
+}
+
+// Master is one running nginx master and the config it runs.
+type Master struct {
+	PID     int32  `json:"pid"`
+	Config  string `json:"config"`
+	Binary  string `json:"binary"`
+	Started string `json:"started,omitempty"`
 }
 
 type ConfigTest struct {
@@ -143,6 +155,14 @@ func Build(in Input) Report {
 		DurationMS: o.Duration.Milliseconds(),
 		Causes:     []Cause{},
 		Targets:    []Target{},
+	}
+	r.Nginx.Masters, r.Nginx.Chosen = []Master{}, s.Install.Chosen
+	for _, m := range s.Install.Masters {
+		rm := Master{PID: m.PID, Config: m.Config, Binary: m.Binary}
+		if !m.Started.IsZero() {
+			rm.Started = m.Started.UTC().Format(time.RFC3339)
+		}
+		r.Nginx.Masters = append(r.Nginx.Masters, rm)
 	}
 	if s.MachineErr == nil && s.Machine.Name != "" {
 		m := s.Machine

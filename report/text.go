@@ -62,6 +62,10 @@ func Text(in Input, color bool) []byte {
 		head += ", not running"
 	}
 	wrap(&b, st.title.Render(head), "", "  ")
+	// Which nginx, when there was a choice or the one asked for is not running.
+	if len(s.Install.Masters) > 1 || (!s.Install.Running && len(s.Install.Masters) > 0) {
+		wrap(&b, "which nginx: "+s.Install.Chosen, "", "  ")
+	}
 	if h := hostLine(o); h != "" {
 		wrap(&b, "host: "+h, "", "  ")
 	}
