@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -120,7 +121,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	})
 	goDo("logs", func() { s.readLogs(ctx) })
 	goDo("probes", func() {
-		s.Probes = probe.All(ctx, sys, s.Targets, hostHeaders(s.Targets), opts.timeout(), probeWorkers)
+		s.Probes = probe.All(ctx, countProbes(sys, s.Targets, opts.timeout(), progress), s.Targets, hostHeaders(s.Targets), opts.timeout(), probeWorkers)
 	})
 	goDo("host", func() {
 		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)
@@ -351,4 +352,62 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
+}
+
+// countProbes reports, while the probes run, how many targets are done: a
+// probe is done when its dial fails or its connection is closed. The
+// screen then says what it still waits for, and until when.
+func countProbes(sys host.System, ts []nginx.Target, timeout time.Duration, progress func(Event)) host.System {
+	if progress == nil {
+		return sys
+	}
+	total := 0
+	seen := map[string]bool{}
+	for _, t := range ts {
+		if !seen[t.Address] && !t.Dynamic {
+			seen[t.Address] = true
+			total++
+		}
+	}
+	// A target that connects slowly and then answers slowly takes two deadlines.
+	c := &probeCounter{System: sys, total: total, deadline: time.Now().Add(2 * timeout), progress: progress}
+	progress(Event{Phase: "probe", Total: total, Deadline: c.deadline})
+	return c
+}
+
+type probeCounter struct {
+	host.System
+	mu       sync.Mutex
+	done     int
+	total    int
+	deadline time.Time
+	progress func(Event)
+}
+
+func (c *probeCounter) finished() {
+	c.mu.Lock()
+	c.done++
+	ev := Event{Phase: "probe", Done: min(c.done, c.total), Total: c.total, Deadline: c.deadline}
+	c.mu.Unlock()
+	c.progress(ev)
+}
+
+func (c *probeCounter) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	conn, err := c.System.Dial(ctx, network, address)
+	if err != nil {
+		c.finished()
+		return nil, err
+	}
+	return &countedConn{Conn: conn, done: c.finished}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	once sync.Once
+	done func()
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(c.done)
+	return c.Conn.Close()
 }
