@@ -26,6 +26,13 @@ const DefaultWindow = 15 * time.Minute
 // for the default 1024 open files.
 const probeWorkers = 256
 
+// configTestTimeout bounds nginx -t (it may hang resolving a host name),
+// plus configTestPerMiB for each MiB of config it has to read.
+const (
+	configTestTimeout = 10 * time.Second
+	configTestPerMiB  = 2 * time.Second
+)
+
 // DefaultTimeout is the probe deadline when --timeout is not given.
 const DefaultTimeout = 3 * time.Second
 
@@ -55,8 +62,45 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	s.Install = inst
 	emit("discovered")
 
+	// nginx -t reads the same files as Load: run it alongside, not after,
+	// so a big config costs about one nginx -t, not the sum of both.
+	// Its deadline grows with the config once Load knows the size.
+	tctx, tcancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer tcancel()
+	tdeadline := time.AfterFunc(configTestTimeout, tcancel)
+	tstart := time.Now()
+	tdone := make(chan struct{})
+	var testErr error
+	go func() {
+		defer close(tdone)
+		if inst.Binary == "" {
+			return
+		}
+		ok, out, err := nginx.ConfigTest(tctx, sys, inst.Binary, inst.Config)
+		if err != nil {
+			testErr = err
+			return
+		}
+		s.ConfigTest = ConfigTest{Ran: true, OK: ok, Output: strings.TrimSpace(out)}
+		if !ok && !s.Root && strings.Contains(out, "(13: Permission denied)") {
+			s.ConfigTest.Inconclusive = "nginx -t needs root to open the pid, log and temp files the config names"
+		}
+	}()
+	waitConfigTest := func() {
+		<-tdone
+		tdeadline.Stop()
+		if testErr != nil {
+			s.Notes = append(s.Notes, fmt.Sprintf("nginx -t could not run: %v", testErr))
+		}
+	}
+
 	cfg, err := nginx.Load(ctx, sys, inst.Config)
+	if cfg != nil {
+		tdeadline.Reset(configTestTimeout + time.Duration(cfg.Bytes>>20)*configTestPerMiB - time.Since(tstart))
+	}
 	if cfg == nil {
+		tcancel()
+		<-tdone
 		if err == nil {
 			err = errors.New("empty configuration")
 		}
@@ -103,22 +147,6 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		}()
 	}
 
-	goDo("", func() {
-		if inst.Binary == "" {
-			return
-		}
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		ok, out, err := nginx.ConfigTest(tctx, sys, inst.Binary, inst.Config)
-		if err != nil {
-			note("nginx -t could not run: %v", err)
-			return
-		}
-		s.ConfigTest = ConfigTest{Ran: true, OK: ok, Output: strings.TrimSpace(out)}
-		if !ok && !s.Root && strings.Contains(out, "(13: Permission denied)") {
-			s.ConfigTest.Inconclusive = "nginx -t needs root to open the pid, log and temp files the config names"
-		}
-	})
 	goDo("logs", func() { s.readLogs(ctx) })
 	goDo("probes", func() {
 		s.Probes = probe.All(ctx, countProbes(sys, s.Targets, opts.timeout(), progress), s.Targets, hostHeaders(s.Targets), opts.timeout(), probeWorkers)
@@ -167,11 +195,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		s.readSockets()
 	})
 	wg.Wait()
-	for _, l := range s.ErrorLogs {
-		if l.Dropped > 0 {
-			s.Notes = append(s.Notes, fmt.Sprintf("%s: %d older lines of the window were counted but not examined one by one; occurrences are a floor", l.Path, l.Dropped))
-		}
-	}
+	waitConfigTest()
 	sort.Strings(s.Notes)
 	return s, nil
 }
