@@ -73,6 +73,9 @@ type Snapshot struct {
 
 	// Notes are problems met while collecting, shown in the report.
 	Notes []string
+	// Unfinished are collection phases that ran out of time: the outcome
+	// is then not complete.
+	Unfinished []string
 }
 
 // ConfigTest is `nginx -t`'s answer.

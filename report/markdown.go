@@ -50,9 +50,12 @@ func Markdown(in Input) []byte {
 		p("## Verdict")
 		p("")
 	}
-	if o.Verdict.Status == "ok" {
+	switch o.Verdict.Status {
+	case "ok":
 		p("**OK.** %s", o.Verdict.Summary)
-	} else {
+	case "incomplete":
+		p("**Incomplete.** %s", o.Verdict.Summary)
+	default:
 		p("**Problem.** %s", o.Verdict.Summary)
 	}
 	if len(r.Causes) > 0 {

@@ -37,15 +37,19 @@ type Report struct {
 	// Host is the machine diagnosed; absent when unknown (a recording made
 	// before host facts were read). GeneratedAt is the host's clock when
 	// the evidence was collected, RFC 3339.
-	Host        *Host               `json:"host,omitempty"`
-	GeneratedAt string              `json:"generated_at"`
-	Nginx       Nginx               `json:"nginx"`
-	Window      Window              `json:"window"`
-	Verdict     checks.Verdict      `json:"verdict"`
-	Causes      []Cause             `json:"causes"`
-	Steps       []checks.StepResult `json:"steps"`
-	Targets     []Target            `json:"targets"`
-	Notes       []string            `json:"notes,omitempty"`
+	Host        *Host          `json:"host,omitempty"`
+	GeneratedAt string         `json:"generated_at"`
+	Nginx       Nginx          `json:"nginx"`
+	Window      Window         `json:"window"`
+	Verdict     checks.Verdict `json:"verdict"`
+	// Complete is false when the run was interrupted or a collection phase
+	// did not finish (Unfinished says which); the verdict is then never "ok".
+	Complete   bool                `json:"complete"`
+	Unfinished []string            `json:"unfinished,omitempty"`
+	Causes     []Cause             `json:"causes"`
+	Steps      []checks.StepResult `json:"steps"`
+	Targets    []Target            `json:"targets"`
+	Notes      []string            `json:"notes,omitempty"`
 	// DurationMS is how long the diagnosis took.
 	DurationMS int64 `json:"duration_ms"`
 }
@@ -161,6 +165,7 @@ func Build(in Input) Report {
 		Causes:     []Cause{},
 		Targets:    []Target{},
 	}
+	r.Complete, r.Unfinished = o.Complete, o.Unfinished
 	r.Nginx.Masters, r.Nginx.Chosen = []Master{}, s.Install.Chosen
 	for _, m := range s.Install.Masters {
 		rm := Master{PID: m.PID, Config: m.Config, Binary: m.Binary}

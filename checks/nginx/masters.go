@@ -46,7 +46,7 @@ func listMasters(ctx context.Context, procs []host.Process, builds *buildCache) 
 	var out []Master
 	for i := range procs {
 		p := &procs[i]
-		if !isMaster(p) || isHelper(p) {
+		if !isMaster(p) || isHelper(p) || !parentOK(procs, p) {
 			continue
 		}
 		out = append(out, resolveMaster(ctx, p, builds))
@@ -155,10 +155,10 @@ func chooseMaster(ctx context.Context, ms []Master, config string, pid int32, bu
 			m := &ms[match[0]]
 			return m, fmt.Sprintf("pid %d runs %s, the config asked for", m.PID, m.configWords())
 		}
-		// A binary upgrade (USR2) runs an old and a new master on one config
-		// for a moment: the new one is the one that stays.
+		// Two independent masters of one config (other prefixes): the newest
+		// is the one that read the file last.
 		m := &ms[match[len(match)-1]]
-		return m, fmt.Sprintf("%d masters run %s (a binary upgrade in progress?); took the newest, pid %d", len(match), config, m.PID)
+		return m, fmt.Sprintf("%d masters run %s; took the newest, pid %d (%s)", len(match), config, m.PID, others(m.PID))
 	}
 	switch len(ms) {
 	case 0:
@@ -218,7 +218,7 @@ var (
 
 // VerifyMaster reads the process table afresh and says whether pid is,
 // now, the nginx master running config: an nginx master (not a worker or
-// cache process), whose parent is init or not an nginx worker, whose -c
+// cache process), whose parent is init or not nginx, whose -c
 // (or, without one, its binary's compiled default) is config. A signal goes
 // only to a pid it returned just before. A pid that is gone or is anything
 // else is refused (ErrNotMaster), never swapped for another: the message
@@ -264,7 +264,7 @@ func VerifyMaster(ctx context.Context, sys host.System, pid int32, config string
 	case isHelper(p) || !isMaster(p):
 		reason = fmt.Sprintf("pid %d is not an nginx master (%q)", pid, cmdline(p))
 	case !parentOK(procs, p):
-		reason = fmt.Sprintf("pid %d's parent %d is an nginx worker", pid, p.PPID)
+		reason = fmt.Sprintf("pid %d's parent %d is an nginx process: it is a child of that instance, not its master", pid, p.PPID)
 	default:
 		m := resolveMaster(ctx, p, &builds)
 		if SameConfig(m.Config, config) {
@@ -284,8 +284,11 @@ func procOf(procs []host.Process, pid int32) *host.Process {
 	return nil
 }
 
-// parentOK: a master's parent is init (a daemon), or anything but an nginx
-// worker; a "master" whose parent is a worker is no master of ours.
+// parentOK: a master's parent is init (a daemon) or anything but nginx.
+// A process titled "master process" under an nginx master is a worker just
+// forked that has not renamed itself yet, or the new master of a binary
+// upgrade (USR2) while the old one still serves: either way it is part of
+// its parent's instance, neither listed apart nor signalled.
 func parentOK(procs []host.Process, p *host.Process) bool {
 	if p == nil {
 		return false
@@ -294,5 +297,5 @@ func parentOK(procs []host.Process, p *host.Process) bool {
 		return true
 	}
 	parent := procOf(procs, p.PPID)
-	return parent == nil || !isHelper(parent)
+	return parent == nil || !(isHelper(parent) || isMaster(parent))
 }

@@ -20,6 +20,8 @@ var twoMasters = []host.Process{
 	{PID: 701, PPID: 700, Name: "nginx", Exe: "/usr/sbin/nginx", User: "www-data", Cmdline: []string{"nginx: worker process"}},
 	{PID: 650, PPID: 1, Name: "nginx", Exe: "/usr/sbin/nginx", Started: t0, Cmdline: []string{"nginx: master process /usr/sbin/nginx -p /srv/shop -c conf/shop.conf"}},
 	{PID: 651, PPID: 650, Name: "nginx", Exe: "/usr/sbin/nginx", User: "shop", Cmdline: []string{"nginx: worker process"}},
+	// A worker just forked still bears its master's title: not a master.
+	{PID: 652, PPID: 650, Name: "nginx", Exe: "/usr/sbin/nginx", Cmdline: []string{"nginx: master process /usr/sbin/nginx -p /srv/shop -c conf/shop.conf"}},
 }
 
 func TestFindMaster(t *testing.T) {
@@ -66,7 +68,7 @@ func TestFindMaster(t *testing.T) {
 					t.Errorf("chosen: %q\nwant it to say %q", in.Chosen, w)
 				}
 			}
-			if len(in.Masters) != 2 || in.Masters[0].PID != 650 || in.Masters[1].PID != 700 {
+			if len(in.Masters) != 2 || in.Masters[0].PID != 650 || in.Masters[1].PID != 700 || len(in.WorkerPIDs) > 1 {
 				t.Errorf("masters: got %+v, want both, oldest first", in.Masters)
 			}
 			if tt.pid == 0 && len(in.WorkerPIDs) != 0 {
@@ -98,10 +100,11 @@ func TestVerifyMaster(t *testing.T) {
 	}{
 		{"another config's master", 700, "/srv/shop/conf/shop.conf", sys, ErrNotMaster, "pid 700 runs /etc/nginx/nginx.conf, not /srv/shop/conf/shop.conf; pid 650 runs /srv/shop/conf/shop.conf now"},
 		{"a worker", 651, "/srv/shop/conf/shop.conf", sys, ErrNotMaster, "pid 651 is not an nginx master"},
+		{"a worker not yet renamed", 652, "/srv/shop/conf/shop.conf", sys, ErrNotMaster, "pid 652's parent 650 is an nginx process"},
 		{"gone", 9999, "/srv/shop/conf/shop.conf", sys, ErrNotMaster, "pid 9999 is gone"},
 		{"no master runs it", 0, "/srv/stopped/nginx.conf", sys, ErrNoMaster, "/srv/stopped/nginx.conf"},
 		{"a master under a worker", 660, "/srv/x/nginx.conf", stagedSystem{procs: append(append([]host.Process(nil), twoMasters...),
-			host.Process{PID: 660, PPID: 651, Name: "nginx", Cmdline: []string{"nginx: master process nginx -c /srv/x/nginx.conf"}})}, ErrNotMaster, "parent 651 is an nginx worker"},
+			host.Process{PID: 660, PPID: 651, Name: "nginx", Cmdline: []string{"nginx: master process nginx -c /srv/x/nginx.conf"}})}, ErrNotMaster, "parent 651 is an nginx process"},
 	}
 	for _, tt := range refused {
 		m, err := VerifyMaster(ctx, tt.sys, tt.pid, tt.config)
