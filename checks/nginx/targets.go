@@ -14,14 +14,15 @@ func (c *Config) Targets() []Target {
 	var out []Target
 	// Every target, reference and pass is indexed once: a backend that
 	// thousands of locations pass to must not cost a scan of its list
-	// per location (that made a big config quadratic).
+	// per location (that made a big config quadratic), and an upstream's
+	// servers become targets once per kind of pass, not once per pass.
 	index := map[string]int{}
 	type ref struct {
 		target int
 		at     Pos
 	}
 	refs := map[ref]bool{}
-	add := func(t Target, pass int, at ...Pos) {
+	target := func(t Target) int {
 		key := t.Kind + " " + t.Address
 		i, ok := index[key]
 		if !ok {
@@ -29,12 +30,16 @@ func (c *Config) Targets() []Target {
 			index[key] = i
 			out = append(out, t)
 		}
-		for _, p := range at {
-			if r := (ref{i, p}); !refs[r] {
-				refs[r] = true
-				out[i].ReferencedAt = append(out[i].ReferencedAt, p)
-			}
+		return i
+	}
+	refer := func(i int, at Pos) {
+		if r := (ref{i, at}); !refs[r] {
+			refs[r] = true
+			out[i].ReferencedAt = append(out[i].ReferencedAt, at)
 		}
+	}
+	use := func(i, pass int, at Pos) {
+		refer(i, at)
 		// Passes come in order, so a pass already listed is the last one.
 		if ps := out[i].Passes; len(ps) == 0 || ps[len(ps)-1] != pass {
 			out[i].Passes = append(out[i].Passes, pass)
@@ -44,6 +49,11 @@ func (c *Config) Targets() []Target {
 	for i := len(c.Upstreams) - 1; i >= 0; i-- {
 		groups[strings.ToLower(c.Upstreams[i].Name)] = &c.Upstreams[i]
 	}
+	type groupKind struct {
+		u              *Upstream
+		module, scheme string
+	}
+	servers := map[groupKind][]int{}
 	for pi, p := range c.Passes {
 		switch {
 		case p.Upstream != "":
@@ -51,22 +61,32 @@ func (c *Config) Targets() []Target {
 			if u == nil {
 				continue
 			}
-			for si := range u.Servers {
-				s := u.Servers[si]
-				t := endpoint(p, s.Address, 80)
-				t.Upstream = u.Name
-				t.Server = &s
-				add(t, pi, s.At, p.At)
+			k := groupKind{u, p.Module, p.Scheme}
+			ts, ok := servers[k]
+			if !ok {
+				for si := range u.Servers {
+					s := u.Servers[si]
+					t := endpoint(p, s.Address, 80)
+					t.Upstream = u.Name
+					t.Server = &s
+					i := target(t)
+					refer(i, s.At)
+					ts = append(ts, i)
+				}
+				servers[k] = ts
+			}
+			for _, i := range ts {
+				use(i, pi, p.At)
 			}
 		case p.Address != "":
-			add(endpoint(p, p.Address, 0), pi, p.At)
+			use(target(endpoint(p, p.Address, 0)), pi, p.At)
 		case p.Variables:
-			add(Target{
+			use(target(Target{
 				Kind:    kind(p, strings.Contains(p.Value, "unix:")),
 				Network: network(strings.Contains(p.Value, "unix:")),
 				Address: p.Value,
 				Dynamic: true,
-			}, pi, p.At)
+			}), pi, p.At)
 		}
 	}
 	return out
