@@ -22,6 +22,27 @@ func (c *Config) Targets() []Target {
 		at     Pos
 	}
 	refs := map[ref]bool{}
+	// shared are the lines more than one pass or server line is at (a
+	// snippet included twice, a one-line config): only references to
+	// those need the map to be listed once.
+	shared := map[Pos]bool{}
+	{
+		seen := make(map[Pos]bool, len(c.Passes))
+		note := func(at Pos) {
+			if seen[at] {
+				shared[at] = true
+			}
+			seen[at] = true
+		}
+		for _, u := range c.Upstreams {
+			for _, sv := range u.Servers {
+				note(sv.At)
+			}
+		}
+		for _, p := range c.Passes {
+			note(p.At)
+		}
+	}
 	target := func(t Target) int {
 		key := t.Kind + " " + t.Address
 		i, ok := index[key]
@@ -32,18 +53,24 @@ func (c *Config) Targets() []Target {
 		}
 		return i
 	}
-	refer := func(i int, at Pos) {
+	refer := func(i int, at Pos, once bool) {
+		if once {
+			out[i].ReferencedAt = append(out[i].ReferencedAt, at)
+			return
+		}
 		if r := (ref{i, at}); !refs[r] {
 			refs[r] = true
 			out[i].ReferencedAt = append(out[i].ReferencedAt, at)
 		}
 	}
-	use := func(i, pass int, at Pos) {
-		refer(i, at)
-		// Passes come in order, so a pass already listed is the last one.
-		if ps := out[i].Passes; len(ps) == 0 || ps[len(ps)-1] != pass {
-			out[i].Passes = append(out[i].Passes, pass)
+	use := func(i, pass int, at Pos, once bool) {
+		// Passes come in order, so a pass already listed is the last one
+		// (an upstream may list one address twice), its line with it.
+		if ps := out[i].Passes; len(ps) > 0 && ps[len(ps)-1] == pass {
+			return
 		}
+		out[i].Passes = append(out[i].Passes, pass)
+		refer(i, at, once)
 	}
 	groups := make(map[string]*Upstream, len(c.Upstreams))
 	for i := len(c.Upstreams) - 1; i >= 0; i-- {
@@ -70,23 +97,24 @@ func (c *Config) Targets() []Target {
 					t.Upstream = u.Name
 					t.Server = &s
 					i := target(t)
-					refer(i, s.At)
+					refer(i, s.At, false)
 					ts = append(ts, i)
 				}
 				servers[k] = ts
 			}
+			once := !shared[p.At]
 			for _, i := range ts {
-				use(i, pi, p.At)
+				use(i, pi, p.At, once)
 			}
 		case p.Address != "":
-			use(target(endpoint(p, p.Address, 0)), pi, p.At)
+			use(target(endpoint(p, p.Address, 0)), pi, p.At, !shared[p.At])
 		case p.Variables:
 			use(target(Target{
 				Kind:    kind(p, strings.Contains(p.Value, "unix:")),
 				Network: network(strings.Contains(p.Value, "unix:")),
 				Address: p.Value,
 				Dynamic: true,
-			}), pi, p.At)
+			}), pi, p.At, !shared[p.At])
 		}
 	}
 	return out
