@@ -101,6 +101,10 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	if cfg == nil {
 		tcancel()
 		<-tdone
+		if ctx.Err() != nil {
+			// Interrupted (SIGTERM, q), not a missing config: say so.
+			return nil, fmt.Errorf("interrupted while reading the configuration %s: %w", inst.Config, ctx.Err())
+		}
 		if err == nil {
 			err = errors.New("empty configuration")
 		}
