@@ -103,7 +103,7 @@ func FuzzBraceDepth(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, ok := braceDepth(data)
+		got, ok := braceDepth(context.Background(), data)
 		if !ok {
 			return
 		}

@@ -126,7 +126,7 @@ func nesting(ctx context.Context, data []byte) int {
 	if bytes.Count(data, []byte("{")) <= maxDepth {
 		return 0
 	}
-	if d, ok := braceDepth(data); ok {
+	if d, ok := braceDepth(ctx, data); ok {
 		return d
 	}
 	return lexDepth(ctx, data)
@@ -156,7 +156,7 @@ func lexDepth(ctx context.Context, data []byte) int {
 // to find the deepest nesting. It declines (ok false) what that lexer
 // reads otherwise: non-ASCII bytes (Unicode spaces), "${" (its variable
 // state) and Lua blocks (their own lexer).
-func braceDepth(data []byte) (deepest int, ok bool) {
+func braceDepth(ctx context.Context, data []byte) (deepest int, ok bool) {
 	if bytes.Contains(data, []byte("_by_lua")) {
 		return 0, false
 	}
@@ -169,7 +169,10 @@ func braceDepth(data []byte) (deepest int, ok bool) {
 	state, inToken, esc, dup := space, false, false, false
 	var quote, prev byte
 	depth := 0
-	for _, c := range data {
+	for i, c := range data {
+		if i&(1<<20-1) == 0 && ctx.Err() != nil {
+			return 0, true // load reports the cancellation
+		}
 		if c >= 0x80 {
 			return 0, false
 		}
@@ -261,24 +264,48 @@ func (s *source) globFiles(pattern string) ([]string, error) {
 // through sys.
 func Load(ctx context.Context, sys host.System, path string) (*Config, error) {
 	src := newSource(ctx, path)
-	src.read = func(p string) ([]byte, error) { return readFile(sys, p, MaxConfigBytes-src.bytes) }
+	src.read = func(p string) ([]byte, error) { return readFileCtx(ctx, sys, p, MaxConfigBytes-src.bytes) }
 	src.glob = sys.Glob
 	return load(src, path, false)
 }
 
 // readFile reads a whole file, refusing more than limit bytes.
 func readFile(sys host.System, path string, limit int64) ([]byte, error) {
+	return readFileCtx(context.Background(), sys, path, limit)
+}
+
+// readFileCtx reads a whole file into one buffer of its size, a MiB at a
+// time, and stops when ctx is done: io.ReadAll's growing buffer took
+// seconds on a 50 MB config, all of them deaf to SIGTERM.
+func readFileCtx(ctx context.Context, sys host.System, path string, limit int64) ([]byte, error) {
 	f, err := sys.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if f.Size() > limit {
+	size := f.Size()
+	if size > limit {
 		return nil, fmt.Errorf("configuration larger than %d MiB", MaxConfigBytes>>20)
 	}
-	data, err := io.ReadAll(io.NewSectionReader(f, 0, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	// One byte more than the size tells a file that grew since.
+	data := make([]byte, 0, size+1)
+	for int64(len(data)) <= limit {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		want := min(int64(cap(data)-len(data)), 1<<20)
+		if want == 0 {
+			data = append(data, 0)[:len(data)] // grow: the file is longer than it said
+			continue
+		}
+		n, err := f.ReadAt(data[len(data):len(data)+int(want)], int64(len(data)))
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) || err == nil && n == 0 {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
 	}
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("configuration larger than %d MiB", MaxConfigBytes>>20)
