@@ -119,7 +119,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	})
 	goDo("logs", func() { s.readLogs(ctx) })
 	goDo("probes", func() {
-		s.Probes = probe.All(ctx, sys, s.Targets, hostHeaders(s.Targets), opts.timeout(), probeWorkers)
+		s.Probes = probe.All(ctx, sys, s.Targets, s.probeAsks(), opts.timeout(), probeWorkers)
 	})
 	goDo("host", func() {
 		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)

@@ -239,11 +239,13 @@ func (d *diagnosis) liveHTTP(t nginx.Target, p probe.Result, base func(string, C
 			}
 		}
 		name, limit, at := readTimeout(pass)
-		slow := h.Class == "timeout" && d.s.Options.timeout() >= limit
+		// The probe waited at least the read timeout (probe.Ask), up to a
+		// cap: only a wait that long proves nginx would give up too.
+		slow := h.Class == "timeout" && h.Waited >= limit
 		if (h.TTFB > 0 && limit > 0 && h.TTFB > limit) || (slow && limit > 0) {
 			measured := h.TTFB
 			if slow {
-				measured = d.s.Options.timeout()
+				measured = h.Waited
 			}
 			c := base("upstream-timeout", High, fmt.Sprintf("The backend at %s takes over %s to answer; %s is %s.", t.Address, measured.Round(time.Millisecond), name, limit),
 				fmt.Sprintf("%s %s (%s)", name, limit, atOrDefault(at)))
