@@ -662,13 +662,10 @@ func (s *Snapshot) firewallRule(t nginx.Target) (host.Rule, bool) {
 		if r.Action != "reject" && r.Action != "drop" {
 			continue
 		}
-		if r.Port != 0 && r.Port != t.Port {
-			continue
-		}
-		if r.Port == 0 && r.Dest == "" {
+		if r.Port == 0 && r.Dest == "" && len(r.Except) == 0 {
 			continue // a policy: it would block everything, not this target
 		}
-		if r.Dest != "" && !destMatches(r.Dest, t.Host) {
+		if !r.Matches(t.Host, t.Port) {
 			continue
 		}
 		return r, true
@@ -687,14 +684,6 @@ func (s *Snapshot) listenersOnPort(port int) []string {
 		out = append(out, fmt.Sprintf("listeners: none on port %d", port))
 	}
 	return out
-}
-
-func destMatches(dest, host string) bool {
-	ip := net.ParseIP(host)
-	if _, n, err := net.ParseCIDR(dest); err == nil && ip != nil {
-		return n.Contains(ip)
-	}
-	return dest == host
 }
 
 func isLoopback(ip string) bool {
