@@ -337,6 +337,9 @@ func portSpans(s string) []PortSpan {
 		if a > b {
 			a, b = b, a // iptables swaps a reversed range too
 		}
+		if b < 1 {
+			return nil // port 0 is no port
+		}
 		out = append(out, PortSpan{Lo: max(a, 1), Hi: b})
 	}
 	return out
