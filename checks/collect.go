@@ -66,6 +66,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	emit("config")
 
 	now := sys.Now()
+	s.Taken = now
 	switch {
 	case opts.All:
 		s.Since = time.Time{}
@@ -125,7 +126,12 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)
 		defer cancel()
 		var hw sync.WaitGroup
-		hw.Add(5)
+		hw.Add(6)
+		go func() {
+			defer hw.Done()
+			s.Machine, s.MachineErr = sys.Machine(hctx)
+			s.Resources, s.ResourcesErr = sys.Resources(hctx)
+		}()
 		go func() {
 			defer hw.Done()
 			ls, err := sys.Listeners(hctx)

@@ -49,6 +49,14 @@ type Snapshot struct {
 	Probes    map[string]probe.Result
 	Listeners []host.Listener
 	Processes []host.Process
+	// Machine is who the host is; Resources its memory, swap and load.
+	// The errors say why they are unknown (a recording made without them).
+	Machine      host.Machine
+	MachineErr   error
+	Resources    host.Resources
+	ResourcesErr error
+	// Taken is the host's clock when collection began: the report's generated_at.
+	Taken time.Time
 	// WorkerUser is the nginx worker user resolved on this host.
 	WorkerUser    host.User
 	WorkerUserErr error

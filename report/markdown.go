@@ -16,7 +16,10 @@ func Markdown(in Input) []byte {
 
 	p("# nginx upstream diagnosis (ngxdoctor)")
 	p("")
-	p("- **When:** %s", o.Started.UTC().Format(time.RFC3339))
+	p("- **When:** %s", generatedAt(o).Format(time.RFC3339))
+	if h := hostLine(o); h != "" {
+		p("- **Host:** %s", h)
+	}
 	p("- **nginx:** %s, config `%s`, running: %v, workers as `%s`", orQ(s.Install.Version), s.Install.Config, s.Install.Running, orQ(r.Nginx.WorkerUser))
 	since := "the whole log"
 	if r.Window.Since != nil {

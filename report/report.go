@@ -27,17 +27,30 @@ type Input struct {
 // Report is the JSON document; its field names are the contract.
 type Report struct {
 	// Advice: optional changes for the next incident (step 8's log format, step 10's monitoring).
-	Advice  []Fix               `json:"advice"`
-	Schema  string              `json:"schema"`
-	Nginx   Nginx               `json:"nginx"`
-	Window  Window              `json:"window"`
-	Verdict checks.Verdict      `json:"verdict"`
-	Causes  []Cause             `json:"causes"`
-	Steps   []checks.StepResult `json:"steps"`
-	Targets []Target            `json:"targets"`
-	Notes   []string            `json:"notes,omitempty"`
+	Advice []Fix  `json:"advice"`
+	Schema string `json:"schema"`
+	// Host is the machine diagnosed; absent when unknown (a recording made
+	// before host facts were read). GeneratedAt is the host's clock when
+	// the evidence was collected, RFC 3339.
+	Host        *Host               `json:"host,omitempty"`
+	GeneratedAt string              `json:"generated_at"`
+	Nginx       Nginx               `json:"nginx"`
+	Window      Window              `json:"window"`
+	Verdict     checks.Verdict      `json:"verdict"`
+	Causes      []Cause             `json:"causes"`
+	Steps       []checks.StepResult `json:"steps"`
+	Targets     []Target            `json:"targets"`
+	Notes       []string            `json:"notes,omitempty"`
 	// DurationMS is how long the diagnosis took.
 	DurationMS int64 `json:"duration_ms"`
+}
+
+// Host is the machine: name, OS ("debian 12.8"), kernel, uptime in seconds.
+type Host struct {
+	Name    string `json:"name"`
+	OS      string `json:"os"`
+	Kernel  string `json:"kernel"`
+	UptimeS int64  `json:"uptime_s"`
 }
 
 type Nginx struct {
@@ -131,6 +144,11 @@ func Build(in Input) Report {
 		Causes:     []Cause{},
 		Targets:    []Target{},
 	}
+	if s.MachineErr == nil && s.Machine.Name != "" {
+		m := s.Machine
+		r.Host = &Host{Name: m.Name, OS: m.OS, Kernel: m.Kernel, UptimeS: int64(m.Uptime / time.Second)}
+	}
+	r.GeneratedAt = generatedAt(o).Format(time.RFC3339)
 	if r.Nginx.WorkerUser == "" {
 		r.Nginx.WorkerUser = s.Install.WorkerUser
 	}
@@ -185,6 +203,24 @@ func Build(in Input) Report {
 		r.Targets = append(r.Targets, rt)
 	}
 	return r
+}
+
+// generatedAt is when the evidence was read, on the host's clock (a
+// replayed recording keeps its own moment).
+func generatedAt(o *checks.Outcome) time.Time {
+	if o.Snapshot != nil && !o.Snapshot.Taken.IsZero() {
+		return o.Snapshot.Taken.UTC()
+	}
+	return o.Started.UTC()
+}
+
+// hostLine is the text and Markdown reports' host line.
+func hostLine(o *checks.Outcome) string {
+	s := o.Snapshot
+	if s.MachineErr != nil || s.Machine.Name == "" {
+		return ""
+	}
+	return s.Machine.String()
 }
 
 // JSON renders the report as indented JSON.

@@ -3,6 +3,7 @@ package report
 import (
 	"charm.land/lipgloss/v2"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -125,3 +126,48 @@ func TestArgvQuotesOnlyWhatNeedsIt(t *testing.T) {
 }
 
 func lipglossWidth(s string) int { return lipgloss.Width(s) }
+
+// TestJSONHost: the root carries the host the evidence came from and when;
+// a recording without host facts leaves "host" out instead of inventing one.
+func TestJSONHost(t *testing.T) {
+	in := input()
+	s := in.Outcome.Snapshot
+	s.Taken = time.Date(2026, 11, 24, 5, 14, 0, 0, time.UTC)
+	s.Machine = host.Machine{Name: "shop-web-1", OS: "debian 12.8", Kernel: "6.1.0-28-amd64", Uptime: 36*time.Hour + 90*time.Second}
+	b, err := JSON(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Host        map[string]any `json:"host"`
+		GeneratedAt string         `json:"generated_at"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"name": "shop-web-1", "os": "debian 12.8", "kernel": "6.1.0-28-amd64", "uptime_s": float64(36*3600 + 90)}
+	for k, v := range want {
+		if r.Host[k] != v {
+			t.Errorf("host.%s: got %v, want %v", k, r.Host[k], v)
+		}
+	}
+	if r.GeneratedAt != "2026-11-24T05:14:00Z" {
+		t.Errorf("generated_at: got %q", r.GeneratedAt)
+	}
+	text := string(Text(in, false))
+	if !strings.Contains(text, "host: shop-web-1 (debian 12.8, kernel 6.1.0-28-amd64, up 1d 12h)") {
+		t.Errorf("text report lacks the host line:\n%s", text)
+	}
+	if md := string(Markdown(in)); !strings.Contains(md, "- **Host:** shop-web-1 (debian 12.8") {
+		t.Errorf("markdown lacks the host line:\n%s", md)
+	}
+
+	s.MachineErr = errors.New("host name and OS: not in the recording")
+	b, _ = JSON(in)
+	if strings.Contains(string(b), `"host"`) {
+		t.Errorf("a report without host facts must leave host out:\n%s", b)
+	}
+	if strings.Contains(string(Text(in, false)), "\nhost: ") {
+		t.Errorf("text report shows a host it does not know")
+	}
+}

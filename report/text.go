@@ -62,6 +62,9 @@ func Text(in Input, color bool) []byte {
 		head += ", not running"
 	}
 	wrap(&b, st.title.Render(head), "", "  ")
+	if h := hostLine(o); h != "" {
+		wrap(&b, "host: "+h+", at "+generatedAt(o).Format("2006-01-02 15:04:05 MST"), "", "  ")
+	}
 	r := Build(in)
 	win := "all of it"
 	if r.Window.Since != nil {

@@ -23,6 +23,10 @@ type System interface {
 	Euid() int
 
 	Processes(ctx context.Context) ([]Process, error)
+	// Machine is who the host is (name, OS, kernel, uptime): the report's host line.
+	Machine(ctx context.Context) (Machine, error)
+	// Resources are memory, swap and load now.
+	Resources(ctx context.Context) (Resources, error)
 	// Listeners lists listening TCP sockets (v4 and v6) and unix stream sockets.
 	Listeners(ctx context.Context) ([]Listener, error)
 
@@ -68,6 +72,43 @@ type Process struct {
 	Cgroup string `json:"cgroup,omitempty"`
 	// Started is when the process started (zero when unknown).
 	Started time.Time `json:"started,omitempty"`
+	// RSS is the resident memory in bytes (0 when unknown).
+	RSS uint64 `json:"rss,omitempty"`
+	// OpenFiles counts the open descriptors; FileLimit is the soft
+	// RLIMIT_NOFILE (Unlimited for "unlimited"). nil when unknown: without
+	// root another user's fd directory cannot be read.
+	OpenFiles *int32  `json:"open_files,omitempty"`
+	FileLimit *uint64 `json:"file_limit,omitempty"`
+}
+
+// Machine is who the host is.
+type Machine struct {
+	Name string `json:"name"`
+	// OS is the distribution and its version ("debian 12.8"), else the kernel's OS.
+	OS     string `json:"os"`
+	Kernel string `json:"kernel"`
+	// Booted is when the host started; Uptime is measured at Now.
+	Booted time.Time     `json:"booted,omitempty"`
+	Uptime time.Duration `json:"uptime"`
+}
+
+// Resources are the host's memory, swap and load at one moment.
+type Resources struct {
+	// MemTotal and MemAvailable in bytes (MemAvailable as the kernel
+	// estimates what can be had without swapping).
+	MemTotal     uint64 `json:"mem_total"`
+	MemAvailable uint64 `json:"mem_available"`
+	SwapTotal    uint64 `json:"swap_total"`
+	SwapUsed     uint64 `json:"swap_used"`
+	// SwapIn and SwapOut are bytes swapped since boot: a host that is
+	// swapping now shows them growing, one that swapped once does not.
+	SwapIn  uint64 `json:"swap_in,omitempty"`
+	SwapOut uint64 `json:"swap_out,omitempty"`
+	// Load averages over 1, 5 and 15 minutes, and the CPUs to read them against.
+	Load1  float64 `json:"load1"`
+	Load5  float64 `json:"load5"`
+	Load15 float64 `json:"load15"`
+	CPUs   int     `json:"cpus,omitempty"`
 }
 
 type Listener struct {

@@ -70,31 +70,8 @@ func (l *live) Processes(ctx context.Context) ([]Process, error) {
 	return listProcesses(ctx, l.userName)
 }
 
-// readCmdline keeps argv as the process shows it: nginx overwrites its argv
-// with one string ("nginx: master process /usr/sbin/nginx -c ..."), padded
-// with NULs, so only trailing empty elements are dropped.
-func readCmdline(pid int32) []string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || len(b) == 0 {
-		return nil
-	}
-	parts := strings.Split(string(b), "\x00")
-	for len(parts) > 0 && parts[len(parts)-1] == "" {
-		parts = parts[:len(parts)-1]
-	}
-	return parts
-}
-
-// readCgroup returns the unified (v2) cgroup path, or on a v1 host the
-// name=systemd hierarchy's, since that is the one naming the unit.
-func readCgroup(pid int32) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		return ""
-	}
-	return parseCgroup(string(b))
-}
-
+// parseCgroup picks the unified (v2) cgroup path from /proc/PID/cgroup,
+// else the name=systemd hierarchy's.
 func parseCgroup(s string) string {
 	var v1 string
 	for _, line := range strings.Split(s, "\n") {

@@ -2,87 +2,93 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"os"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/shirou/gopsutil/v4/process"
 )
 
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's start time; Linux
-// exports 100 on every architecture it runs on, whatever CONFIG_HZ is.
-const clockTicks = 100
-
-// listProcesses reads /proc directly: gopsutil's process package would
-// pull in modules this build does not carry, and the few fields needed
-// here are plain text.
+// listProcesses reads the process table through gopsutil. Kernel threads
+// (no executable, no command line) are left out: nothing ngxdoctor looks
+// for is one. Fields a process does not let us read (another user's fd
+// directory without root) stay unknown rather than zero.
 func listProcesses(ctx context.Context, userName func(uint32) string) ([]Process, error) {
-	d, err := os.Open("/proc")
+	all, err := process.ProcessesWithContext(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}
-	names, err := d.Readdirnames(-1)
-	d.Close()
-	if err != nil {
-		return nil, fmt.Errorf("list processes: %w", err)
-	}
-	boot := bootTime()
-	out := make([]Process, 0, len(names))
-	for _, n := range names {
-		pid, err := strconv.ParseInt(n, 10, 32)
-		if err != nil {
-			continue
-		}
+	out := make([]Process, 0, len(all))
+	for _, gp := range all {
 		if err := ctx.Err(); err != nil {
 			return out, fmt.Errorf("list processes: %w", err)
 		}
-		o := readOwner(int32(pid))
-		if o.name == "" {
-			continue // exited while we looked
+		if p, ok := readProcess(ctx, gp, userName); ok {
+			out = append(out, p)
 		}
-		p := Process{PID: o.pid, PPID: o.ppid, Name: o.name, UID: o.uid, User: userName(o.uid)}
-		p.Exe, _ = os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-		p.Cmdline = readCmdline(p.PID)
-		p.Cgroup = readCgroup(p.PID)
-		if ticks, ok := startTicks(p.PID); ok && !boot.IsZero() {
-			p.Started = boot.Add(time.Duration(ticks) * time.Second / clockTicks)
-		}
-		out = append(out, p)
 	}
 	return out, nil
 }
 
-func bootTime() time.Time {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return time.Time{}
+// readProcess reads one process; false when it exited while we looked or
+// is a kernel thread.
+func readProcess(ctx context.Context, gp *process.Process, userName func(uint32) string) (Process, bool) {
+	name, err := gp.NameWithContext(ctx)
+	if err != nil || name == "" {
+		return Process{}, false // exited while we looked
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "btime "); ok {
-			if s, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
-				return time.Unix(s, 0)
+	p := Process{PID: gp.Pid, Name: name}
+	p.PPID, _ = gp.PpidWithContext(ctx)
+	if p.PID == 2 || p.PPID == 2 {
+		return Process{}, false // kthreadd and its kernel threads
+	}
+	// The real uid, as ps shows it: php-fpm's pool children run as the
+	// pool user with the master's saved uid.
+	if uids, err := gp.UidsWithContext(ctx); err == nil && len(uids) > 0 {
+		p.UID = uids[0]
+		p.User = userName(p.UID)
+	}
+	p.Exe, _ = gp.ExeWithContext(ctx)
+	// nginx overwrites its argv with one title string padded with NULs;
+	// gopsutil drops the padding and keeps the title as one element.
+	p.Cmdline, _ = gp.CmdlineSliceWithContext(ctx)
+	p.Cgroup = readCgroup(p.PID)
+	if ms, err := gp.CreateTimeWithContext(ctx); err == nil && ms > 0 {
+		p.Started = time.UnixMilli(ms)
+	}
+	if m, err := gp.MemoryInfoWithContext(ctx); err == nil {
+		p.RSS = m.RSS
+	}
+	if n, err := gp.NumFDsWithContext(ctx); err == nil {
+		p.OpenFiles = &n
+	}
+	if lims, err := gp.RlimitWithContext(ctx); err == nil {
+		for _, l := range lims {
+			if l.Resource == process.RLIMIT_NOFILE {
+				soft := l.Soft
+				p.FileLimit = &soft
 			}
 		}
 	}
-	return time.Time{}
+	return p, true
 }
 
-// startTicks is field 22 of /proc/PID/stat; the name in field 2 may hold
-// spaces and parentheses, so fields are counted after its last ')'.
-func startTicks(pid int32) (uint64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// Unlimited is how an rlimit of "unlimited" reads in FileLimit.
+const Unlimited = math.MaxUint64
+
+// readCgroup returns the unified (v2) cgroup path, or on a v1 host the
+// name=systemd hierarchy's, since that is the one naming the unit.
+// gopsutil has no reader for it; it is one small text file.
+func readCgroup(pid int32) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 	if err != nil {
-		return 0, false
+		return ""
 	}
-	i := strings.LastIndexByte(string(b), ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	// After ')' comes field 3 (state), so field 22 is index 19.
-	if len(f) < 20 {
-		return 0, false
-	}
-	t, err := strconv.ParseUint(f[19], 10, 64)
-	return t, err == nil
+	return parseCgroup(string(b))
 }
+
+// errNotRecorded is what a replay answers for facts its recording lacks
+// (recordings made before those facts were read).
+var errNotRecorded = errors.New("not in the recording")

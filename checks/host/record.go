@@ -42,6 +42,12 @@ type Recording struct {
 	ProcessesErr *Error     `json:"processes_error,omitempty"`
 	Listeners    []Listener `json:"listeners,omitempty"`
 	ListenersErr *Error     `json:"listeners_error,omitempty"`
+	// Machine and Resources are absent from recordings made before they
+	// were read; replayed, they are then "not in the recording".
+	Machine      *Machine   `json:"machine,omitempty"`
+	MachineErr   *Error     `json:"machine_error,omitempty"`
+	Resources    *Resources `json:"resources,omitempty"`
+	ResourcesErr *Error     `json:"resources_error,omitempty"`
 
 	// Files by path: what Lstat and Open answered.
 	Files map[string]*RecordedFile `json:"files,omitempty"`
@@ -261,6 +267,26 @@ func (p *replay) Euid() int                { return p.r.Euid }
 
 func (p *replay) Processes(ctx context.Context) ([]Process, error) {
 	return slices.Clone(p.r.Processes), p.r.ProcessesErr.err()
+}
+
+func (p *replay) Machine(ctx context.Context) (Machine, error) {
+	switch {
+	case p.r.MachineErr != nil:
+		return Machine{}, p.r.MachineErr.err()
+	case p.r.Machine == nil:
+		return Machine{}, fmt.Errorf("host name and OS: %w", errNotRecorded)
+	}
+	return *p.r.Machine, nil
+}
+
+func (p *replay) Resources(ctx context.Context) (Resources, error) {
+	switch {
+	case p.r.ResourcesErr != nil:
+		return Resources{}, p.r.ResourcesErr.err()
+	case p.r.Resources == nil:
+		return Resources{}, fmt.Errorf("memory and load: %w", errNotRecorded)
+	}
+	return *p.r.Resources, nil
 }
 
 func (p *replay) Listeners(ctx context.Context) ([]Listener, error) {

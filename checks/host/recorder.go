@@ -77,6 +77,28 @@ func (r *Recorder) Processes(ctx context.Context) ([]Process, error) {
 	return ps, err
 }
 
+func (r *Recorder) Machine(ctx context.Context) (Machine, error) {
+	m, err := r.inner.Machine(ctx)
+	r.locked(func(rec *Recording) {
+		rec.Machine, rec.MachineErr = nil, recordError(err)
+		if err == nil {
+			rec.Machine = &m
+		}
+	})
+	return m, err
+}
+
+func (r *Recorder) Resources(ctx context.Context) (Resources, error) {
+	res, err := r.inner.Resources(ctx)
+	r.locked(func(rec *Recording) {
+		rec.Resources, rec.ResourcesErr = nil, recordError(err)
+		if err == nil {
+			rec.Resources = &res
+		}
+	})
+	return res, err
+}
+
 func (r *Recorder) Listeners(ctx context.Context) ([]Listener, error) {
 	ls, err := r.inner.Listeners(ctx)
 	r.locked(func(rec *Recording) {

@@ -31,6 +31,12 @@ func (osSystem) Euid() int                { return os.Geteuid() }
 func (s osSystem) Processes(context.Context) ([]host.Process, error) {
 	return s.procs, nil
 }
+func (osSystem) Machine(context.Context) (host.Machine, error) {
+	return host.Machine{}, errUnimplemented
+}
+func (osSystem) Resources(context.Context) (host.Resources, error) {
+	return host.Resources{}, errUnimplemented
+}
 func (osSystem) Listeners(context.Context) ([]host.Listener, error) {
 	return nil, errUnimplemented
 }

@@ -40,6 +40,12 @@ func (testSys) Euid() int                { return os.Geteuid() }
 func (testSys) Processes(context.Context) ([]host.Process, error) {
 	return nil, errNotInProbeTests
 }
+func (testSys) Machine(context.Context) (host.Machine, error) {
+	return host.Machine{}, errNotInProbeTests
+}
+func (testSys) Resources(context.Context) (host.Resources, error) {
+	return host.Resources{}, errNotInProbeTests
+}
 func (testSys) Listeners(context.Context) ([]host.Listener, error) {
 	return nil, errNotInProbeTests
 }

@@ -1,0 +1,143 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/shirou/gopsutil/v4/cpu"
+	gphost "github.com/shirou/gopsutil/v4/host"
+	"github.com/shirou/gopsutil/v4/load"
+	"github.com/shirou/gopsutil/v4/mem"
+)
+
+func (l *live) Machine(ctx context.Context) (Machine, error) {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	var m Machine
+	var err error
+	if m.Name, err = os.Hostname(); err != nil {
+		return m, fmt.Errorf("host name: %w", err)
+	}
+	// gopsutil's host.Info would also probe virtualization and read the
+	// machine id; the report needs only these.
+	platform, _, version, perr := gphost.PlatformInformationWithContext(ctx)
+	m.OS = strings.TrimSpace(platform + " " + version)
+	if perr != nil || m.OS == "" {
+		m.OS = "linux"
+	}
+	m.Kernel, _ = gphost.KernelVersionWithContext(ctx)
+	if up, err := gphost.UptimeWithContext(ctx); err == nil {
+		m.Uptime = time.Duration(up) * time.Second
+	}
+	if bt, err := gphost.BootTimeWithContext(ctx); err == nil && bt > 0 {
+		m.Booted = time.Unix(int64(bt), 0)
+	}
+	return m, nil
+}
+
+func (l *live) Resources(ctx context.Context) (Resources, error) {
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
+	var r Resources
+	vm, err := mem.VirtualMemoryWithContext(ctx)
+	if err != nil {
+		return r, fmt.Errorf("memory: %w", err)
+	}
+	r.MemTotal, r.MemAvailable = vm.Total, vm.Available
+	if sw, err := mem.SwapMemoryWithContext(ctx); err == nil {
+		r.SwapTotal, r.SwapUsed, r.SwapIn, r.SwapOut = sw.Total, sw.Used, sw.Sin, sw.Sout
+	}
+	if avg, err := load.AvgWithContext(ctx); err == nil {
+		r.Load1, r.Load5, r.Load15 = avg.Load1, avg.Load5, avg.Load15
+	}
+	r.CPUs, _ = cpu.CountsWithContext(ctx, true)
+	return r, nil
+}
+
+// String is the report's host line: "vm (debian 12.8, kernel 6.1.0-18, up 3d 4h)".
+func (m Machine) String() string {
+	var parts []string
+	for _, s := range []string{m.OS, kernelWord(m.Kernel), upWords(m.Uptime)} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if len(parts) == 0 {
+		return m.Name
+	}
+	return m.Name + " (" + strings.Join(parts, ", ") + ")"
+}
+
+func kernelWord(k string) string {
+	if k == "" {
+		return ""
+	}
+	return "kernel " + k
+}
+
+// upWords says an uptime the way uptime(1) would, to the minute.
+func upWords(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	days := int(d / (24 * time.Hour))
+	h := int(d/time.Hour) % 24
+	m := int(d/time.Minute) % 60
+	switch {
+	case days > 0:
+		return fmt.Sprintf("up %dd %dh", days, h)
+	case h > 0:
+		return fmt.Sprintf("up %dh %dm", h, m)
+	}
+	return fmt.Sprintf("up %dm", m)
+}
+
+// MemoryPressure says in words how short of memory the host is, or ""
+// when it is not: less than a tenth of memory available, or swap in use
+// by more than half.
+func (r Resources) MemoryPressure() string {
+	if r.MemTotal == 0 {
+		return ""
+	}
+	var out []string
+	if r.MemAvailable*10 < r.MemTotal {
+		out = append(out, fmt.Sprintf("only %s of %s memory available", mib(r.MemAvailable), mib(r.MemTotal)))
+	}
+	if r.SwapTotal > 0 && r.SwapUsed*2 > r.SwapTotal {
+		out = append(out, fmt.Sprintf("%s of %s swap in use", mib(r.SwapUsed), mib(r.SwapTotal)))
+	}
+	return strings.Join(out, ", ")
+}
+
+// Overloaded says whether the 1-minute load exceeds twice the CPUs.
+func (r Resources) Overloaded() bool {
+	return r.CPUs > 0 && r.Load1 > 2*float64(r.CPUs)
+}
+
+// String is one evidence line: memory, swap and load.
+func (r Resources) String() string {
+	s := fmt.Sprintf("memory: %s of %s available", mib(r.MemAvailable), mib(r.MemTotal))
+	if r.SwapTotal > 0 {
+		s += fmt.Sprintf("; swap: %s of %s used", mib(r.SwapUsed), mib(r.SwapTotal))
+	} else {
+		s += "; no swap"
+	}
+	s += fmt.Sprintf("; load %.2f %.2f %.2f", r.Load1, r.Load5, r.Load15)
+	if r.CPUs > 0 {
+		s += fmt.Sprintf(" on %d CPUs", r.CPUs)
+	}
+	return s
+}
+
+func mib(b uint64) string {
+	switch {
+	case b >= 10<<30:
+		return fmt.Sprintf("%d GiB", b>>30)
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30))
+	}
+	return fmt.Sprintf("%d MiB", b>>20)
+}
