@@ -34,6 +34,9 @@ const (
 	ClientClosed     Class = "client-closed"      // client prematurely closed connection (499)
 	GRPC             Class = "grpc"               // upstream rejected request / goaway / closed stream
 	HostNotFound     Class = "host-not-found"     // host not found in upstream "X" (emerg, at start or -t)
+	// FileAccess is nginx failing on a file of its own: open()/mkdir()/stat()
+	// of a temp, cache, log or root path. Target is the path, not a backend.
+	FileAccess Class = "file-access" // open() "/var/lib/nginx/proxy/1/00/1" failed (13: Permission denied)
 	Other            Class = "other"
 )
 
@@ -79,6 +82,11 @@ type ErrorLog struct {
 	// Counts tallies every parsed line in the window by class and target,
 	// most frequent first, whether or not it is kept in Entries.
 	Counts []Count `json:"counts"`
+	// Future counts lines dated after the host's clock (beyond a minute's
+	// tolerance): they are not in the window. FutureLast is the latest
+	// such time; its distance from now is the clock skew.
+	Future     int       `json:"future,omitempty"`
+	FutureLast time.Time `json:"future_last,omitempty"`
 }
 
 // Count is how many lines in the window share a class and a target.
@@ -99,4 +107,11 @@ type AccessLog struct {
 	Status    map[int]int `json:"status"`
 	Unparsed  int         `json:"unparsed"`
 	BytesRead int64       `json:"bytes_read"`
+	// Future and FutureLast: as in ErrorLog.
+	Future     int       `json:"future,omitempty"`
+	FutureLast time.Time `json:"future_last,omitempty"`
 }
+
+// SkewTolerance is how far past the host's clock a line may be dated and
+// still count: a log written by another host's clock, a second off, is fine.
+const SkewTolerance = time.Minute
