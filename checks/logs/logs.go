@@ -37,7 +37,7 @@ const (
 	// FileAccess is nginx failing on a file of its own: open()/mkdir()/stat()
 	// of a temp, cache, log or root path. Target is the path, not a backend.
 	FileAccess Class = "file-access" // open() "/var/lib/nginx/proxy/1/00/1" failed (13: Permission denied)
-	Other            Class = "other"
+	Other      Class = "other"
 )
 
 // Entry is one error-log line.

@@ -306,8 +306,8 @@ type errorReader struct {
 	until      time.Time
 	future     int
 	futureLast time.Time
-	cache stampCache
-	p     line
+	cache      stampCache
+	p          line
 
 	read     int64
 	lines    int
