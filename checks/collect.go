@@ -164,8 +164,10 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		hw.Wait()
 		s.readUnits(hctx)
 		s.readSockets()
+		s.PHPFPM = host.ReadPHPFPM(hctx, sys, s.Processes, s.Since)
 	})
 	wg.Wait()
+	s.findMoved(ctx)
 	for _, l := range s.ErrorLogs {
 		if l.Dropped > 0 {
 			s.Notes = append(s.Notes, fmt.Sprintf("%s: %d older lines of the window were counted but not examined one by one; occurrences are a floor", l.Path, l.Dropped))
