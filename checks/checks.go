@@ -69,10 +69,10 @@ const (
 	Low    Confidence = "low"
 )
 
-// Cause is one diagnosed cause, from the fixed vocabulary in the design
-// (backend-down, wrong-address, socket-permission, ...), for one target.
+// Cause is one diagnosed cause, from the fixed vocabulary (CauseID; one
+// rule per id, cause_*.go), for one target.
 type Cause struct {
-	ID          string     `json:"id"`
+	ID          CauseID    `json:"id"`
 	Target      string     `json:"target"`
 	Summary     string     `json:"summary"`
 	Confidence  Confidence `json:"confidence"`
@@ -81,20 +81,10 @@ type Cause struct {
 	// Live: a probe now confirms it. Logged: error-log lines in the window show it.
 	Live   bool `json:"-"`
 	Logged bool `json:"-"`
-	// FollowsFrom names the cause id this one is a consequence of (no-live-upstreams).
-	FollowsFrom string `json:"-"`
-	// Facts the fix planner needs, by name. Keys in use:
-	//   "alternative"   where the backend really listens (wrong-address): "[::1]:3000", "unix:/run/x.sock"
-	//   "pass_at"       file:line of the *_pass or upstream server line for this target
-	//   "setting"       directive to raise (proxy_read_timeout, fastcgi_buffer_size, ...)
-	//   "setting_at"    file:line of that directive where it is set, empty when inherited default
-	//   "location_at"   file:line of the enclosing location block
-	//   "measured"      measured value: response time ("12.5s") or header bytes ("9012")
-	//   "socket"        the unix socket path; "worker_user" the nginx worker user
-	//   "blocked_dir"   a directory on the socket path without search permission
-	//   "unit"          the backend's systemd unit
-	//   "port"          TCP port for firewall/SELinux
-	Facts map[string]string `json:"-"`
+	// FollowsFrom names the cause this one is a consequence of (no-live-upstreams).
+	FollowsFrom CauseID `json:"-"`
+	// Facts the fix planner needs.
+	Facts Facts `json:"-"`
 }
 
 // Verdict is the one-line answer.

@@ -23,21 +23,47 @@ const ephemeralPorts = 32768
 const maxEvidenceLines = 3
 
 // Diagnose turns the snapshot into ranked causes. It reads the snapshot
-// only: every fact it needs was collected before.
+// only: every fact it needs was collected before. What shows each cause is
+// in its rule (rule.go, cause_*.go); this is the engine that asks them,
+// merges and ranks.
 func Diagnose(s *Snapshot) []Cause {
 	d := &diagnosis{s: s, byKey: map[string]*Cause{}}
-	d.nginxItself()
+	for _, r := range rules {
+		if r.Nginx != nil {
+			for _, c := range r.Nginx(s) {
+				d.add(c)
+			}
+		}
+	}
 	entries := s.entriesByTarget()
 	for _, t := range s.Targets {
 		if t.Dynamic {
 			continue
 		}
-		d.live(t)
+		if p, probed := s.Probes[t.Address]; probed {
+			for _, r := range rules {
+				if r.Live != nil {
+					for _, c := range r.Live(s, t, p) {
+						d.add(c)
+					}
+				}
+			}
+		}
 		for _, e := range entries[t.Address] {
 			d.logged(t, e)
 		}
 	}
-	d.unattributed(entries)
+	d.unattached(entries)
+	for _, r := range rules {
+		if r.Relate == nil {
+			continue
+		}
+		for _, c := range d.order {
+			if c.ID == r.ID {
+				r.Relate(s, c, d.order)
+			}
+		}
+	}
 	d.serviceHistory()
 	return d.ranked()
 }
@@ -68,8 +94,8 @@ type diagnosis struct {
 	order []*Cause
 }
 
-func (d *diagnosis) get(id, target string) (*Cause, bool) {
-	c, ok := d.byKey[id+"\x00"+target]
+func (d *diagnosis) get(id CauseID, target string) (*Cause, bool) {
+	c, ok := d.byKey[string(id)+"\x00"+target]
 	return c, ok
 }
 
@@ -79,264 +105,59 @@ func (d *diagnosis) add(c Cause) *Cause {
 	if old, ok := d.get(c.ID, c.Target); ok {
 		old.Live = old.Live || c.Live
 		old.Evidence = append(old.Evidence, c.Evidence...)
-		for k, v := range c.Facts {
-			if old.Facts[k] == "" {
-				old.Facts[k] = v
-			}
-		}
+		old.Facts.fill(c.Facts)
 		return old
 	}
-	if c.Facts == nil {
-		c.Facts = map[string]string{}
-	}
 	p := &c
-	d.byKey[c.ID+"\x00"+c.Target] = p
+	d.byKey[string(c.ID)+"\x00"+c.Target] = p
 	d.order = append(d.order, p)
 	return p
 }
 
-func (d *diagnosis) nginxItself() {
-	s := d.s
-	if !s.Install.Running {
-		d.add(Cause{ID: "nginx-not-running", Target: "nginx", Live: true, Confidence: High,
-			Summary:  fmt.Sprintf("No nginx master process is running for %s: clients get no answer at all, not a 502.", s.Install.Config),
-			Evidence: []string{"process table: no \"nginx: master process\""}})
-	}
-	if s.ConfigTest.Ran && !s.ConfigTest.OK && s.ConfigTest.Inconclusive == "" {
-		first := firstLine(s.ConfigTest.Output, "[emerg]")
-		d.add(Cause{ID: "config-invalid", Target: s.Install.Config, Live: true, Confidence: High,
-			Summary:  "nginx -t fails, so a reload would fail and the config on disk is not what runs: " + first,
-			Evidence: splitLines(s.ConfigTest.Output, 6)})
-	}
+// liveCause is a cause a probe of t confirms now, with the probe's line
+// first in its evidence and the facts every cause of a target carries.
+func (s *Snapshot) liveCause(id CauseID, t nginx.Target, p probe.Result, conf Confidence, summary string, ev ...string) Cause {
+	return Cause{ID: id, Target: t.Address, Live: true, Confidence: conf, Summary: summary,
+		Evidence: append([]string{probeLine(t, p)}, ev...), Facts: s.baseFacts(t)}
 }
 
-// live states what the probes, the listener table, the socket's path and
-// the host's rules say of a target now.
-func (d *diagnosis) live(t nginx.Target) {
-	s := d.s
-	p, probed := s.Probes[t.Address]
-	if !probed {
-		return
-	}
-	base := func(id string, conf Confidence, summary string, ev ...string) Cause {
-		c := Cause{ID: id, Target: t.Address, Live: true, Confidence: conf, Summary: summary,
-			Evidence: append([]string{probeLine(t, p)}, ev...), Facts: d.facts(t)}
-		return c
-	}
-	if t.Network == "unix" {
-		d.liveUnix(t, p, base)
-		return
-	}
-	switch p.Status {
-	case probe.DNSError:
-		d.add(base("dns-failure", High, fmt.Sprintf("%s does not resolve (%s): nginx cannot start with it, and a running one keeps the old address only until a restart.", t.Host, p.Error)))
-	case probe.Refused:
-		if alt, why, ok := s.alternative(t); ok {
-			c := base("wrong-address", altConfidence(why), fmt.Sprintf("Nothing accepts at %s, but %s listens at %s (%s): the config points at the wrong address.", t.Address, who(alt), alt.Address, why), "listener: "+listenerLine(alt))
-			c.Facts["alternative"] = altAddress(t, alt)
-			d.add(c)
-			return
-		}
-		summary := fmt.Sprintf("Nothing listens at %s: the backend is down or was never started.", t.Address)
-		if u, ok := s.Units[t.Address]; ok && u.Active != "active" {
-			summary = fmt.Sprintf("Nothing listens at %s; its service %s is %s.", t.Address, u.Name, u.Active)
-		}
-		d.add(base("backend-down", High, summary, s.listenersOnPort(t.Port)...))
-	case probe.Timeout:
-		if r, ok := s.firewallRule(t); ok {
-			c := base("firewall-blocked", High, fmt.Sprintf("%s drops traffic to %s: connects time out.", ruleName(r), t.Address), "rule: "+r.Text)
-			d.add(c)
-			return
-		}
-		if l, ok := listenerFor(s.Listeners, t); ok {
-			conf := Medium
-			if l.Backlog > 0 && l.Queue >= l.Backlog {
-				conf = High
-			}
-			queue := "it is slow to accept new connections"
-			if l.Backlog > 0 {
-				queue = fmt.Sprintf("%d connections wait in an accept queue of %d", l.Queue, l.Backlog)
-			}
-			d.add(base("backend-overloaded", conf, fmt.Sprintf("%s at %s does not accept new connections in time: %s.", who(l), t.Address, queue), "listener: "+listenerLine(l)))
-			return
-		}
-		d.add(base("firewall-blocked", Low, fmt.Sprintf("Connecting to %s times out and no local rule explains it: a firewall on the way, or the host is down.", t.Address)))
-	case probe.Unreachable:
-		if r, ok := s.firewallRule(t); ok {
-			d.add(base("firewall-blocked", High, fmt.Sprintf("%s rejects traffic to %s (%s).", ruleName(r), t.Address, errnoText(p)), "rule: "+r.Text))
-			return
-		}
-		d.add(base("firewall-blocked", Medium, fmt.Sprintf("%s is unreachable (%s): a firewall or a missing route.", t.Address, errnoText(p))))
-	case probe.PermissionDenied:
-		d.selinuxOrFirewall(t, base)
-	case probe.Connected:
-		d.liveHTTP(t, p, base)
-	}
-}
-
-func (d *diagnosis) liveUnix(t nginx.Target, p probe.Result, base func(string, Confidence, string, ...string) Cause) {
-	s := d.s
-	so := s.Sockets[t.Path]
-	switch {
-	case !so.Exists && so.Err == "":
-		if alt, ok := s.alternativeSocket(t); ok {
-			c := base("wrong-address", Medium, fmt.Sprintf("%s does not exist, but %s listens at %s beside it: the config names the wrong socket.", t.Path, who(alt), alt.Address), "listener: "+listenerLine(alt))
-			c.Facts["alternative"] = "unix:" + alt.Address
-			d.add(c)
-			return
-		}
-		d.add(base("socket-missing", High, fmt.Sprintf("The socket %s does not exist: its backend is not running or listens elsewhere.", t.Path)))
-	case so.Exists && !so.IsSocket:
-		d.add(base("socket-missing", High, fmt.Sprintf("%s is a %s, not a socket: nothing can listen there.", t.Path, fileKind(so.Info)), fmt.Sprintf("path: %s %s:%s %04o", t.Path, so.Owner, so.Group, so.Info.Mode.Perm())))
-	case so.Exists && !so.WorkerMay:
-		c := base("socket-permission", High, fmt.Sprintf("nginx workers run as %s and may not connect to %s: %s.", s.WorkerUser.Name, t.Path, so.Reason),
-			fmt.Sprintf("access for %s: denied (%s)", s.WorkerUser.Name, so.Reason))
-		if so.BlockedDir != "" {
-			c.Facts["blocked_dir"] = so.BlockedDir
-		}
-		d.add(c)
-	case p.Status == probe.Refused:
-		d.add(base("backend-down", High, fmt.Sprintf("The socket %s exists but nothing accepts on it: a stale socket left by a backend that stopped.", t.Path)))
-	case p.Status == probe.Timeout:
-		d.add(base("backend-overloaded", High, fmt.Sprintf("The backend on %s does not accept new connections: its listen queue is full.", t.Path)))
-	case p.Status == probe.Connected:
-		d.liveHTTP(t, p, base)
-	}
-}
-
-// liveHTTP judges the answer of a backend that accepted a connection.
-func (d *diagnosis) liveHTTP(t nginx.Target, p probe.Result, base func(string, Confidence, string, ...string) Cause) {
-	h := p.HTTP
-	if h == nil {
-		return
-	}
-	if h.Speaks == "tls" && t.Kind != "https" {
-		d.add(base("tls-handshake", High, fmt.Sprintf("The backend at %s speaks TLS, but nginx talks plain %s to it: the pass needs https://.", t.Address, protocolName(t))))
-		return
-	}
-	switch h.Class {
-	case "closed", "broken-pipe":
-		d.add(base("upstream-closed", High, fmt.Sprintf("The backend at %s accepts, then closes the connection without an answer: it crashes or its worker is killed.", t.Address)))
-	case "reset":
-		d.add(base("upstream-reset", High, fmt.Sprintf("The backend at %s resets the connection instead of answering.", t.Address)))
-	case "invalid-header":
-		d.add(base("invalid-response", High, fmt.Sprintf("The backend at %s does not answer in %s (%s).", t.Address, protocolName(t), h.Error)))
-	case "tls":
-		d.add(base("tls-handshake", High, fmt.Sprintf("TLS to %s fails: %s.", t.Address, h.Error)))
-	case "header-too-big":
-		d.add(base("header-too-big", High, fmt.Sprintf("The backend at %s sends a response header over 1 MiB: no buffer setting fixes that; the backend must send less.", t.Address)))
-	}
-	for _, pi := range t.Passes {
-		pass := d.s.Config.Passes[pi]
-		if h.HeaderBytes > 0 {
-			name, size, at := bufferSize(pass)
-			if size > 0 && int64(h.HeaderBytes) > size {
-				c := base("header-too-big", High, fmt.Sprintf("The backend at %s sends a %d-byte response header; %s is %s, so nginx refuses it.", t.Address, h.HeaderBytes, name, humanSize(size)),
-					fmt.Sprintf("%s %s (%s)", name, humanSize(size), atOrDefault(at)))
-				c.Facts["setting"], c.Facts["setting_at"], c.Facts["measured"] = name, at, strconv.Itoa(h.HeaderBytes)
-				c.Facts["location_at"] = pass.At.String()
-				d.add(c)
-			}
-		}
-		name, limit, at := readTimeout(pass)
-		// The probe waited at least the read timeout (probe.Ask), up to a
-		// cap: only a wait that long proves nginx would give up too.
-		slow := h.Class == "timeout" && h.Waited >= limit
-		if (h.TTFB > 0 && limit > 0 && h.TTFB > limit) || (slow && limit > 0) {
-			measured := h.TTFB
-			if slow {
-				measured = h.Waited
-			}
-			c := base("upstream-timeout", High, fmt.Sprintf("The backend at %s takes over %s to answer; %s is %s.", t.Address, measured.Round(time.Millisecond), name, limit),
-				fmt.Sprintf("%s %s (%s)", name, limit, atOrDefault(at)))
-			c.Facts["setting"], c.Facts["setting_at"], c.Facts["measured"] = name, at, measured.String()
-			c.Facts["location_at"] = pass.At.String()
-			d.add(c)
-		}
-	}
-}
-
-// selinuxOrFirewall explains a TCP "13: Permission denied": SELinux when
-// it enforces, else a rule.
-func (d *diagnosis) selinuxOrFirewall(t nginx.Target, base func(string, Confidence, string, ...string) Cause) *Cause {
-	se := d.s.SELinux
-	if se.Available && se.Mode == "enforcing" {
-		ev := []string{"SELinux: enforcing, httpd_can_network_connect=" + onOff(se.NetworkConnect)}
-		ev = append(ev, firstN(se.Denials, 2)...)
-		c := base("selinux-denied", High, fmt.Sprintf("SELinux stops nginx connecting to %s (httpd_can_network_connect is %s).", t.Address, onOff(se.NetworkConnect)), ev...)
-		c.Facts["port"] = strconv.Itoa(t.Port)
-		return d.add(c)
-	}
-	if r, ok := d.s.firewallRule(t); ok {
-		return d.add(base("firewall-blocked", High, fmt.Sprintf("A firewall rule refuses traffic to %s.", t.Address), "rule: "+r.Text))
-	}
-	c := base("selinux-denied", Low, fmt.Sprintf("Connecting to %s is denied (13) and SELinux state could not be read: %s.", t.Address, se.Note))
-	c.Facts["port"] = strconv.Itoa(t.Port)
-	return d.add(c)
-}
-
-// logged merges one error-log line into the cause it shows for target t.
+// logged merges one error-log line into the cause it shows for target t:
+// a cause of a rule that matches it, already found, absorbs it; else the
+// rule that Creates it makes one from the log.
 func (d *diagnosis) logged(t nginx.Target, e logs.Entry) {
-	ids := classCauses(e, t)
-	if len(ids) == 0 {
-		return
-	}
 	var c *Cause
-	for _, id := range ids {
-		if old, ok := d.get(id, t.Address); ok {
+	var creator *Rule
+	for _, r := range rules {
+		if r.Logged == nil {
+			continue
+		}
+		m := r.Logged(e, t)
+		if m == NoMatch {
+			continue
+		}
+		if m == Creates {
+			creator = r
+		}
+		if old, ok := d.get(r.ID, t.Address); ok && c == nil {
 			c = old
-			break
 		}
 	}
 	if c == nil {
-		id := ids[len(ids)-1]
-		c = d.add(Cause{ID: id, Target: t.Address, Confidence: Medium, Summary: loggedSummary(id, t, e), Facts: d.facts(t)})
-		d.loggedFacts(c, t, e)
-	}
-	c.Logged = true
-	c.Occurrences++
-	if c.Occurrences <= maxEvidenceLines {
-		c.Evidence = append(c.Evidence, "error.log: "+e.Raw)
-	}
-}
-
-// loggedFacts fills what a fix needs when only the log shows the cause.
-func (d *diagnosis) loggedFacts(c *Cause, t nginx.Target, e logs.Entry) {
-	if len(t.Passes) == 0 {
-		return
-	}
-	pass := d.s.Config.Passes[t.Passes[0]]
-	switch c.ID {
-	case "upstream-timeout":
-		name, limit, at := readTimeout(pass)
-		c.Facts["setting"], c.Facts["setting_at"], c.Facts["location_at"] = name, at, pass.At.String()
-		c.Facts["measured"] = limit.String()
-		c.Evidence = append(c.Evidence, fmt.Sprintf("%s %s (%s)", name, limit, atOrDefault(at)))
-	case "header-too-big":
-		name, size, at := bufferSize(pass)
-		c.Facts["setting"], c.Facts["setting_at"], c.Facts["location_at"] = name, at, pass.At.String()
-		c.Facts["measured"] = strconv.FormatInt(size, 10)
-		c.Evidence = append(c.Evidence, fmt.Sprintf("%s %s (%s)", name, humanSize(size), atOrDefault(at)))
-	}
-}
-
-// unattributed handles log lines about no static target: upstream groups
-// with no live servers, names nginx could not resolve, and nginx's own
-// limits.
-func (d *diagnosis) unattributed(entries map[string][]logs.Entry) {
-	s := d.s
-	groups := map[string]bool{}
-	for _, t := range s.Targets {
-		if t.Upstream != "" {
-			groups[t.Upstream] = true
+		if creator == nil {
+			return
+		}
+		c = d.add(Cause{ID: creator.ID, Target: t.Address, Confidence: Medium, Summary: loggedSummary(creator.Seen, t, e), Facts: d.s.baseFacts(t)})
+		if creator.LogFacts != nil && len(t.Passes) > 0 {
+			creator.LogFacts(d.s, t, c)
 		}
 	}
-	var dynamic []nginx.Target
-	for _, t := range s.Targets {
-		if t.Dynamic {
-			dynamic = append(dynamic, t)
-		}
-	}
+	d.countLine(c, e)
+}
+
+// unattached hands the window's log lines to the rules that read lines
+// about no static target: upstream groups with no live servers, names
+// nginx could not resolve, and nginx's own limits.
+func (d *diagnosis) unattached(entries map[string][]logs.Entry) {
 	keys := make([]string, 0, len(entries))
 	for k := range entries {
 		keys = append(keys, k)
@@ -344,50 +165,19 @@ func (d *diagnosis) unattributed(entries map[string][]logs.Entry) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, e := range entries[k] {
-			switch e.Class {
-			case logs.NoLiveUpstreams:
-				if !groups[e.Target] && e.Target != "" {
+			for _, r := range rules {
+				if r.Unattached == nil {
 					continue
 				}
-				c := d.add(Cause{ID: "no-live-upstreams", Target: "upstream " + e.Target, Confidence: Medium, Logged: true,
-					Summary: fmt.Sprintf("Every server of upstream %s is marked failed, so nginx does not even try them: the cause is what failed them.", e.Target),
-					Facts:   map[string]string{}})
-				d.countLine(c, e)
-			case logs.NoResolver, logs.ResolveFailed, logs.ResolverError:
-				if !d.isDynamicOrHost(e, dynamic) {
+				found, ok := r.Unattached(d.s, e)
+				if !ok {
 					continue
 				}
-				id := "dns-failure"
-				summary := fmt.Sprintf("nginx could not resolve %s at request time%s.", e.Target, resolveReason(e))
-				if e.Class == logs.NoResolver {
-					id = "no-resolver"
-					summary = fmt.Sprintf("A *_pass with variables needs a resolver to look up %s at request time, and none is set.", e.Target)
-				}
-				c := d.add(Cause{ID: id, Target: e.Target, Confidence: High, Logged: true, Summary: summary, Facts: map[string]string{}})
-				if len(dynamic) > 0 && c.Facts["pass_at"] == "" {
-					pass := s.Config.Passes[dynamic[0].Passes[0]]
-					c.Facts["pass_at"], c.Facts["location_at"] = pass.At.String(), pass.At.String()
-					c.Evidence = append(c.Evidence, fmt.Sprintf("%s %s (%s)", pass.Directive, pass.Value, pass.At))
+				c, had := d.get(found.ID, found.Target)
+				if !had {
+					c = d.add(found)
 				}
 				d.countLine(c, e)
-			case logs.TooManyFiles, logs.WorkerConns, logs.AddrNotAvail:
-				c := d.add(Cause{ID: "nginx-resources", Target: "nginx", Confidence: High, Logged: true,
-					Summary: "nginx itself runs out of " + resourceName(e.Class) + ".", Facts: map[string]string{}})
-				d.countLine(c, e)
-			}
-		}
-	}
-	// A group's failure follows from its servers' causes.
-	for _, c := range d.order {
-		if c.ID != "no-live-upstreams" {
-			continue
-		}
-		group := strings.TrimPrefix(c.Target, "upstream ")
-		for _, other := range d.order {
-			if other.ID != "no-live-upstreams" && targetInGroup(s.Targets, other.Target, group) {
-				c.FollowsFrom = other.ID
-				c.Summary += " Its servers: " + other.ID + "."
-				break
 			}
 		}
 	}
@@ -401,11 +191,24 @@ func (d *diagnosis) countLine(c *Cause, e logs.Entry) {
 	}
 }
 
-func (d *diagnosis) isDynamicOrHost(e logs.Entry, dynamic []nginx.Target) bool {
-	if len(dynamic) > 0 {
+// dynamicTargets are the targets whose *_pass has variables.
+func (s *Snapshot) dynamicTargets() []nginx.Target {
+	var out []nginx.Target
+	for _, t := range s.Targets {
+		if t.Dynamic {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// resolvedHere says whether a resolver line is about this config: a pass
+// with variables resolves at request time, else a target's own host name.
+func (s *Snapshot) resolvedHere(e logs.Entry) bool {
+	if len(s.dynamicTargets()) > 0 {
 		return true
 	}
-	for _, t := range d.s.Targets {
+	for _, t := range s.Targets {
 		if t.Host == e.Target || t.Address == e.Target {
 			return true
 		}
@@ -424,7 +227,7 @@ func (d *diagnosis) ranked() []Cause {
 		switch {
 		case c.Live && c.Logged:
 			c.Confidence = High
-		case !c.Live && c.Logged && c.Confidence == High && c.ID != "no-resolver" && c.ID != "dns-failure" && c.ID != "nginx-resources":
+		case !c.Live && c.Logged && c.Confidence == High && !logProves(c.ID):
 			c.Confidence = Medium
 		}
 		if c.Live && c.Logged && c.Occurrences > 0 {
@@ -461,88 +264,75 @@ func (d *diagnosis) ranked() []Cause {
 	return out
 }
 
-// classCauses maps a log line to the causes it can show, in order of
-// preference: a live cause of the first kind already found absorbs it,
-// else the last is created.
-func classCauses(e logs.Entry, t nginx.Target) []string {
-	switch e.Class {
-	case logs.Refused:
-		return []string{"wrong-address", "backend-down"}
-	case logs.PermissionDenied:
-		if t.Network == "unix" {
-			return []string{"socket-permission"}
-		}
-		return []string{"firewall-blocked", "selinux-denied"}
-	case logs.NoSuchFile:
-		return []string{"wrong-address", "socket-missing"}
-	case logs.Again:
-		return []string{"backend-overloaded"}
-	case logs.NoRoute, logs.NetUnreachable:
-		return []string{"firewall-blocked"}
-	case logs.Timeout:
-		if strings.HasPrefix(e.Phase, "connecting") {
-			return []string{"firewall-blocked", "backend-overloaded"}
-		}
-		return []string{"upstream-timeout"}
-	case logs.Closed, logs.BrokenPipe:
-		return []string{"upstream-closed"}
-	case logs.Reset:
-		return []string{"upstream-reset"}
-	case logs.HeaderTooBig:
-		return []string{"header-too-big"}
-	case logs.InvalidHeader, logs.GRPC:
-		return []string{"tls-handshake", "invalid-response"}
-	case logs.TLS:
-		return []string{"tls-handshake"}
-	case logs.ResolveFailed, logs.ResolverError, logs.HostNotFound:
-		return []string{"dns-failure"}
-	}
-	return nil
+func logProves(id CauseID) bool {
+	r := RuleOf(id)
+	return r != nil && r.LogProves
 }
 
-func loggedSummary(id string, t nginx.Target, e logs.Entry) string {
+// loggedSummary is a cause's summary when only the log shows it; seen is
+// the rule's phrase ("refused connections").
+func loggedSummary(seen string, t nginx.Target, e logs.Entry) string {
 	last := ""
 	if !e.Time.IsZero() {
 		last = " (last at " + e.Time.Format("15:04:05") + "; it looks healthy now)"
 	}
-	what := map[string]string{
-		"backend-down":       "refused connections",
-		"socket-permission":  "denied nginx's workers the socket",
-		"selinux-denied":     "was denied to nginx (13: Permission denied)",
-		"socket-missing":     "had no socket file",
-		"backend-overloaded": "did not accept connections in time",
-		"firewall-blocked":   "was unreachable",
-		"upstream-timeout":   "answered slower than nginx waits",
-		"upstream-closed":    "closed connections before answering",
-		"upstream-reset":     "reset connections",
-		"header-too-big":     "sent a response header bigger than nginx's buffer",
-		"invalid-response":   "sent a response nginx could not read",
-		"tls-handshake":      "failed the TLS handshake",
-		"dns-failure":        "did not resolve",
-	}[id]
-	return fmt.Sprintf("The backend at %s %s, per the error log%s.", t.Address, what, last)
+	return fmt.Sprintf("The backend at %s %s, per the error log%s.", t.Address, seen, last)
 }
 
-// facts every cause of a target carries for the fix planner.
-func (d *diagnosis) facts(t nginx.Target) map[string]string {
-	f := map[string]string{}
+// baseFacts every cause of a target carries for the fix planner.
+func (s *Snapshot) baseFacts(t nginx.Target) Facts {
+	f := Facts{WorkerUser: s.WorkerUser.Name}
 	if len(t.ReferencedAt) > 0 {
-		f["pass_at"] = t.ReferencedAt[0].String()
+		f.PassAt = t.ReferencedAt[0].String()
 	}
 	if t.Network == "unix" {
-		f["socket"] = t.Path
+		f.Socket = t.Path
 	}
 	if t.Port > 0 {
-		f["port"] = strconv.Itoa(t.Port)
+		f.Port = t.Port
 	}
-	f["worker_user"] = d.s.WorkerUser.Name
-	if u, ok := d.s.Units[t.Address]; ok {
-		f["unit"] = u.Name
+	if u, ok := s.Units[t.Address]; ok {
+		f.Unit = u.Name
 	}
 	if len(t.Passes) > 0 {
-		f["location_at"] = d.s.Config.Passes[t.Passes[0]].At.String()
+		f.LocationAt = s.Config.Passes[t.Passes[0]].At.String()
 	}
 	return f
+}
+
+// socketBlocks: the socket's path itself explains a unix target (missing,
+// not a socket, closed to the workers), so what a connect gave says nothing more.
+func (s *Snapshot) socketBlocks(t nginx.Target) bool {
+	if t.Network != "unix" {
+		return false
+	}
+	so := s.Sockets[t.Path]
+	return (!so.Exists && so.Err == "") || (so.Exists && !so.IsSocket) || (so.Exists && !so.WorkerMay)
+}
+
+// answer is the backend's HTTP answer when t accepted the probe's
+// connection, nil otherwise.
+func (s *Snapshot) answer(t nginx.Target, p probe.Result) *probe.HTTP {
+	if p.Status != probe.Connected || s.socketBlocks(t) {
+		return nil
+	}
+	return p.HTTP
+}
+
+// speaksTLSToPlain: the port speaks TLS while nginx talks plain to it;
+// whatever else the probe saw follows from that.
+func speaksTLSToPlain(t nginx.Target, h *probe.HTTP) bool {
+	return h.Speaks == "tls" && t.Kind != "https"
+}
+
+// answered is the HTTP answer of a backend that accepted and speaks the
+// protocol nginx talks, nil otherwise: what the response rules judge.
+func (s *Snapshot) answered(t nginx.Target, p probe.Result) *probe.HTTP {
+	h := s.answer(t, p)
+	if h == nil || speaksTLSToPlain(t, h) {
+		return nil
+	}
+	return h
 }
 
 // entriesByTarget indexes the window's error-log lines by the target they

@@ -135,7 +135,7 @@ func TestDiagnose(t *testing.T) {
 			if len(cs) == 0 {
 				t.Fatalf("got no cause, want %s", tc.want)
 			}
-			if cs[0].ID != tc.want {
+			if string(cs[0].ID) != tc.want {
 				t.Fatalf("got %s (%s), want %s", cs[0].ID, cs[0].Summary, tc.want)
 			}
 			if cs[0].Occurrences != tc.occ {
@@ -153,7 +153,7 @@ func TestWrongAddressNamesTheAlternative(t *testing.T) {
 	s.Probes[tcp3000.Address] = probe.Result{Status: probe.Refused}
 	s.Listeners = []host.Listener{{Network: "tcp", Address: "[::1]:3000", IP: "::1", Port: 3000, Process: "node", PID: 9}}
 	c := Diagnose(s)[0]
-	if got := c.Facts["alternative"]; got != "[::1]:3000" {
+	if got := c.Facts.Alternative; got != "[::1]:3000" {
 		t.Errorf("alternative: got %q, want [::1]:3000", got)
 	}
 	if !strings.Contains(c.Summary, "[::1]:3000") {
@@ -183,7 +183,7 @@ func TestNoLiveUpstreamsFollows(t *testing.T) {
 func ids(cs []Cause) []string {
 	var out []string
 	for _, c := range cs {
-		out = append(out, c.ID)
+		out = append(out, string(c.ID))
 	}
 	return out
 }

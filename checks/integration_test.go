@@ -60,7 +60,7 @@ func TestScenarios(t *testing.T) {
 				t.Fatalf("got no cause, want %s; steps:\n%s", want, steps(o))
 			}
 			top := o.Causes[0]
-			if top.ID != want {
+			if string(top.ID) != want {
 				t.Fatalf("top cause: got %s, want %s\n%s\nsteps:\n%s", top.ID, want, describe(o.Causes), steps(o))
 			}
 			if len(l.Backends) > 0 && !strings.Contains(top.Target, strings.TrimPrefix(l.Backends[0], "unix:")) &&
@@ -82,7 +82,7 @@ func TestScenarios(t *testing.T) {
 
 func hasCause(cs []checks.Cause, id string) bool {
 	for _, c := range cs {
-		if c.ID == id {
+		if string(c.ID) == id {
 			return true
 		}
 	}
@@ -92,7 +92,7 @@ func hasCause(cs []checks.Cause, id string) bool {
 func describe(cs []checks.Cause) string {
 	var b strings.Builder
 	for _, c := range cs {
-		b.WriteString("  " + c.ID + " " + c.Target + " [" + string(c.Confidence) + "] " + c.Summary + "\n")
+		b.WriteString("  " + string(c.ID) + " " + c.Target + " [" + string(c.Confidence) + "] " + c.Summary + "\n")
 		for _, e := range c.Evidence {
 			b.WriteString("      " + e + "\n")
 		}

@@ -10,11 +10,11 @@ import (
 // planAddress points the pass (or upstream server) line at where the
 // backend really listens; only the address on that one line changes.
 func planAddress(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
-	if c.ID != "wrong-address" || c.Facts["alternative"] == "" {
+	if c.ID != checks.CauseWrongAddress || c.Facts.Alternative == "" {
 		return nil
 	}
-	alt := c.Facts["alternative"]
-	at := c.Facts["pass_at"]
+	alt := c.Facts.Alternative
+	at := c.Facts.PassAt
 	if at == "" {
 		if p, ok := passFor(o, c); ok {
 			at = p.At.String()

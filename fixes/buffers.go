@@ -13,11 +13,11 @@ import (
 // consistent, since nginx -t rejects a busy size not below the total of
 // the buffers minus one.
 func planBuffers(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
-	if c.ID != "header-too-big" {
+	if c.ID != checks.CauseHeaderTooBig {
 		return nil
 	}
-	mod := strings.TrimSuffix(c.Facts["setting"], "_buffer_size")
-	if mod == "" || mod == c.Facts["setting"] {
+	mod := strings.TrimSuffix(c.Facts.Setting, "_buffer_size")
+	if mod == "" || mod == c.Facts.Setting {
 		p, ok := passFor(o, c)
 		if !ok {
 			return nil
@@ -29,9 +29,9 @@ func planBuffers(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	default:
 		return nil
 	}
-	measured, _ := strconv.Atoi(strings.TrimSpace(c.Facts["measured"]))
+	measured := c.Facts.HeaderBytes
 	curArgs, curAt := settingAt(o, c, mod+"_buffer_size")
-	if f := c.Facts["setting_at"]; f != "" {
+	if f := c.Facts.SettingAt; f != "" {
 		curAt = f
 	}
 	cur := 0

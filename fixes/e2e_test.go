@@ -49,8 +49,8 @@ func TestDiagnosisToFix(t *testing.T) {
 			var cause checks.Cause
 			var ids []string
 			for _, c := range o.Causes {
-				ids = append(ids, c.ID)
-				if c.ID == s.Cause && cause.ID == "" {
+				ids = append(ids, string(c.ID))
+				if string(c.ID) == s.Cause && cause.ID == "" {
 					cause = c
 				}
 			}

@@ -135,18 +135,15 @@ func configCause(t *testing.T, text string, c checks.Cause, settings nginx.Setti
 		t.Fatalf("%q not in config", s)
 		return ""
 	}
-	if c.Facts == nil {
-		c.Facts = map[string]string{}
-	}
-	c.Facts["location_at"] = lineOf("location")
-	c.Facts["pass_at"] = lineOf("_pass")
+	c.Facts.LocationAt = lineOf("location")
+	c.Facts.PassAt = lineOf("_pass")
 	for k, v := range settings {
 		for i := range v {
 			file, line, _ := parsePos(lineOf(k))
 			v[i].At = nginx.Pos{File: file, Line: line}
 		}
 	}
-	file, line, _ := parsePos(c.Facts["pass_at"])
+	file, line, _ := parsePos(c.Facts.PassAt)
 	o := &checks.Outcome{Snapshot: &checks.Snapshot{Config: &nginx.Config{Main: p, Passes: []nginx.Pass{{
 		Directive: "proxy_pass", At: nginx.Pos{File: file, Line: line}, Module: "proxy", Scheme: "http", Address: c.Target, Settings: settings,
 	}}}}, Causes: []checks.Cause{c}}
@@ -156,7 +153,7 @@ func configCause(t *testing.T, text string, c checks.Cause, settings nginx.Setti
 func TestBuffersStayConsistent(t *testing.T) {
 	text := "server {\n    location / {\n        proxy_pass http://b;\n        proxy_busy_buffers_size 8k;\n    }\n}\n"
 	settings := nginx.Settings{"proxy_busy_buffers_size": {{Name: "proxy_busy_buffers_size", Args: []string{"8k"}}}}
-	o, c, _ := configCause(t, text, checks.Cause{ID: "header-too-big", Target: "b", Facts: map[string]string{"measured": "40000"}}, settings)
+	o, c, _ := configCause(t, text, checks.Cause{ID: "header-too-big", Target: "b", Facts: checks.Facts{HeaderBytes: 40000}}, settings)
 	fs := testEngine(t).For(o, c)
 	f := fixByKind(t, fs, "buffers")
 	for _, want := range []string{"+        proxy_buffer_size 64k;", "+        proxy_buffers 8 32k;", "-        proxy_busy_buffers_size 8k;", "+        proxy_busy_buffers_size 64k;"} {
@@ -183,7 +180,7 @@ func TestResolverAndTLSPlans(t *testing.T) {
 	if !strings.Contains(f.Diff, "+        proxy_ssl_server_name on;") {
 		t.Fatalf("diff:\n%s", f.Diff)
 	}
-	c.Facts["speaks"] = "http"
+	c.Facts.Speaks = "http"
 	f = fixByKind(t, e.For(o, c), "http")
 	if !strings.Contains(f.Diff, "+        proxy_pass http://$b:8443;") {
 		t.Fatalf("diff:\n%s", f.Diff)

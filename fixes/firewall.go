@@ -12,11 +12,11 @@ import (
 // planFirewall deletes the local rule that rejects or drops traffic to the
 // target's port, exactly as the firewall tool reported it; undo puts it back.
 func planFirewall(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
-	if c.ID != "firewall-blocked" || o == nil || o.Snapshot == nil {
+	if c.ID != checks.CauseFirewallBlocked || o == nil || o.Snapshot == nil {
 		return nil
 	}
-	port, err := strconv.Atoi(c.Facts["port"])
-	if err != nil || port <= 0 {
+	port := c.Facts.Port
+	if port <= 0 {
 		return nil
 	}
 	var out []plan

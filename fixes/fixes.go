@@ -102,7 +102,7 @@ func (e *Engine) plansFor(o *checks.Outcome, c checks.Cause) []plan {
 	} {
 		for _, p := range build(e, o, c) {
 			p.cause = c
-			p.Cause, p.Target = c.ID, c.Target
+			p.Cause, p.Target = string(c.ID), c.Target
 			p.finish(o)
 			out = append(out, p)
 		}
@@ -130,7 +130,9 @@ func (e *Engine) find(o *checks.Outcome, id string) (plan, bool) {
 	return plan{}, false
 }
 
-func fixID(cause, target, kind string) string { return cause + ":" + target + ":" + kind }
+func fixID(cause checks.CauseID, target, kind string) string {
+	return string(cause) + ":" + target + ":" + kind
+}
 
 // Options for Apply.
 type Options struct {

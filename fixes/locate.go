@@ -21,7 +21,7 @@ type insertion struct {
 // location_at when it names one, else the nearest enclosing "location"
 // above the pass line (the diagnosis may give the pass line as location_at).
 func locationOpen(o *checks.Outcome, c checks.Cause) (string, int, []string, bool) {
-	for _, at := range []string{c.Facts["location_at"], passAt(o, c)} {
+	for _, at := range []string{c.Facts.LocationAt, passAt(o, c)} {
 		file, line, ok := parsePos(at)
 		if !ok {
 			continue
@@ -41,7 +41,7 @@ func locationOpen(o *checks.Outcome, c checks.Cause) (string, int, []string, boo
 }
 
 func passAt(o *checks.Outcome, c checks.Cause) string {
-	if at := c.Facts["pass_at"]; at != "" {
+	if at := c.Facts.PassAt; at != "" {
 		return at
 	}
 	if p, ok := passFor(o, c); ok {

@@ -129,7 +129,7 @@ func Prom(o *checks.Outcome) string {
 	metric("ngxdoctor_cause", "Causes found, by cause id and target; the value is the error-log lines it explains.", "gauge")
 	lines := make([]string, 0, len(o.Causes))
 	for _, c := range o.Causes {
-		lines = append(lines, fmt.Sprintf("ngxdoctor_cause{cause=%s,target=%s} %d\n", promLabel(c.ID), promLabel(c.Target), c.Occurrences))
+		lines = append(lines, fmt.Sprintf("ngxdoctor_cause{cause=%s,target=%s} %d\n", promLabel(string(c.ID)), promLabel(c.Target), c.Occurrences))
 	}
 	sort.Strings(lines)
 	b.WriteString(strings.Join(lines, ""))

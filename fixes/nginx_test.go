@@ -51,8 +51,8 @@ func TestHeaderTooBigBecomes200AndUndoes(t *testing.T) {
 	l.wantStatus("/app/x", 502)
 	before := readFile(t, l.Conf)
 
-	cause := checks.Cause{ID: "header-too-big", Target: addr, Facts: map[string]string{
-		"setting": "proxy_buffer_size", "measured": "9100", "location_at": l.at("location /app/"), "pass_at": l.at("proxy_pass"),
+	cause := checks.Cause{ID: "header-too-big", Target: addr, Facts: checks.Facts{
+		Setting: "proxy_buffer_size", HeaderBytes: 9100, LocationAt: l.at("location /app/"), PassAt: l.at("proxy_pass"),
 	}}
 	o := l.outcome([]nginx.Pass{l.proxyPass(addr)}, cause)
 	e := testEngine(t)
@@ -135,7 +135,7 @@ func TestWrongAddressBecomes200(t *testing.T) {
 	l := startNginx(t, worldDir(t), proxyServer(dead, "            # keep this comment\n"))
 	l.wantStatus("/app/", 502)
 	before := readFile(t, l.Conf)
-	cause := checks.Cause{ID: "wrong-address", Target: dead, Facts: map[string]string{"alternative": addr, "pass_at": l.at("proxy_pass")}}
+	cause := checks.Cause{ID: "wrong-address", Target: dead, Facts: checks.Facts{Alternative: addr, PassAt: l.at("proxy_pass")}}
 	o := l.outcome([]nginx.Pass{l.proxyPass(dead)}, cause)
 	e := testEngine(t)
 	f := fixByKind(t, e.For(o, cause), "address")
@@ -163,7 +163,7 @@ func TestRegressionIsRolledBack(t *testing.T) {
 	before := readFile(t, l.Conf)
 	// The alternative is wrong too: nginx -t passes and the reload works,
 	// but the request still fails, so the change is undone.
-	cause := checks.Cause{ID: "wrong-address", Target: dead, Facts: map[string]string{"alternative": alsoDead, "pass_at": l.at("proxy_pass")}}
+	cause := checks.Cause{ID: "wrong-address", Target: dead, Facts: checks.Facts{Alternative: alsoDead, PassAt: l.at("proxy_pass")}}
 	o := l.outcome([]nginx.Pass{l.proxyPass(dead)}, cause)
 	e := testEngine(t)
 	f := fixByKind(t, e.For(o, cause), "address")
@@ -197,9 +197,9 @@ func TestTimeoutBecomes200(t *testing.T) {
 	l := startNginx(t, worldDir(t), "    proxy_read_timeout 1s;\n"+proxyServer(addr, ""))
 	l.wantStatus("/app/", 504)
 	before := readFile(t, l.Conf)
-	cause := checks.Cause{ID: "upstream-timeout", Target: addr, Facts: map[string]string{
-		"setting": "proxy_read_timeout", "setting_at": l.at("proxy_read_timeout"), "measured": "1.5s",
-		"location_at": l.at("location /app/"), "pass_at": l.at("proxy_pass"),
+	cause := checks.Cause{ID: "upstream-timeout", Target: addr, Facts: checks.Facts{
+		Setting: "proxy_read_timeout", SettingAt: l.at("proxy_read_timeout"), Took: 1500 * time.Millisecond,
+		LocationAt: l.at("location /app/"), PassAt: l.at("proxy_pass"),
 	}}
 	pass := l.proxyPass(addr)
 	pass.Settings["proxy_read_timeout"] = []nginx.Directive{{Name: "proxy_read_timeout", Args: []string{"1s"}, At: l.pos("proxy_read_timeout")}}

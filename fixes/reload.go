@@ -12,7 +12,7 @@ import (
 // force. A config that fails nginx -t is never "fixed" by a reload (nginx
 // would keep the old config and log an emerg).
 func planReload(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
-	if c.ID == "config-invalid" || c.ID == "nginx-not-running" || o == nil || o.Snapshot == nil {
+	if c.ID == checks.CauseConfigInvalid || c.ID == checks.CauseNginxNotRunning || o == nil || o.Snapshot == nil {
 		return nil
 	}
 	s := o.Snapshot

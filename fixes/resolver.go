@@ -13,7 +13,7 @@ import (
 // planResolver adds a resolver where a *_pass with variables needs one:
 // nginx resolves such names per request and has no system resolver.
 func planResolver(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
-	if c.ID != "no-resolver" {
+	if c.ID != checks.CauseNoResolver {
 		return nil
 	}
 	ns := nameservers(e.ResolvConf)

@@ -25,7 +25,7 @@ func TestFailuresBeforeTheReloadAreNotJudged(t *testing.T) {
 	addr, _ := backend(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	dead := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	l := startNginx(t, worldDir(t), proxyServer(dead, ""))
-	cause := checks.Cause{ID: "wrong-address", Target: dead, Facts: map[string]string{"alternative": addr, "pass_at": l.at("proxy_pass")}}
+	cause := checks.Cause{ID: "wrong-address", Target: dead, Facts: checks.Facts{Alternative: addr, PassAt: l.at("proxy_pass")}}
 	o := l.outcome([]nginx.Pass{l.proxyPass(dead)}, cause)
 	e := testEngine(t)
 	f := fixByKind(t, e.For(o, cause), "address")
@@ -55,9 +55,9 @@ func TestOldWorkerLinesAreNotJudged(t *testing.T) {
 		fmt.Fprintln(w, "slow")
 	})
 	l := startNginx(t, worldDir(t), "    proxy_read_timeout 1s;\n"+proxyServer(addr, ""))
-	cause := checks.Cause{ID: "upstream-timeout", Target: addr, Facts: map[string]string{
-		"setting": "proxy_read_timeout", "setting_at": l.at("proxy_read_timeout"), "measured": "1.5s",
-		"location_at": l.at("location /app/"), "pass_at": l.at("proxy_pass"),
+	cause := checks.Cause{ID: "upstream-timeout", Target: addr, Facts: checks.Facts{
+		Setting: "proxy_read_timeout", SettingAt: l.at("proxy_read_timeout"), Took: 1500 * time.Millisecond,
+		LocationAt: l.at("location /app/"), PassAt: l.at("proxy_pass"),
 	}}
 	pass := l.proxyPass(addr)
 	pass.Settings["proxy_read_timeout"] = []nginx.Directive{{Name: "proxy_read_timeout", Args: []string{"1s"}, At: l.pos("proxy_read_timeout")}}
@@ -120,7 +120,7 @@ func TestRootProbeDoesNotVerifyAPermissionFix(t *testing.T) {
 		}
 	}()
 	os.Chmod(sock, 0o600)
-	c := checks.Cause{ID: "socket-permission", Target: "unix:" + sock, Facts: map[string]string{"socket": sock, "worker_user": "www-data"}}
+	c := checks.Cause{ID: "socket-permission", Target: "unix:" + sock, Facts: checks.Facts{Socket: sock, WorkerUser: "www-data"}}
 	o := &checks.Outcome{Snapshot: &checks.Snapshot{}, Causes: []checks.Cause{c}}
 	e := testEngine(t)
 	f := fixByKind(t, e.For(o, c), "chmod")
@@ -431,7 +431,7 @@ func TestCreateNeverReplacesAFileMadeSince(t *testing.T) {
 // What runs is what was previewed: a fix whose commands come out different
 // when planned again is refused.
 func TestApplyRefusesCommandsOtherThanPreviewed(t *testing.T) {
-	c := checks.Cause{ID: "selinux-denied", Target: "127.0.0.1:8080", Facts: map[string]string{"port": "8080"}}
+	c := checks.Cause{ID: "selinux-denied", Target: "127.0.0.1:8080", Facts: checks.Facts{Port: 8080}}
 	o := commandOutcome(c)
 	e := testEngine(t)
 	rec := &Recorder{}
@@ -503,7 +503,7 @@ func TestReloadOnlySignalsAMaster(t *testing.T) {
 // A firewall rule's delete that failed (the rule was already gone) leaves a
 // journal entry; undoing it must not insert the blocking rule again.
 func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
-	c := checks.Cause{ID: "firewall-blocked", Target: "127.0.0.1:3000", Facts: map[string]string{"port": "3000"}}
+	c := checks.Cause{ID: "firewall-blocked", Target: "127.0.0.1:3000", Facts: checks.Facts{Port: 3000}}
 	o := commandOutcome(c)
 	o.Snapshot.Firewall = host.Firewall{Rules: []host.Rule{{Tool: "iptables", Action: "reject", Port: 3000, Chain: "OUTPUT",
 		Text: "-A OUTPUT -p tcp -m tcp --dport 3000 -j REJECT"}}}
@@ -564,7 +564,7 @@ func TestVerifyJudgesOnlyTheTargetsLines(t *testing.T) {
 
 // A rule whose text has a quoted word is not split into argv.
 func TestFirewallRuleWithQuotesIsNotSplit(t *testing.T) {
-	c := checks.Cause{ID: "firewall-blocked", Target: "127.0.0.1:3000", Facts: map[string]string{"port": "3000"}}
+	c := checks.Cause{ID: "firewall-blocked", Target: "127.0.0.1:3000", Facts: checks.Facts{Port: 3000}}
 	for _, r := range []host.Rule{
 		{Tool: "iptables", Action: "reject", Port: 3000, Chain: "OUTPUT",
 			Text: `-A OUTPUT -p tcp -m tcp --dport 3000 -m comment --comment "maintenance window" -j REJECT`},

@@ -9,7 +9,7 @@ import (
 // planSELinux: the boolean that lets httpd_t (nginx) connect out, and the
 // narrower port label for one port. Both persist (-P, semanage).
 func planSELinux(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
-	if c.ID != "selinux-denied" {
+	if c.ID != checks.CauseSELinuxDenied {
 		return nil
 	}
 	var out []plan
@@ -26,7 +26,7 @@ func planSELinux(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 			undo:     [][]string{{"setsebool", "-P", "httpd_can_network_connect", "0"}},
 		})
 	}
-	if port, err := strconv.Atoi(c.Facts["port"]); err == nil && port > 0 && port < 65536 {
+	if port := c.Facts.Port; port > 0 && port < 65536 {
 		p := strconv.Itoa(port)
 		out = append(out, plan{
 			Fix: Fix{

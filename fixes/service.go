@@ -11,14 +11,14 @@ import (
 // before and after so the engineer sees why it was down.
 func planService(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	switch c.ID {
-	case "backend-down", "upstream-closed", "socket-missing":
+	case checks.CauseBackendDown, checks.CauseUpstreamClosed, checks.CauseSocketMissing:
 	default:
 		return nil
 	}
 	if !e.systemd() {
 		return nil
 	}
-	unit := c.Facts["unit"]
+	unit := c.Facts.Unit
 	state := ""
 	if o != nil && o.Snapshot != nil {
 		if u, ok := o.Snapshot.Units[c.Target]; ok {

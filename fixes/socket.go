@@ -289,7 +289,7 @@ func workerOf(o *checks.Outcome, c checks.Cause) (worker, bool) {
 	if o != nil && o.Snapshot != nil && o.Snapshot.WorkerUser.Name != "" {
 		w.User = o.Snapshot.WorkerUser
 	} else {
-		name := c.Facts["worker_user"]
+		name := c.Facts.WorkerUser
 		if name == "" && o != nil && o.Snapshot != nil {
 			name = o.Snapshot.Install.WorkerUser
 		}
@@ -355,7 +355,7 @@ func (w worker) mayWrite(m fileMeta) bool {
 // the backend makes a new socket at restart), the durable pool change, and
 // search permission on a blocking directory.
 func planSocket(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
-	if c.ID != "socket-permission" {
+	if c.ID != checks.CauseSocketPermission {
 		return nil
 	}
 	w, ok := workerOf(o, c)
@@ -363,12 +363,12 @@ func planSocket(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		return nil
 	}
 	var out []plan
-	if dir := c.Facts["blocked_dir"]; dir != "" {
+	if dir := c.Facts.BlockedDir; dir != "" {
 		if p, ok := planDir(filesOf(o), c, w, dir); ok {
 			out = append(out, p)
 		}
 	}
-	path := c.Facts["socket"]
+	path := c.Facts.Socket
 	if path == "" {
 		path = strings.TrimPrefix(c.Target, "unix:")
 	}
@@ -618,7 +618,7 @@ var unitName = regexp.MustCompile(`^[A-Za-z0-9:_.@-]+\.service$`)
 // SIGUSR2 to the master (a graceful reload of the config).
 func (e *Engine) fpmReload(o *checks.Outcome, c checks.Cause, master host.Process, known bool) (reloadRef, bool) {
 	if e.systemd() {
-		unit := c.Facts["unit"]
+		unit := c.Facts.Unit
 		if unit == "" && o != nil && o.Snapshot != nil {
 			unit = o.Snapshot.Units[c.Target].Name
 		}

@@ -100,8 +100,8 @@ func phpLab(t *testing.T) (*nginxLab, *fpm, checks.Cause, *checks.Outcome) {
     }
 `)
 	target := "unix:" + f.sock
-	cause := checks.Cause{ID: "socket-permission", Target: target, Facts: map[string]string{
-		"socket": f.sock, "worker_user": "www-data", "pass_at": l.at("fastcgi_pass"), "location_at": l.at("location ~"),
+	cause := checks.Cause{ID: "socket-permission", Target: target, Facts: checks.Facts{
+		Socket: f.sock, WorkerUser: "www-data", PassAt: l.at("fastcgi_pass"), LocationAt: l.at("location ~"),
 	}}
 	pass := nginx.Pass{Directive: "fastcgi_pass", Value: target, At: l.pos("fastcgi_pass"), Server: 0,
 		Location: `~ \.php$`, Module: "fastcgi", Address: target}

@@ -60,7 +60,7 @@ func applyUndo(t *testing.T, e *Engine, o *checks.Outcome, f Fix, ran func() []s
 
 func TestSELinuxStandIns(t *testing.T) {
 	ran := standIns(t, "setsebool", "semanage")
-	c := checks.Cause{ID: "selinux-denied", Target: "127.0.0.1:8080", Facts: map[string]string{"port": "8080"}}
+	c := checks.Cause{ID: "selinux-denied", Target: "127.0.0.1:8080", Facts: checks.Facts{Port: 8080}}
 	o := commandOutcome(c)
 	o.Snapshot.SELinux = host.SELinux{Available: true, Mode: "enforcing"}
 	e := testEngine(t)
@@ -93,7 +93,7 @@ func TestSELinuxStandIns(t *testing.T) {
 
 func TestServiceRestartStandIns(t *testing.T) {
 	ran := standIns(t, "systemctl", "journalctl")
-	c := checks.Cause{ID: "backend-down", Target: "127.0.0.1:3000", Facts: map[string]string{"unit": "app.service"}}
+	c := checks.Cause{ID: "backend-down", Target: "127.0.0.1:3000", Facts: checks.Facts{Unit: "app.service"}}
 	o := commandOutcome(c)
 	o.Snapshot.Units = map[string]host.Unit{"127.0.0.1:3000": {Name: "app.service", Active: "failed"}}
 	e := testEngine(t)
@@ -107,7 +107,7 @@ func TestServiceRestartStandIns(t *testing.T) {
 		[]string{"systemctl stop app.service"})
 
 	// A unit name from evidence is never passed on unchecked.
-	c.Facts["unit"] = "--now; rm"
+	c.Facts.Unit = "--now; rm"
 	o.Snapshot.Units = nil
 	if len(e.For(o, c)) != 0 {
 		t.Fatal("a malformed unit name was offered")
@@ -116,7 +116,7 @@ func TestServiceRestartStandIns(t *testing.T) {
 
 func TestFirewallStandIns(t *testing.T) {
 	ran := standIns(t, "ufw", "firewall-cmd", "iptables", "nft")
-	c := checks.Cause{ID: "firewall-blocked", Target: "127.0.0.1:3000", Facts: map[string]string{"port": "3000"}}
+	c := checks.Cause{ID: "firewall-blocked", Target: "127.0.0.1:3000", Facts: checks.Facts{Port: 3000}}
 	rich := `rule family="ipv4" port port="3000" protocol="tcp" reject`
 	tests := []struct {
 		rule        host.Rule

@@ -13,10 +13,10 @@ import (
 // planTimeout raises the read timeout in force at the failing location above
 // the backend's measured response time (upstream-timeout, a 504).
 func planTimeout(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
-	if c.ID != "upstream-timeout" {
+	if c.ID != checks.CauseUpstreamTimeout {
 		return nil
 	}
-	setting := c.Facts["setting"]
+	setting := c.Facts.Setting
 	if setting == "" {
 		p, ok := passFor(o, c)
 		if !ok || p.Module == "" || p.Module == "memcached" {
@@ -28,10 +28,10 @@ func planTimeout(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		return nil
 	}
 	cur, at := settingAt(o, c, setting)
-	if f := c.Facts["setting_at"]; f != "" {
+	if f := c.Facts.SettingAt; f != "" {
 		at = f
 	}
-	measured, _ := parseSeconds(c.Facts["measured"])
+	measured := c.Facts.Took.Seconds()
 	// Twice the measured time leaves room for a slow day; below 60s (nginx's
 	// default) would make things worse.
 	secs := int(math.Ceil(2 * measured))

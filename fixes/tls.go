@@ -15,7 +15,7 @@ import (
 // The probe's Speaks ("http", "tls") says what the port really speaks; a
 // "speaks" fact does the same for a cause built without a probe.
 func planTLS(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
-	if c.ID != "tls-handshake" {
+	if c.ID != checks.CauseTLSHandshake {
 		return nil
 	}
 	p, ok := passFor(o, c)
@@ -23,7 +23,7 @@ func planTLS(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		return nil
 	}
 	var out []plan
-	speaks := c.Facts["speaks"]
+	speaks := c.Facts.Speaks
 	if o != nil && o.Snapshot != nil {
 		if r, ok := o.Snapshot.Probes[c.Target]; ok && r.HTTP != nil && r.HTTP.Speaks != "" {
 			speaks = r.HTTP.Speaks

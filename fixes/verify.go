@@ -234,7 +234,7 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 		return v
 	}
 	var targets []string
-	if alt := p.cause.Facts["alternative"]; alt != "" && p.cause.ID == "wrong-address" {
+	if alt := p.cause.Facts.Alternative; alt != "" && p.cause.ID == checks.CauseWrongAddress {
 		targets = append(targets, alt)
 	}
 	if p.cause.Target != "" {
@@ -258,7 +258,7 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 	// A request must be allowed to take as long as the backend does: the
 	// timeout fix's own check would otherwise time out.
 	reqTimeout := timeout
-	if m, ok := parseSeconds(p.cause.Facts["measured"]); ok && p.cause.ID == "upstream-timeout" {
+	if m := p.cause.Facts.Took.Seconds(); m > 0 && p.cause.ID == checks.CauseUpstreamTimeout {
 		reqTimeout = max(reqTimeout, min(time.Duration(m*1.5*float64(time.Second)), 5*time.Minute))
 	}
 	httpOK, tried := false, false
@@ -335,7 +335,7 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 	// a connection: our probe runs as root, so it passes a socket's or a
 	// directory's permissions and SELinux, and a backend that accepts may
 	// still time out, send a huge header or speak the wrong protocol.
-	probeJudges := probeCures[p.cause.ID]
+	probeJudges := checks.ProbeCures(p.cause.ID)
 	if !tried && probed && !probeJudges {
 		logf("verify: a connection as root does not show that %s is cured", p.cause.ID)
 	}
@@ -365,11 +365,6 @@ func namesTarget(l, addr string) bool {
 	}
 	return false
 }
-
-// probeCures are the causes whose 502 is a failed connect that a
-// connection from this process would meet too (not a firewall rule, which
-// may match nginx's user only).
-var probeCures = map[string]bool{"backend-down": true, "socket-missing": true, "wrong-address": true}
 
 // probe connects until it succeeds or the timeout passes: a backend just
 // restarted takes a moment to listen.
@@ -455,7 +450,7 @@ func passFor(o *checks.Outcome, c checks.Cause) (nginx.Pass, bool) {
 		return nginx.Pass{}, false
 	}
 	cfg := o.Snapshot.Config
-	at := c.Facts["pass_at"]
+	at := c.Facts.PassAt
 	for _, p := range cfg.Passes {
 		if at != "" && p.At.String() == at {
 			return p, true

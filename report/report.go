@@ -166,7 +166,7 @@ func Build(in Input) Report {
 		r.Window.LinesRead += l.LinesRead
 	}
 	for i, c := range o.Causes {
-		rc := Cause{ID: c.ID, Target: c.Target, Summary: c.Summary, Confidence: string(c.Confidence),
+		rc := Cause{ID: string(c.ID), Target: c.Target, Summary: c.Summary, Confidence: string(c.Confidence),
 			Occurrences: c.Occurrences, Evidence: c.Evidence, Fixes: []Fix{}}
 		if rc.Evidence == nil {
 			rc.Evidence = []string{}

@@ -63,7 +63,7 @@ func Text(in Input, color bool) []byte {
 	}
 	wrap(&b, st.title.Render(head), "", "  ")
 	if h := hostLine(o); h != "" {
-		wrap(&b, "host: "+h+", at "+generatedAt(o).Format("2006-01-02 15:04:05 MST"), "", "  ")
+		wrap(&b, "host: "+h, "", "  ")
 	}
 	r := Build(in)
 	win := "all of it"

@@ -7,31 +7,9 @@ import (
 	"github.com/ngxdoctor/ngxdoctor/fixes"
 )
 
-// causeSteps says in which step's detail a cause is explained and fixed.
-var causeSteps = map[string]int{
-	"backend-down":       1,
-	"wrong-address":      1,
-	"config-invalid":     2,
-	"no-resolver":        2,
-	"dns-failure":        2,
-	"firewall-blocked":   3,
-	"selinux-denied":     3,
-	"upstream-timeout":   4,
-	"header-too-big":     4,
-	"upstream-closed":    5,
-	"upstream-reset":     5,
-	"invalid-response":   5,
-	"tls-handshake":      5,
-	"nginx-not-running":  5,
-	"socket-permission":  6,
-	"socket-missing":     6,
-	"no-live-upstreams":  7,
-	"backend-overloaded": 7,
-	"nginx-resources":    8,
-}
-
-// causeStep is the step number of a cause id, 0 when unknown.
-func causeStep(id string) int { return causeSteps[id] }
+// causeStep is the step in whose detail a cause is explained and fixed,
+// 0 when unknown.
+func causeStep(id checks.CauseID) int { return checks.StepOf(id) }
 
 // causesOfStep lists the indexes (into Outcome.Causes) of a step's causes.
 func (m *Model) causesOfStep(n int) []int {

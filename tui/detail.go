@@ -136,7 +136,7 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 	s := m.styles
 	c := m.outcome.Causes[ci]
 	b.blank()
-	head := "Cause: " + c.ID
+	head := "Cause: " + string(c.ID)
 	if c.Target != "" {
 		head += " on " + c.Target
 	}
@@ -156,7 +156,7 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 		facts = append(facts, "confirmed by a live probe")
 	}
 	if c.FollowsFrom != "" {
-		facts = append(facts, "follows from "+c.FollowsFrom)
+		facts = append(facts, "follows from "+string(c.FollowsFrom))
 	}
 	if len(facts) > 0 {
 		b.add("", strings.Join(facts, " · "), "", s.Muted)

@@ -40,7 +40,7 @@ func (m *Model) dialogContent(w int) string {
 	f := d.fixes[d.idx]
 	b := &textBuilder{w: w}
 	b.add("", "Fix: "+f.Title, "", s.Heading)
-	target := d.cause.ID
+	target := string(d.cause.ID)
 	if d.cause.Target != "" {
 		target += " on " + d.cause.Target
 	}

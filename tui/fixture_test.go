@@ -90,7 +90,7 @@ func socketOutcome() *checks.Outcome {
 				"probe as www-data: permission denied",
 				"socket root:root 0600",
 			},
-			Facts: map[string]string{"socket": sock, "worker_user": "www-data", "pass_at": "/etc/nginx/sites-enabled/app:14"},
+			Facts: checks.Facts{Socket: sock, WorkerUser: "www-data", PassAt: "/etc/nginx/sites-enabled/app:14"},
 		}},
 		Verdict: checks.Verdict{Status: "problem", Summary: "php-fpm socket permission"},
 	}

@@ -718,7 +718,7 @@ func TestCauseSteps(t *testing.T) {
 		"backend-overloaded": 7, "nginx-resources": 8, "made-up": 0,
 	}
 	for id, want := range tests {
-		if got := causeStep(id); got != want {
+		if got := causeStep(checks.CauseID(id)); got != want {
 			t.Errorf("causeStep(%q) = %d, want %d", id, got, want)
 		}
 	}

@@ -455,7 +455,7 @@ func (m *Model) openFix() tea.Cmd {
 	}
 	ci := m.fixTarget()
 	if ci < 0 {
-		m.setStatus("no automatic fix for "+m.outcome.Causes[0].ID+"; see the detail for what to do by hand", false)
+		m.setStatus("no automatic fix for "+string(m.outcome.Causes[0].ID)+"; see the detail for what to do by hand", false)
 		return nil
 	}
 	m.dialog = &fixDialog{cause: m.outcome.Causes[ci], fixes: m.fixesOf(ci), view: viewport.New()}

@@ -109,6 +109,11 @@ func keepOnly(rec *host.Recording, l *lab.Lab) {
 		}
 	}
 	rec.Listeners = ls
+	// The machine is the one recorded (OS, kernel, uptime); only its name
+	// becomes the demo shop's, like the paths below.
+	if rec.Machine != nil {
+		rec.Machine.Name = "shop-web-1"
+	}
 	// Lab-only lines of the main config would give the answer away.
 	if f := rec.Files[l.Config]; f != nil && f.Content != nil {
 		var keep []string
