@@ -1,6 +1,9 @@
 package checks
 
 import (
+	"strings"
+
+	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 	"github.com/ngxdoctor/ngxdoctor/checks/probe"
 )
 
@@ -23,4 +26,45 @@ func (s *Snapshot) probeAsks() map[string]probe.Ask {
 		asks[t.Address] = a
 	}
 	return asks
+}
+
+// failingAsks is probeAsks with, for each target, the newest GET or HEAD
+// of the window that failed there (the error log names it): its path, and
+// its Host when the pass sends the client's Host on. It needs the logs.
+func (s *Snapshot) failingAsks() map[string]probe.Ask {
+	asks := s.probeAsks()
+	entries := s.entriesByTarget()
+	for _, t := range s.Targets {
+		es := entries[t.Address]
+		for i := len(es) - 1; i >= 0; i-- {
+			f := strings.Fields(es[i].Request)
+			if len(f) < 2 || (f[0] != "GET" && f[0] != "HEAD") {
+				continue
+			}
+			a := asks[t.Address]
+			a.Method, a.Path = f[0], f[1]
+			if es[i].Host != "" && s.sendsClientHost(t) {
+				a.Host = es[i].Host
+			}
+			asks[t.Address] = a
+			break
+		}
+	}
+	return asks
+}
+
+// sendsClientHost: a pass to t sets the Host header to the client's
+// ($host or $http_host) instead of nginx's default $proxy_host.
+func (s *Snapshot) sendsClientHost(t nginx.Target) bool {
+	for _, pi := range t.Passes {
+		if pi < 0 || pi >= len(s.Config.Passes) {
+			continue
+		}
+		for _, d := range s.Config.Passes[pi].Settings["proxy_set_header"] {
+			if len(d.Args) == 2 && strings.EqualFold(d.Args[0], "Host") && (d.Args[1] == "$host" || d.Args[1] == "$http_host") {
+				return true
+			}
+		}
+	}
+	return false
 }

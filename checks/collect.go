@@ -168,6 +168,8 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	})
 	wg.Wait()
 	s.findMoved(ctx)
+	s.readOwnFiles()
+	s.noteGaps()
 	for _, l := range s.ErrorLogs {
 		if l.Dropped > 0 {
 			s.Notes = append(s.Notes, fmt.Sprintf("%s: %d older lines of the window were counted but not examined one by one; occurrences are a floor", l.Path, l.Dropped))

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sort"
 	"strconv"
@@ -87,7 +88,7 @@ func (s *Snapshot) findMoved(ctx context.Context) {
 		return picks[i].who.Role == host.RoleApp && picks[j].who.Role != host.RoleApp
 	})
 
-	asks := s.probeAsks()
+	asks := s.failingAsks()
 	s.Moved = map[string][]Candidate{}
 	var targets []nginx.Target
 	var owners []Candidate
@@ -177,4 +178,55 @@ func candidateAddress(t nginx.Target, l host.Listener) string {
 		}
 	}
 	return net.JoinHostPort(ip, strconv.Itoa(l.Port))
+}
+
+// movedTo are the candidates that served t's request, best first: known
+// application servers on any port (ephemeral ones too: a restarted service
+// may have been given one), then other programs only on a fixed port
+// within ten of t's, since an unknown program anywhere is as likely an
+// unrelated one.
+func (s *Snapshot) movedTo(t nginx.Target) []Candidate {
+	var apps, near []Candidate
+	for _, c := range s.Moved[t.Address] {
+		if !c.Answers() {
+			continue
+		}
+		switch {
+		case c.Who.Role == host.RoleApp:
+			apps = append(apps, c)
+		case c.Listener.Network == "tcp" && c.Listener.Port < ephemeralPorts && t.Port > 0 && abs(c.Listener.Port-t.Port) <= 10:
+			near = append(near, c)
+		}
+	}
+	sort.SliceStable(near, func(i, j int) bool {
+		return abs(near[i].Listener.Port-t.Port) < abs(near[j].Listener.Port-t.Port)
+	})
+	return append(apps, near...)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// candidateLine says who a candidate is and how it answered.
+func candidateLine(c Candidate) string {
+	who := c.Who.Name
+	if who == "" {
+		who = "a process"
+	}
+	if c.Listener.PID > 0 {
+		who += fmt.Sprintf(" (pid %d)", c.Listener.PID)
+	}
+	kind := "no config references it"
+	if c.Who.Role == host.RoleApp {
+		kind = "an application server no config references"
+	}
+	line := fmt.Sprintf("%s at %s, %s", who, c.Address, kind)
+	if h := c.Probe.HTTP; h != nil {
+		line += fmt.Sprintf("; asked %s: %s %d", h.Request, h.Protocol, h.Status)
+	}
+	return line
 }

@@ -74,6 +74,9 @@ type Snapshot struct {
 	// Moved are, for each target where nothing accepts, the listeners no
 	// config references that answered the target's request (moved.go).
 	Moved map[string][]Candidate
+	// OwnFiles are, by path, what stops the workers at the files of
+	// nginx's own that the log says it failed on (ownfiles.go).
+	OwnFiles map[string]host.Block
 
 	// Notes are problems met while collecting, shown in the report.
 	Notes []string

@@ -85,7 +85,10 @@ func evidenceScenarios() []Scenario {
 			Intermittent: true,
 			setup: func(ctx context.Context, l *Lab) (string, error) {
 				sock := filepath.Join(l.Dir, "run", "php-fpm.sock")
-				pool := "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\nlisten.backlog = 1\npm = static\npm.max_children = 1\n"
+				// dynamic, not static: only then does php-fpm warn that the
+				// pool reached pm.max_children.
+				pool := "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\nlisten.backlog = 1\n" +
+					"pm = dynamic\npm.max_children = 1\npm.start_servers = 1\npm.min_spare_servers = 1\npm.max_spare_servers = 1\n"
 				if _, err := l.phpPool(ctx, sock, pool); err != nil {
 					return "", err
 				}

@@ -1,0 +1,64 @@
+package fixes
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+)
+
+// maxChildrenLine is a pool's pm.max_children line: indent, key, "=", value.
+var maxChildrenLine = regexp.MustCompile(`^(\s*pm\.max_children\s*=\s*)(\d+)(\s*(?:;.*)?)$`)
+
+// planMaxChildren raises pm.max_children of the php-fpm pool behind an
+// overloaded backend, when php-fpm's own log says the pool reached it:
+// the line in the pool's file, php-fpm -t on the master's config, then a
+// graceful reload of that master (the one whose config includes the pool).
+func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
+	pf := c.Facts.PHPFPM
+	if c.ID != checks.CauseBackendOverloaded || pf == nil || pf.Pool.MaxChildrenReached == 0 || pf.Pool.MaxChildrenLine == 0 || pf.Master <= 0 {
+		return nil
+	}
+	lines, err := filesOf(o).readLines(pf.Pool.File)
+	if err != nil {
+		return nil
+	}
+	old := lineBody(lines, pf.Pool.MaxChildrenLine)
+	m := maxChildrenLine.FindStringSubmatch(old)
+	if m == nil {
+		return nil
+	}
+	n, err := strconv.Atoi(m[2])
+	if err != nil || n != pf.Pool.MaxChildren {
+		return nil // the file changed since it was read
+	}
+	want := max(2*n, n+4)
+	bin := pf.Binary
+	if bin == "" {
+		return nil // no php-fpm to test the config with
+	}
+	p := plan{
+		Fix: Fix{
+			ID: fixID(c.ID, c.Target, "max-children"),
+			Title: fmt.Sprintf("Raise pm.max_children of php-fpm pool [%s] from %d to %d (%s:%d) and reload php-fpm (master pid %d)",
+				pf.Pool.Name, n, want, pf.Pool.File, pf.Pool.MaxChildrenLine, pf.Master),
+			Undo: "ngxdoctor undo restores the pool file byte for byte and reloads php-fpm again",
+			Warning: fmt.Sprintf("Each child holds its own memory (often 30-100 MB for PHP): %d children need that much free memory. "+
+				"If the pages are slow rather than many, a faster page helps more than more children.", want),
+		},
+		edits:      []Edit{{Path: pf.Pool.File, Line: pf.Pool.MaxChildrenLine, Old: old, New: m[1] + strconv.Itoa(want) + m[3]}},
+		commands:   [][]string{{bin, "-t", "-y", pf.MasterConfig}},
+		revertible: true,
+	}
+	// The unit only when systemd says its main process is this master;
+	// otherwise the signal goes to the master that read the pool.
+	r := reloadRef{PID: int(pf.Master), Signal: "USR2", Name: "php-fpm"}
+	if o != nil && o.Snapshot != nil && e.systemd() {
+		if u, ok := o.Snapshot.Units[c.Target]; ok && u.MainPID == pf.Master && unitName.MatchString(u.Name) {
+			r = reloadRef{Argv: []string{"systemctl", "reload", u.Name}}
+		}
+	}
+	p.reloadBackend = &r
+	return []plan{p}
+}
