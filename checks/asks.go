@@ -3,6 +3,7 @@ package checks
 import (
 	"strings"
 
+	"github.com/ngxdoctor/ngxdoctor/checks/logs"
 	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 	"github.com/ngxdoctor/ngxdoctor/checks/probe"
 )
@@ -33,22 +34,26 @@ func (s *Snapshot) probeAsks() map[string]probe.Ask {
 // its Host when the pass sends the client's Host on. It needs the logs.
 func (s *Snapshot) failingAsks() map[string]probe.Ask {
 	asks := s.probeAsks()
-	entries := s.entriesByTarget()
+	counts := s.countsByTarget()
 	for _, t := range s.Targets {
-		es := entries[t.Address]
-		for i := len(es) - 1; i >= 0; i-- {
-			f := strings.Fields(es[i].Request)
-			if len(f) < 2 || (f[0] != "GET" && f[0] != "HEAD") {
-				continue
+		var newest logs.Entry
+		for _, n := range counts[t.Address] {
+			for _, e := range n.Examples {
+				if f := strings.Fields(e.Request); len(f) >= 2 && (f[0] == "GET" || f[0] == "HEAD") && !e.Time.Before(newest.Time) {
+					newest = e
+				}
 			}
-			a := asks[t.Address]
-			a.Method, a.Path = f[0], f[1]
-			if es[i].Host != "" && s.sendsClientHost(t) {
-				a.Host = es[i].Host
-			}
-			asks[t.Address] = a
-			break
 		}
+		f := strings.Fields(newest.Request)
+		if len(f) < 2 {
+			continue
+		}
+		a := asks[t.Address]
+		a.Method, a.Path = f[0], f[1]
+		if newest.Host != "" && s.sendsClientHost(t) {
+			a.Host = newest.Host
+		}
+		asks[t.Address] = a
 	}
 	return asks
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -24,6 +25,13 @@ const DefaultWindow = 15 * time.Minute
 // hanging until the deadline cost one deadline, not several; few enough
 // for the default 1024 open files.
 const probeWorkers = 256
+
+// configTestTimeout bounds nginx -t (it may hang resolving a host name),
+// plus configTestPerMiB for each MiB of config it has to read.
+const (
+	configTestTimeout = 10 * time.Second
+	configTestPerMiB  = 2 * time.Second
+)
 
 // DefaultTimeout is the probe deadline when --timeout is not given.
 const DefaultTimeout = 3 * time.Second
@@ -54,8 +62,45 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	s.Install = inst
 	emit("discovered")
 
+	// nginx -t reads the same files as Load: run it alongside, not after,
+	// so a big config costs about one nginx -t, not the sum of both.
+	// Its deadline grows with the config once Load knows the size.
+	tctx, tcancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer tcancel()
+	tdeadline := time.AfterFunc(configTestTimeout, tcancel)
+	tstart := time.Now()
+	tdone := make(chan struct{})
+	var testErr error
+	go func() {
+		defer close(tdone)
+		if inst.Binary == "" {
+			return
+		}
+		ok, out, err := nginx.ConfigTest(tctx, sys, inst.Binary, inst.Config)
+		if err != nil {
+			testErr = err
+			return
+		}
+		s.ConfigTest = ConfigTest{Ran: true, OK: ok, Output: strings.TrimSpace(out)}
+		if !ok && !s.Root && strings.Contains(out, "(13: Permission denied)") {
+			s.ConfigTest.Inconclusive = "nginx -t needs root to open the pid, log and temp files the config names"
+		}
+	}()
+	waitConfigTest := func() {
+		<-tdone
+		tdeadline.Stop()
+		if testErr != nil {
+			s.Notes = append(s.Notes, fmt.Sprintf("nginx -t could not run: %v", testErr))
+		}
+	}
+
 	cfg, err := nginx.Load(ctx, sys, inst.Config)
+	if cfg != nil {
+		tdeadline.Reset(configTestTimeout + time.Duration(cfg.Bytes>>20)*configTestPerMiB - time.Since(tstart))
+	}
 	if cfg == nil {
+		tcancel()
+		<-tdone
 		if err == nil {
 			err = errors.New("empty configuration")
 		}
@@ -102,25 +147,9 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		}()
 	}
 
-	goDo("", func() {
-		if inst.Binary == "" {
-			return
-		}
-		tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		ok, out, err := nginx.ConfigTest(tctx, sys, inst.Binary, inst.Config)
-		if err != nil {
-			note("nginx -t could not run: %v", err)
-			return
-		}
-		s.ConfigTest = ConfigTest{Ran: true, OK: ok, Output: strings.TrimSpace(out)}
-		if !ok && !s.Root && strings.Contains(out, "(13: Permission denied)") {
-			s.ConfigTest.Inconclusive = "nginx -t needs root to open the pid, log and temp files the config names"
-		}
-	})
 	goDo("logs", func() { s.readLogs(ctx) })
 	goDo("probes", func() {
-		s.Probes = probe.All(ctx, sys, s.Targets, s.probeAsks(), opts.timeout(), probeWorkers)
+		s.Probes = probe.All(ctx, countProbes(sys, s.Targets, opts.timeout(), progress), s.Targets, s.probeAsks(), opts.timeout(), probeWorkers)
 	})
 	goDo("host", func() {
 		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)
@@ -169,12 +198,8 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	wg.Wait()
 	s.findMoved(ctx)
 	s.readOwnFiles()
+	waitConfigTest()
 	s.noteGaps()
-	for _, l := range s.ErrorLogs {
-		if l.Dropped > 0 {
-			s.Notes = append(s.Notes, fmt.Sprintf("%s: %d older lines of the window were counted but not examined one by one; occurrences are a floor", l.Path, l.Dropped))
-		}
-	}
 	sort.Strings(s.Notes)
 	return s, nil
 }
@@ -355,4 +380,62 @@ func dedupe(in []string) []string {
 		}
 	}
 	return out
+}
+
+// countProbes reports, while the probes run, how many targets are done: a
+// probe is done when its dial fails or its connection is closed. The
+// screen then says what it still waits for, and until when.
+func countProbes(sys host.System, ts []nginx.Target, timeout time.Duration, progress func(Event)) host.System {
+	if progress == nil {
+		return sys
+	}
+	total := 0
+	seen := map[string]bool{}
+	for _, t := range ts {
+		if !seen[t.Address] && !t.Dynamic {
+			seen[t.Address] = true
+			total++
+		}
+	}
+	// A target that connects slowly and then answers slowly takes two deadlines.
+	c := &probeCounter{System: sys, total: total, deadline: time.Now().Add(2 * timeout), progress: progress}
+	progress(Event{Phase: "probe", Total: total, Deadline: c.deadline})
+	return c
+}
+
+type probeCounter struct {
+	host.System
+	mu       sync.Mutex
+	done     int
+	total    int
+	deadline time.Time
+	progress func(Event)
+}
+
+func (c *probeCounter) finished() {
+	c.mu.Lock()
+	c.done++
+	ev := Event{Phase: "probe", Done: min(c.done, c.total), Total: c.total, Deadline: c.deadline}
+	c.mu.Unlock()
+	c.progress(ev)
+}
+
+func (c *probeCounter) Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	conn, err := c.System.Dial(ctx, network, address)
+	if err != nil {
+		c.finished()
+		return nil, err
+	}
+	return &countedConn{Conn: conn, done: c.finished}, nil
+}
+
+type countedConn struct {
+	net.Conn
+	once sync.Once
+	done func()
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(c.done)
+	return c.Conn.Close()
 }

@@ -27,7 +27,7 @@ const maxEvidenceLines = 3
 // in its rule (rule.go, cause_*.go); this is the engine that asks them,
 // merges and ranks.
 func Diagnose(s *Snapshot) []Cause {
-	d := &diagnosis{s: s, byKey: map[string]*Cause{}}
+	d := &diagnosis{s: s, byKey: map[string]*Cause{}, quoted: map[*Cause]int{}}
 	for _, r := range rules {
 		if r.Nginx != nil {
 			for _, c := range r.Nginx(s) {
@@ -35,7 +35,7 @@ func Diagnose(s *Snapshot) []Cause {
 			}
 		}
 	}
-	entries := s.entriesByTarget()
+	counts := s.countsByTarget()
 	for _, t := range s.Targets {
 		if t.Dynamic {
 			continue
@@ -49,11 +49,11 @@ func Diagnose(s *Snapshot) []Cause {
 				}
 			}
 		}
-		for _, e := range entries[t.Address] {
-			d.logged(t, e)
+		for _, n := range counts[t.Address] {
+			d.logged(t, n)
 		}
 	}
-	d.unattached(entries)
+	d.unattached(counts)
 	for _, r := range rules {
 		if r.Relate == nil {
 			continue
@@ -93,6 +93,8 @@ type diagnosis struct {
 	s     *Snapshot
 	byKey map[string]*Cause
 	order []*Cause
+	// quoted is how many log lines a cause's evidence quotes.
+	quoted map[*Cause]int
 }
 
 func (d *diagnosis) get(id CauseID, target string) (*Cause, bool) {
@@ -122,10 +124,13 @@ func (s *Snapshot) liveCause(id CauseID, t nginx.Target, p probe.Result, conf Co
 		Evidence: append([]string{probeLine(t, p)}, ev...), Facts: s.baseFacts(t)}
 }
 
-// logged merges one error-log line into the cause it shows for target t:
-// a cause of a rule that matches it, already found, absorbs it; else the
-// rule that Creates it makes one from the log.
-func (d *diagnosis) logged(t nginx.Target, e logs.Entry) {
+// logged merges the error-log lines of one count (class, target, phase)
+// into the cause they show for target t: a cause of a rule that matches
+// them, already found, absorbs them; else the rule that Creates it makes
+// one from the log. The rules see the count's first line; its lines all
+// share what they read.
+func (d *diagnosis) logged(t nginx.Target, n logs.Count) {
+	e := n.Entry()
 	var c *Cause
 	var creator *Rule
 	for _, r := range rules {
@@ -147,25 +152,26 @@ func (d *diagnosis) logged(t nginx.Target, e logs.Entry) {
 		if creator == nil {
 			return
 		}
-		c = d.add(Cause{ID: creator.ID, Target: t.Address, Confidence: Medium, Summary: loggedSummary(creator.Seen, t, e), Facts: d.s.baseFacts(t)})
+		c = d.add(Cause{ID: creator.ID, Target: t.Address, Confidence: Medium, Summary: loggedSummary(creator.Seen, t, n.Last), Facts: d.s.baseFacts(t)})
 		if creator.LogFacts != nil && len(t.Passes) > 0 {
 			creator.LogFacts(d.s, t, c)
 		}
 	}
-	d.countLine(c, e)
+	d.countLines(c, n)
 }
 
 // unattached hands the window's log lines to the rules that read lines
 // about no static target: upstream groups with no live servers, names
 // nginx could not resolve, and nginx's own limits.
-func (d *diagnosis) unattached(entries map[string][]logs.Entry) {
-	keys := make([]string, 0, len(entries))
-	for k := range entries {
+func (d *diagnosis) unattached(counts map[string][]logs.Count) {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		for _, e := range entries[k] {
+		for _, n := range counts[k] {
+			e := n.Entry()
 			for _, r := range rules {
 				if r.Unattached == nil || !r.applies(d.s) {
 					continue
@@ -178,17 +184,23 @@ func (d *diagnosis) unattached(entries map[string][]logs.Entry) {
 				if !had {
 					c = d.add(found)
 				}
-				d.countLine(c, e)
+				d.countLines(c, n)
 			}
 		}
 	}
 }
 
-func (d *diagnosis) countLine(c *Cause, e logs.Entry) {
+// countLines adds a count's lines to c's occurrences, exactly, and quotes
+// its examples while c quotes fewer than maxEvidenceLines.
+func (d *diagnosis) countLines(c *Cause, n logs.Count) {
 	c.Logged = true
-	c.Occurrences++
-	if c.Occurrences <= maxEvidenceLines {
+	c.Occurrences += n.Lines
+	for _, e := range n.Examples {
+		if d.quoted[c] >= maxEvidenceLines {
+			break
+		}
 		c.Evidence = append(c.Evidence, "error.log: "+e.Raw)
+		d.quoted[c]++
 	}
 }
 
@@ -222,8 +234,8 @@ func (s *Snapshot) resolvedHere(e logs.Entry) bool {
 func (d *diagnosis) ranked() []Cause {
 	out := make([]Cause, 0, len(d.order))
 	for _, c := range d.order {
-		if c.Occurrences > maxEvidenceLines {
-			c.Evidence = append(c.Evidence, fmt.Sprintf("… and %d more such lines in the window", c.Occurrences-maxEvidenceLines))
+		if q := d.quoted[c]; c.Occurrences > q && q > 0 {
+			c.Evidence = append(c.Evidence, fmt.Sprintf("… and %d more such lines in the window", c.Occurrences-q))
 		}
 		switch {
 		case c.Live && c.Logged:
@@ -272,10 +284,10 @@ func logProves(id CauseID) bool {
 
 // loggedSummary is a cause's summary when only the log shows it; seen is
 // the rule's phrase ("refused connections").
-func loggedSummary(seen string, t nginx.Target, e logs.Entry) string {
+func loggedSummary(seen string, t nginx.Target, at time.Time) string {
 	last := ""
-	if !e.Time.IsZero() {
-		last = " (last at " + e.Time.Format("15:04:05") + "; it looks healthy now)"
+	if !at.IsZero() {
+		last = " (last at " + at.Format("15:04:05") + "; it looks healthy now)"
 	}
 	return fmt.Sprintf("The backend at %s %s, per the error log%s.", t.Address, seen, last)
 }
@@ -339,29 +351,44 @@ func (s *Snapshot) answered(t nginx.Target, p probe.Result) *probe.HTTP {
 	return h
 }
 
-// entriesByTarget indexes the window's error-log lines by the target they
-// name, with host names mapped to the addresses they resolved to.
-func (s *Snapshot) entriesByTarget() map[string][]logs.Entry {
+// countsByTarget indexes the window's error-log counts by the target
+// they name, with host names mapped to the addresses they resolved to.
+// The diagnosis works per count, not per line: its cost follows the
+// distinct (class, target, phase) keys, whatever the window holds.
+func (s *Snapshot) countsByTarget() map[string][]logs.Count {
 	alias := map[string]string{}
 	for _, t := range s.Targets {
 		for _, a := range s.Probes[t.Address].Resolved {
 			alias[net.JoinHostPort(a, strconv.Itoa(t.Port))] = t.Address
 		}
 	}
-	out := map[string][]logs.Entry{}
+	out := map[string][]logs.Count{}
 	for _, l := range s.ErrorLogs {
-		for _, e := range l.Entries {
-			if !s.Since.IsZero() && e.Time.Before(s.Since) {
-				continue // older than the window: not evidence
-			}
-			k := e.Target
+		for _, n := range s.windowCounts(l) {
+			k := n.Target
 			if a, ok := alias[k]; ok {
 				k = a
 			}
-			out[k] = append(out[k], e)
+			out[k] = append(out[k], n)
 		}
 	}
 	return out
+}
+
+// windowCounts are a log's counts in the window. A log read without
+// counts (a recording made before them, a test's snapshot) is counted
+// from its entries.
+func (s *Snapshot) windowCounts(l logs.ErrorLog) []logs.Count {
+	if len(l.Counts) > 0 || len(l.Entries) == 0 {
+		return l.Counts
+	}
+	in := make([]logs.Entry, 0, len(l.Entries))
+	for _, e := range l.Entries {
+		if s.Since.IsZero() || !e.Time.Before(s.Since) {
+			in = append(in, e)
+		}
+	}
+	return logs.Tally(in)
 }
 
 // listenerFor finds the listener that accepts connections for t.

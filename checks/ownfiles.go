@@ -34,11 +34,9 @@ func (s *Snapshot) readOwnFiles() {
 	}
 	seen := map[string]bool{}
 	for _, l := range s.ErrorLogs {
-		for _, e := range l.Entries {
+		for _, n := range s.windowCounts(l) {
+			e := n.Entry()
 			if e.Class != logs.FileAccess || e.Target == "" || seen[path.Dir(e.Target)] || len(seen) >= maxOwnFiles {
-				continue
-			}
-			if !s.Since.IsZero() && e.Time.Before(s.Since) {
 				continue
 			}
 			seen[path.Dir(e.Target)] = true

@@ -30,6 +30,10 @@ type Event struct {
 	Phase string
 	// Step is set for Phase "step".
 	Step *StepResult
+	// Done of Total targets are probed, for Phase "probe"; the last may
+	// answer until Deadline.
+	Done, Total int
+	Deadline    time.Time
 }
 
 // ErrNoNginx means no nginx and no config were found: nothing to diagnose.

@@ -574,11 +574,11 @@ func checkErrorLog(_ context.Context, s *Snapshot) Result {
 	for _, l := range s.ErrorLogs {
 		lines += l.LinesRead
 		r.Manual[0] = "tail -n 100 " + l.Path
-		for _, e := range l.Entries {
-			if e.Class == logs.Other || e.Class == logs.ClientClosed || e.Class == logs.FastCGIStderr {
+		for _, n := range s.windowCounts(l) {
+			if n.Class == logs.Other || n.Class == logs.ClientClosed || n.Class == logs.FastCGIStderr {
 				continue
 			}
-			counts[fmt.Sprintf("%s %s", e.Class, orDash(e.Target, "-"))]++
+			counts[fmt.Sprintf("%s %s", n.Class, orDash(n.Target, "-"))] += n.Lines
 		}
 	}
 	for _, k := range sortedKeys(counts) {
@@ -818,9 +818,9 @@ func checkMonitoring(_ context.Context, s *Snapshot) Result {
 func (s *Snapshot) countClass(c logs.Class) int {
 	n := 0
 	for _, l := range s.ErrorLogs {
-		for _, e := range l.Entries {
-			if e.Class == c {
-				n++
+		for _, k := range s.windowCounts(l) {
+			if k.Class == c {
+				n += k.Lines
 			}
 		}
 	}

@@ -2,11 +2,15 @@ package fixes
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +38,10 @@ type plan struct {
 	reloadBackend *reloadRef
 	// show are commands whose output is logged before and after (journalctl).
 	show [][]string
+	// files are the files the plan read (bind), for saying which changed.
+	files []string
+	// ruleAt: read the firewall rule's position before deleting it (firewall.go).
+	ruleAt *ruleAt
 	// revertible: a failed verification reverts the change (file edits and
 	// mode changes); commands such as a service restart are only reported.
 	revertible bool
@@ -106,9 +114,13 @@ func (p *plan) finish(o *checks.Outcome) {
 		cmds = append(cmds, nx.reloadArgv())
 	}
 	p.Commands = cmds
-	if len(p.edits) > 0 && p.Diff == "" {
+	var changes []fileChange
+	if len(p.edits) > 0 {
 		if ch, err := planFiles(filesOf(o), p.edits); err == nil {
-			p.Diff = unifiedDiff(ch)
+			changes = ch
+			if p.Diff == "" {
+				p.Diff = unifiedDiff(ch)
+			}
 			for _, c := range ch {
 				if c.Link != "" {
 					p.Warning = strings.TrimPrefix(p.Warning+"; "+c.Link+" is a symlink: its target "+c.Path+" is edited", "; ")
@@ -116,6 +128,30 @@ func (p *plan) finish(o *checks.Outcome) {
 			}
 		}
 	}
+	p.bind(changes)
+}
+
+// bind ends the fix's ID with a digest of what it was planned from: the
+// evidence as the preview shows it (title, commands, undo, warning) and
+// the bytes of every file it edits. "fix ID --yes" plans again and refuses
+// when either half differs, so what is applied is what the user read.
+func (p *plan) bind(changes []fileChange) {
+	ev := sha256.New()
+	fmt.Fprintf(ev, "%s\x00%s\x00%s\x00%s\x00%s\x00%t\x00", p.Cause, p.Target, p.Title, p.Undo, p.Warning, p.Transient)
+	for _, c := range p.Commands {
+		fmt.Fprintf(ev, "%q\x00", c)
+	}
+	for _, ed := range p.edits {
+		fmt.Fprintf(ev, "%s\x00%d\x00%q\x00", ed.Path, ed.Line, ed.New)
+	}
+	fl := sha256.New()
+	p.files = nil
+	for _, c := range changes {
+		fmt.Fprintf(fl, "%s\x00%t\x00%d\x00", c.Path, c.Create, len(c.Before))
+		fl.Write([]byte(c.Before))
+		p.files = append(p.files, c.Path)
+	}
+	p.ID = baseID(p.ID) + "@" + hex.EncodeToString(ev.Sum(nil))[:digestLen/2] + hex.EncodeToString(fl.Sum(nil))[:digestLen/2]
 }
 
 // Apply carries a fix out under the safety rules, verifies it and rolls it
@@ -127,6 +163,9 @@ func (e *Engine) Apply(ctx context.Context, o *checks.Outcome, f Fix, opts Optio
 	}
 	p, ok := e.find(o, f.ID)
 	if !ok {
+		if _, _, err := e.Find(o, f.ID); err != nil {
+			return res, err
+		}
 		return res, fmt.Errorf("fix %s: not offered for this evidence (run the check again)", f.ID)
 	}
 	if f.Diff != "" && f.Diff != p.Diff {
@@ -181,7 +220,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		logf("nginx -t ok before the change")
 	}
 
-	en := &Entry{ID: newJournalID(e.now()), Fix: p.Fix, When: e.now(), Nginx: nx,
+	en := &Entry{ID: newJournalID(e.now()), Fix: p.Fix, When: e.now(), Nginx: nx, User: invokingUser(),
 		UndoCommands: p.undo, UndoAfter: p.undoAfter, ReloadBackend: p.reloadBackend, Commands: len(p.commands)}
 	oldWorkers := children(nx.MasterPID)
 
@@ -216,9 +255,13 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	// reload has nothing to revert.
 	en.ReloadNginx = p.nginxEdits
 	if err := e.save(en); err != nil {
-		return res, err
+		return res, fmt.Errorf("nothing was changed: %w", err)
 	}
 	res.JournalID = en.ID
+	// A journal write that fails once the change is live does not stop
+	// the fix (undoing it needs the same journal): it is reported at the
+	// end with every undo step spelled out.
+	var journalErr error
 
 	// nginxLive: the changed files were handed to nginx (a reload was
 	// attempted). Before that, restoring the files is enough: a reload
@@ -239,11 +282,13 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	}
 
 	for i, c := range changes {
-		write := writeAtomic
+		var err error
 		if c.Create {
-			write = createAtomic
+			err = createAtomic(c.Path, []byte(c.After), en.Files[i].Meta)
+		} else {
+			err = swapAtomic(c.Path, []byte(c.After), []byte(c.Before), en.Files[i].Meta)
 		}
-		if err := write(c.Path, []byte(c.After), en.Files[i].Meta); err != nil {
+		if err != nil {
 			return fail(fmt.Errorf("writing %s: %w", c.Path, err))
 		}
 		logf("wrote %s", c.Path)
@@ -282,6 +327,17 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 			logf("before: %s\n%s", strings.Join(c, " "), out)
 		}
 	}
+	if p.ruleAt != nil {
+		undo, err := e.undoAt(ctx, *p.ruleAt)
+		if err != nil {
+			return fail(err)
+		}
+		en.UndoCommands = [][]string{undo}
+		if err := e.save(en); err != nil {
+			return fail(err)
+		}
+		logf("the rule is number %s in %s; undo inserts it there", undo[3], p.ruleAt.Chain)
+	}
 	for _, c := range p.commands {
 		out, err := e.run(ctx, c)
 		if err != nil {
@@ -297,6 +353,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		en.CommandsRun++
 		if err := e.save(en); err != nil {
 			logf("journal: %v", err)
+			journalErr = err
 		}
 	}
 	if p.reloadBackend != nil {
@@ -332,9 +389,77 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	}
 	en.Applied = res
 	if err := e.save(en); err != nil {
-		return res, err
+		journalErr = err
+	}
+	if journalErr != nil {
+		return res, &JournalError{Err: journalErr, ID: en.ID, Steps: manualUndo(en)}
 	}
 	return res, nil
+}
+
+// JournalError: the fix is live, but the journal could not record all of
+// it, so "ngxdoctor undo" may not know everything; Steps undo it by hand.
+type JournalError struct {
+	Err   error
+	ID    string
+	Steps []string
+}
+
+func (j *JournalError) Error() string {
+	return fmt.Sprintf("the fix is applied, but its journal entry %s could not be updated (%v); "+
+		"ngxdoctor undo %s may not undo all of it. To undo by hand, run in order:\n  %s",
+		j.ID, j.Err, j.ID, strings.Join(j.Steps, "\n  "))
+}
+
+func (j *JournalError) Unwrap() error { return j.Err }
+
+// manualUndo spells out what Undo would do for the entry, as commands a
+// person can run.
+func manualUndo(en *Entry) []string {
+	var out []string
+	add := func(argv ...string) { out = append(out, shellWords(argv)) }
+	for _, c := range en.UndoCommands {
+		add(c...)
+	}
+	for i := len(en.Files) - 1; i >= 0; i-- {
+		fb := en.Files[i]
+		if fb.Created {
+			add("rm", "--", fb.Path)
+			continue
+		}
+		add("cp", "--", fb.Backup, fb.Path)
+		add("chown", fmt.Sprintf("%d:%d", fb.Meta.UID, fb.Meta.GID), fb.Path)
+		add("chmod", fmt.Sprintf("%04o", fb.Meta.Mode.Perm()), fb.Path)
+	}
+	for i := len(en.Modes) - 1; i >= 0; i-- {
+		m := en.Modes[i]
+		add("chown", fmt.Sprintf("%d:%d", m.Before.UID, m.Before.GID), m.Path)
+		add("chmod", fmt.Sprintf("%04o", m.Before.Mode.Perm()), m.Path)
+	}
+	for _, c := range en.UndoAfter {
+		add(c...)
+	}
+	if r := en.ReloadBackend; r != nil {
+		out = append(out, r.String())
+	}
+	if en.ReloadNginx {
+		add(en.Nginx.testArgv()...)
+		add(en.Nginx.reloadArgv()...)
+	}
+	return out
+}
+
+// shellWords quotes argv for a person to paste (never run by us).
+func shellWords(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && plainWord.MatchString(a) {
+			q[i] = a
+		} else {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
 }
 
 func withOutput(err error, out string) error {
@@ -371,17 +496,20 @@ func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any
 	nginxFiles := false
 	for i := len(en.Files) - 1; i >= 0; i-- {
 		fb := en.Files[i]
-		if err := restoreFile(fb); err != nil {
+		done, err := restoreFile(fb)
+		switch {
+		case err != nil:
 			errs = append(errs, err)
 			logf("could not restore %s: %v", fb.Path, err)
 			continue
-		}
-		nginxFiles = nginxFiles || fb.NginxConfig
-		if fb.Created {
+		case !done:
+			logf("%s already holds its old content", fb.Path)
+		case fb.Created:
 			logf("removed %s", fb.Path)
-		} else {
+		default:
 			logf("restored %s byte for byte", fb.Path)
 		}
+		nginxFiles = nginxFiles || fb.NginxConfig
 	}
 	for i := len(en.Modes) - 1; i >= 0; i-- {
 		switch done, err := restoreMode(en.Modes[i]); {
@@ -422,51 +550,72 @@ func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any
 	return errors.Join(errs...)
 }
 
-// restoreFile writes the backup back byte for byte (or removes a created
-// file), refusing when the file was changed by someone since the fix.
-func restoreFile(fb FileBackup) error {
-	cur, _, err := readNoFollow(fb.Path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
+// restoreCheck says what undoing one file would do, changing nothing:
+// refused (err), nothing to do (the file already holds its old content,
+// or a created file is gone), or restore. Undo checks every file first, so
+// an undo that refuses one changes none, and reloads nothing.
+func restoreCheck(fb FileBackup) (cur, old []byte, todo bool, err error) {
+	cur, _, err = readNoFollow(fb.Path)
+	gone := errors.Is(err, os.ErrNotExist)
+	if err != nil && !gone {
+		return nil, nil, false, err
 	}
 	if fb.Created {
-		if err == nil && sha(cur) != fb.Written {
-			return fmt.Errorf("%s: not what this fix wrote (%w); left as it is", fb.Path, ErrChanged)
+		if gone {
+			return nil, nil, false, nil
 		}
-		return removeRegular(fb.Path)
+		if sha(cur) != fb.Written {
+			return nil, nil, false, fmt.Errorf("%s: not what this fix wrote (%w); left as it is", fb.Path, ErrChanged)
+		}
+		return cur, nil, true, nil
 	}
 	old, _, berr := readNoFollow(fb.Backup)
 	if berr != nil {
-		return fmt.Errorf("backup: %w", berr)
+		return nil, nil, false, fmt.Errorf("backup of %s: %w", fb.Path, berr)
 	}
-	if err == nil && sha(cur) != fb.Written {
+	if gone {
+		return nil, old, true, nil
+	}
+	if sha(cur) != fb.Written {
 		if sha(cur) == sha(old) {
 			// Never written (a crash or a failure before this file's turn)
 			// or already put back: nothing to restore.
-			return nil
+			return cur, old, false, nil
 		}
-		return fmt.Errorf("%s: %w since the fix; restore by hand from %s", fb.Path, ErrChanged, fb.Backup)
+		return nil, nil, false, fmt.Errorf("%s: %w since the fix; restore by hand from %s", fb.Path, ErrChanged, fb.Backup)
 	}
-	return writeAtomic(fb.Path, old, fb.Meta)
+	return cur, old, true, nil
 }
 
-// Undo reverts the fix with the journal id (or fix ID) given, or the last
-// one not yet undone, using only the journal.
+// restoreFile writes the backup back byte for byte (or removes a created
+// file), refusing when the file was changed by someone since the fix; the
+// bytes are compared again under the rename.
+func restoreFile(fb FileBackup) (bool, error) {
+	cur, old, todo, err := restoreCheck(fb)
+	if err != nil || !todo {
+		return false, err
+	}
+	switch {
+	case fb.Created:
+		return true, removeRegular(fb.Path)
+	case cur == nil:
+		// Gone since the fix: put the old content back as a new file.
+		return true, createAtomic(fb.Path, old, fb.Meta)
+	}
+	return true, swapAtomic(fb.Path, old, cur, fb.Meta)
+}
+
+// Undo reverts the fix with the journal id (or fix ID) given, or this
+// user's last one not yet undone, using only the journal. An undo that
+// refuses (a file changed since the fix) changes nothing: every file is
+// checked before the first is touched, and nothing is reloaded.
 func (e *Engine) Undo(ctx context.Context, id string) (Applied, error) {
 	if id == "" {
-		all, err := e.Journal()
+		en, err := e.Last()
 		if err != nil {
 			return Applied{}, err
 		}
-		for i := len(all) - 1; i >= 0; i-- {
-			if !all[i].Undone {
-				id = all[i].ID
-				break
-			}
-		}
-		if id == "" {
-			return Applied{}, errors.New("nothing to undo: every journaled fix is already undone")
-		}
+		id = en.ID
 	}
 	unlock, err := e.lock()
 	if err != nil {
@@ -481,8 +630,9 @@ func (e *Engine) Undo(ctx context.Context, id string) (Applied, error) {
 			return Applied{}, err
 		}
 		found := false
+		base := baseID(id)
 		for i := len(all) - 1; i >= 0 && !found; i-- {
-			if all[i].Fix.ID == id && !all[i].Undone {
+			if baseID(all[i].Fix.ID) == base && !all[i].Undone {
 				en, found = all[i], true
 			}
 		}
@@ -494,14 +644,60 @@ func (e *Engine) Undo(ctx context.Context, id string) (Applied, error) {
 	if en.Undone {
 		return res, fmt.Errorf("fix %s (%s) is already undone", en.ID, en.Fix.ID)
 	}
+	var refused []error
+	for _, fb := range en.Files {
+		if _, _, _, err := restoreCheck(fb); err != nil {
+			refused = append(refused, err)
+		}
+	}
+	if len(refused) > 0 {
+		return res, fmt.Errorf("undo %s refused; nothing was changed or reloaded: %w", en.ID, errors.Join(refused...))
+	}
 	logf := func(format string, a ...any) { res.Log = append(res.Log, fmt.Sprintf(format, a...)) }
 	err = e.revert(ctx, &en, logf, true, true, true)
 	if err == nil {
 		en.Undone, en.UndoneAt = true, e.now()
 		if serr := e.save(&en); serr != nil {
-			return res, serr
+			return res, fmt.Errorf("undone, but the journal could not record it (a later undo will find the files already restored): %w", serr)
 		}
 	}
 	res.RolledBack = err == nil
 	return res, err
+}
+
+// Last is this user's last fix not yet undone: the one a bare undo takes.
+func (e *Engine) Last() (Entry, error) {
+	all, err := e.Journal()
+	if err != nil {
+		return Entry{}, err
+	}
+	me := invokingUser()
+	others := 0
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].Undone {
+			continue
+		}
+		if all[i].User == me || all[i].User == "" {
+			return all[i], nil
+		}
+		others++
+	}
+	if others > 0 {
+		return Entry{}, fmt.Errorf("nothing of yours (%s) to undo; %d fix(es) by other users are not undone: see ngxdoctor undo --list", me, others)
+	}
+	return Entry{}, errors.New("nothing to undo: every journaled fix is already undone")
+}
+
+// invokingUser is who asked for the fix: the sudo user behind root, else
+// this process's user.
+func invokingUser() string {
+	if os.Geteuid() == 0 {
+		if u := os.Getenv("SUDO_USER"); u != "" {
+			return u
+		}
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(os.Geteuid())
 }

@@ -3,9 +3,7 @@ package fixes
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -13,7 +11,6 @@ import (
 	"syscall"
 
 	udiff "github.com/aymanbagabas/go-udiff"
-	"golang.org/x/sys/unix"
 )
 
 // Edit is one minimal text change to a file:
@@ -190,29 +187,9 @@ type fileMeta struct {
 }
 
 // readNoFollow reads a regular file, refusing a symlink or anything else
-// (a path from a config could point anywhere).
-func readNoFollow(path string) ([]byte, fileMeta, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		if errors.Is(err, syscall.ELOOP) {
-			return nil, fileMeta{}, fmt.Errorf("%s: is a symlink; refusing to follow it", path)
-		}
-		return nil, fileMeta{}, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fileMeta{}, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fileMeta{}, fmt.Errorf("%s: not a regular file (%s); refusing to touch it", path, fi.Mode().Type())
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fileMeta{}, err
-	}
-	return data, metaOf(fi), nil
-}
+// (a path from a config could point anywhere); the directories on the way
+// are walked as paths.go says.
+func readNoFollow(path string) ([]byte, fileMeta, error) { return readPath(path) }
 
 func metaOf(fi fs.FileInfo) fileMeta {
 	m := fileMeta{Mode: fi.Mode().Perm() | fi.Mode()&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)}
@@ -222,93 +199,36 @@ func metaOf(fi fs.FileInfo) fileMeta {
 	return m
 }
 
-// writeAtomic replaces path with data: a temp file in the same directory
-// with the given owner and mode, synced, renamed over the old one. A
-// symlink or a non-regular file at path is refused, never replaced.
+// writeAtomic replaces path with data whatever it holds now (journal
+// records, backups): a temp file in the same directory with the given
+// owner and mode, synced, renamed over the old one. A symlink or a
+// non-regular file at path is refused, never replaced.
 func writeAtomic(path string, data []byte, m fileMeta) error {
-	return writeFile(path, data, m, false)
+	d, name, err := parentOf(path)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return overwriteAt(d, name, data, m)
+}
+
+// swapAtomic replaces path with data only when it still holds expect,
+// compared under the rename (replaceAt).
+func swapAtomic(path string, data, expect []byte, m fileMeta) error {
+	if expect == nil {
+		expect = []byte{}
+	}
+	return replacePath(path, data, m, expect)
 }
 
 // createAtomic is writeAtomic for a file that must not exist yet: the final
 // rename refuses to replace one made since the plan checked.
 func createAtomic(path string, data []byte, m fileMeta) error {
-	return writeFile(path, data, m, true)
-}
-
-func writeFile(path string, data []byte, m fileMeta, create bool) error {
-	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file (%s); refusing to replace it", path, fi.Mode().Type())
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".ngxdoctor-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	// Owner first: chown clears setuid/setgid bits, chmod then restores them.
-	if err := tmp.Chown(m.UID, m.GID); err != nil && os.Geteuid() == 0 {
-		return err
-	}
-	if err := tmp.Chmod(m.Mode); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if create {
-		err := unix.Renameat2(unix.AT_FDCWD, name, unix.AT_FDCWD, path, unix.RENAME_NOREPLACE)
-		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
-			// No RENAME_NOREPLACE on this file system: a link never replaces either.
-			if err = os.Link(name, path); err == nil {
-				os.Remove(name)
-			}
-		}
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%s: appeared since the plan; refusing to overwrite it", path)
-		}
-		if err != nil {
-			return err
-		}
-	} else if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	ok = true
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // the rename itself must survive a crash; best effort
-		d.Close()
-	}
-	return nil
+	return replacePath(path, data, m, nil)
 }
 
 // removeRegular removes a file this tool created, refusing anything else.
-func removeRegular(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file; refusing to remove it", path)
-	}
-	return os.Remove(path)
-}
+func removeRegular(path string) error { return removePath(path) }
 
 // Config text helpers. nginx syntax is simple enough to track braces by
 // line once comments and quoted strings are skipped.

@@ -130,9 +130,20 @@ func Default() *Engine {
 	}
 }
 
-// StateDir is where the journal lives: /var/lib/ngxdoctor/journal for
-// root, the XDG state directory otherwise (so a user's undo never needs root).
+// StateDirEnv names the directory that holds the journal instead of the
+// default: tests and packaging point it at their own directory so they
+// never touch the machine's /var/lib/ngxdoctor.
+const StateDirEnv = "NGXDOCTOR_STATE_DIR"
+
+// StateDir is where the journal lives: $NGXDOCTOR_STATE_DIR/journal when
+// set, /var/lib/ngxdoctor/journal for root, the XDG state directory
+// otherwise (so a user's undo never needs root). "" when the user has no
+// home: never a shared directory such as /tmp, where another user could
+// plant an entry for undo to run.
 func StateDir() string {
+	if d := os.Getenv(StateDirEnv); filepath.IsAbs(d) {
+		return filepath.Join(d, "journal")
+	}
 	if os.Geteuid() == 0 {
 		return "/var/lib/ngxdoctor/journal"
 	}
@@ -140,8 +151,8 @@ func StateDir() string {
 		return filepath.Join(d, "ngxdoctor", "journal")
 	}
 	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "ngxdoctor", "journal")
+	if err != nil || !filepath.IsAbs(home) {
+		return ""
 	}
 	return filepath.Join(home, ".local", "state", "ngxdoctor", "journal")
 }

@@ -91,12 +91,37 @@ func (f files) resolve(p string) (string, error) {
 		return "", fmt.Errorf("%s: symlink to %s, which is not a regular file; refusing to follow it", p, t)
 	}
 	for _, d := range []string{filepath.Dir(p), filepath.Dir(t)} {
-		di, err := f.lstat(d)
-		if err != nil || !di.Mode.IsDir() || (di.UID != 0 && int(di.UID) != f.euid()) || di.Mode.Perm()&0o022 != 0 {
-			return "", fmt.Errorf("%s: symlink in or into %s, which others may write; refusing to follow it", p, d)
+		if bad := f.untrustedOnPath(d); bad != "" {
+			return "", fmt.Errorf("%s: symlink in or into %s, and others may write %s; refusing to follow it", p, d, bad)
 		}
 	}
 	return t, nil
+}
+
+// untrustedOnPath is the first directory from d up to "/" that someone
+// other than root or us could change ("" when there is none); a sticky
+// directory (/tmp) is fine above a directory of root's or ours.
+func (f files) untrustedOnPath(d string) string {
+	var child *host.FileInfo
+	for {
+		di, err := f.lstat(d)
+		if err != nil || !di.Mode.IsDir() {
+			return d
+		}
+		ours := func(uid uint32) bool { return uid == 0 || int(uid) == f.euid() }
+		ok := ours(di.UID) && di.Mode.Perm()&0o022 == 0
+		if !ok && child != nil && di.Mode&fs.ModeSticky != 0 && ours(di.UID) && ours(child.UID) {
+			ok = true
+		}
+		if !ok {
+			return d
+		}
+		if d == "/" {
+			return ""
+		}
+		child = &di
+		d = filepath.Dir(d)
+	}
 }
 
 // read reads a config file (resolved as above) through the source.

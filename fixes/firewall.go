@@ -1,6 +1,7 @@
 package fixes
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -38,11 +39,19 @@ func planFirewall(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		if !ok {
 			continue
 		}
+		how := "ngxdoctor undo runs " + strings.Join(undo, " ")
+		var at *ruleAt
+		if (r.Tool == "iptables" || r.Tool == "ip6tables") && r.Chain != "" && strings.HasPrefix(r.Text, "-A ") {
+			// Rule order decides which rule wins: the rule goes back where it was.
+			at = &ruleAt{Tool: r.Tool, Chain: r.Chain, Text: r.Text, Spec: undo}
+			how = fmt.Sprintf("ngxdoctor undo puts the rule back at its position in %s (%s -I %s N ...)", r.Chain, r.Tool, r.Chain)
+		}
 		out = append(out, plan{
+			ruleAt: at,
 			Fix: Fix{
 				ID:    fixID(c.ID, c.Target, "firewall-"+r.Tool+"-"+strconv.Itoa(len(out)+1)),
 				Title: fmt.Sprintf("Remove the %s rule that %ss port %d: %s", r.Tool, r.Action, port, r.Text),
-				Undo:  "ngxdoctor undo runs " + strings.Join(undo, " "),
+				Undo:  how,
 				Warning: "The rule may be there on purpose (a policy, a maintenance window); " +
 					"a rule kept in a saved ruleset comes back at the next firewall reload unless removed there too",
 			},
@@ -127,4 +136,36 @@ func reinsert(r host.Rule, del []string) ([]string, bool) {
 		return out, changed
 	}
 	return nil, false
+}
+
+// ruleAt is an iptables rule whose position is read just before it is
+// deleted, so undo inserts it at that position again.
+type ruleAt struct {
+	Tool, Chain, Text string
+	// Spec is the insert without a position (tool -I CHAIN spec...).
+	Spec []string
+}
+
+// undoAt lists the chain and returns the insert that puts the rule back
+// at its current position (1-based among the chain's rules).
+func (e *Engine) undoAt(ctx context.Context, r ruleAt) ([]string, error) {
+	out, err := e.run(ctx, []string{r.Tool, "-S", r.Chain})
+	if err != nil {
+		return nil, fmt.Errorf("listing %s to find the rule's position: %w", r.Chain, err)
+	}
+	n := 0
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "-A "+r.Chain+" ") {
+			continue
+		}
+		n++
+		if line == r.Text {
+			if len(r.Spec) < 3 || r.Spec[1] != "-I" || r.Spec[2] != r.Chain {
+				return nil, fmt.Errorf("cannot place %q back at its position", r.Text)
+			}
+			return append([]string{r.Spec[0], "-I", r.Chain, strconv.Itoa(n)}, r.Spec[3:]...), nil
+		}
+	}
+	return nil, fmt.Errorf("the rule %q is no longer in %s; nothing to remove", r.Text, r.Chain)
 }

@@ -31,6 +31,8 @@ package fixes
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
 )
@@ -112,7 +114,78 @@ func (e *Engine) plansFor(o *checks.Outcome, c checks.Cause) []plan {
 			out = append(out, p)
 		}
 	}
+	// A durable fix is named by its bound ID too.
+	full := map[string]string{}
+	for _, p := range out {
+		full[baseID(p.ID)] = p.ID
+	}
+	for i := range out {
+		if d, ok := full[baseID(out[i].Durable)]; ok {
+			out[i].Durable = d
+		}
+	}
 	return out
+}
+
+// ErrNotBound: the fix ID names a plan made from other evidence or other
+// file contents than the plan made now.
+var ErrNotBound = errors.New("the fix is not the one previewed")
+
+// Find returns the fix with the ID given, planned afresh from o. An ID
+// with a digest must match it: when the evidence or the files differ from
+// those it was planned from, Find says what changed and returns
+// ErrNotBound. An ID without one (typed by hand) is found by name alone;
+// bound is then false.
+func Find(o *checks.Outcome, id string) (f Fix, bound bool, err error) { return Default().Find(o, id) }
+
+// Find is the package-level Find on this engine.
+func (e *Engine) Find(o *checks.Outcome, id string) (Fix, bool, error) {
+	base := baseID(id)
+	var all []plan
+	if o != nil {
+		for _, c := range o.Causes {
+			all = append(all, e.plansFor(o, c)...)
+		}
+	}
+	all = append(all, e.advice(o)...)
+	var offered []string
+	for _, p := range all {
+		offered = append(offered, "  "+p.ID+"  ("+p.Title+")")
+		if baseID(p.ID) != base {
+			continue
+		}
+		if p.ID == id {
+			return p.Fix, true, nil
+		}
+		if base == id {
+			return p.Fix, false, nil
+		}
+		return p.Fix, false, fmt.Errorf("fix %s: %w: %s", base, ErrNotBound, whatChanged(id, p))
+	}
+	if len(offered) == 0 {
+		offered = []string{"  none"}
+	}
+	return Fix{}, false, fmt.Errorf("no fix %q in the current diagnosis; the fixes offered now are:\n%s", id, strings.Join(offered, "\n"))
+}
+
+// whatChanged compares the two halves of the digests.
+func whatChanged(id string, p plan) string {
+	was, now := id[len(id)-digestLen:], p.ID[len(p.ID)-digestLen:]
+	var why []string
+	if was[digestLen/2:] != now[digestLen/2:] {
+		switch len(p.files) {
+		case 0:
+			why = append(why, "the files it edits changed since the check")
+		case 1:
+			why = append(why, p.files[0]+" changed since the check")
+		default:
+			why = append(why, "one of "+strings.Join(p.files, ", ")+" changed since the check")
+		}
+	}
+	if was[:digestLen/2] != now[:digestLen/2] {
+		why = append(why, "the evidence changed since the check, and the fix planned now is: "+p.Title)
+	}
+	return strings.Join(why, "; ") + "; nothing was changed. Run the check again, read the new preview, and use the ID it gives (" + p.ID + ")"
 }
 
 // find plans again from the same evidence and picks the fix by ID, so an ID
@@ -137,6 +210,26 @@ func (e *Engine) find(o *checks.Outcome, id string) (plan, bool) {
 
 func fixID(cause checks.CauseID, target, kind string) string {
 	return string(cause) + ":" + target + ":" + kind
+}
+
+// digestLen is the length of the digest a fix ID ends with ("@" and hex).
+const digestLen = 16
+
+// baseID is a fix ID without its digest.
+func baseID(id string) string {
+	if i := strings.LastIndexByte(id, '@'); i >= 0 && len(id)-i-1 == digestLen && isHex(id[i+1:]) {
+		return id[:i]
+	}
+	return id
+}
+
+func isHex(s string) bool {
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // Options for Apply.

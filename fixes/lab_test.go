@@ -228,7 +228,7 @@ func fixByKind(t *testing.T, fs []Fix, kind string) Fix {
 	t.Helper()
 	var ids []string
 	for _, f := range fs {
-		if strings.HasSuffix(f.ID, ":"+kind) {
+		if strings.HasSuffix(baseID(f.ID), ":"+kind) {
 			return f
 		}
 		ids = append(ids, f.ID)

@@ -307,7 +307,7 @@ func TestUndoAfterACrashBeforeTheWrite(t *testing.T) {
 		t.Fatalf("undo: %+v", a)
 	}
 	// Someone else's change is still refused.
-	en.ID = newJournalID(time.Now().Add(time.Second))
+	en.Undone = false
 	e.save(en)
 	os.WriteFile(conf, []byte("proxy_pass http://10.0.0.1:3000;\n"), 0o644)
 	if _, err := e.Undo(context.Background(), en.ID); err == nil || !strings.Contains(err.Error(), "changed") {
@@ -328,7 +328,7 @@ func TestMonitorRefusesWordsAShellWouldSplit(t *testing.T) {
 	for _, conf := range []string{"/etc/nginx/nginx.conf;touch /tmp/pwned", "/etc/nginx/my site.conf", "/etc/nginx/$(id).conf", "/etc/nginx/100%.conf"} {
 		o.Snapshot.Install.Config = conf
 		for _, f := range e.Advice(o) {
-			if strings.HasSuffix(f.ID, ":monitor") {
+			if strings.HasSuffix(baseID(f.ID), ":monitor") {
 				t.Fatalf("offered for -c %q:\n%s", conf, f.Diff)
 			}
 		}
@@ -336,7 +336,7 @@ func TestMonitorRefusesWordsAShellWouldSplit(t *testing.T) {
 	e.SystemdRoot = t.TempDir()
 	o.Snapshot.Install.Config = "/etc/nginx/100%.conf"
 	for _, f := range e.Advice(o) {
-		if strings.HasSuffix(f.ID, ":monitor") {
+		if strings.HasSuffix(baseID(f.ID), ":monitor") {
 			t.Fatalf("unit offered for -c %q:\n%s", o.Snapshot.Install.Config, f.Diff)
 		}
 	}
@@ -508,9 +508,13 @@ func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
 	o.Snapshot.Firewall = host.Firewall{Rules: []host.Rule{{Tool: "iptables", Action: "reject", Port: 3000, Chain: "OUTPUT",
 		Text: "-A OUTPUT -p tcp -m tcp --dport 3000 -j REJECT"}}}
 	e := testEngine(t)
+	listing := []byte("-P OUTPUT ACCEPT\n-A OUTPUT -p tcp -m tcp --dport 3000 -j REJECT\n")
 	rec := &Recorder{Reply: func(argv []string) ([]byte, []byte, int, error) {
 		if len(argv) > 1 && argv[1] == "-D" {
 			return nil, []byte("iptables: Bad rule (does a matching rule exist in that chain?)."), 1, nil
+		}
+		if len(argv) > 1 && argv[1] == "-S" {
+			return listing, nil, 0, nil
 		}
 		return nil, nil, 0, nil
 	}}
@@ -526,7 +530,12 @@ func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
 		}
 	}
 	// When the delete did run, undo puts the rule back.
-	rec2 := &Recorder{}
+	rec2 := &Recorder{Reply: func(argv []string) ([]byte, []byte, int, error) {
+		if len(argv) > 1 && argv[1] == "-S" {
+			return listing, nil, 0, nil
+		}
+		return nil, nil, 0, nil
+	}}
 	e.Runner = rec2
 	if _, err := e.Apply(context.Background(), o, f, Options{}); err != nil {
 		t.Fatal(err)
@@ -534,8 +543,8 @@ func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
 	if _, err := e.Undo(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if calls := rec2.Calls(); len(calls) != 2 || calls[1][1] != "-I" {
-		t.Fatalf("got %q, want the delete then the insert", calls)
+	if calls := rec2.Calls(); len(calls) != 3 || calls[1][1] != "-D" || calls[2][1] != "-I" {
+		t.Fatalf("got %q, want the listing, the delete, then the insert", calls)
 	}
 }
 

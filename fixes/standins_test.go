@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,7 +19,9 @@ func standIns(t *testing.T, names ...string) func() []string {
 	t.Helper()
 	dir := t.TempDir()
 	log := filepath.Join(dir, "argv.log")
-	script := "#!/bin/sh\n{ printf '%s' \"$(basename \"$0\")\"; for a in \"$@\"; do printf ' %s' \"$a\"; done; printf '\\n'; } >> " + log + "\n"
+	// A listing (iptables -S CHAIN) prints NAME.S from the same directory.
+	script := "#!/bin/sh\n{ printf '%s' \"$(basename \"$0\")\"; for a in \"$@\"; do printf ' %s' \"$a\"; done; printf '\\n'; } >> " + log + "\n" +
+		"if [ \"$1\" = -S ] && [ -f \"$0.S\" ]; then cat \"$0.S\"; fi\n"
 	for _, n := range names {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte(script), 0o755); err != nil {
 			t.Fatal(err)
@@ -126,9 +129,10 @@ func TestFirewallStandIns(t *testing.T) {
 			"ufw delete reject out 3000/tcp", "ufw reject out 3000/tcp"},
 		{host.Rule{Tool: "firewalld", Action: "reject", Port: 3000, Text: rich, Delete: []string{"firewall-cmd", "--remove-rich-rule=" + rich}},
 			"firewall-cmd --remove-rich-rule=" + rich, "firewall-cmd --add-rich-rule=" + rich},
+		// The rule is the second of its chain: undo puts it back second.
 		{host.Rule{Tool: "iptables", Action: "reject", Port: 3000, Chain: "OUTPUT", Text: "-A OUTPUT -p tcp -m tcp --dport 3000 -j REJECT --reject-with icmp-host-unreachable"},
 			"iptables -D OUTPUT -p tcp -m tcp --dport 3000 -j REJECT --reject-with icmp-host-unreachable",
-			"iptables -I OUTPUT -p tcp -m tcp --dport 3000 -j REJECT --reject-with icmp-host-unreachable"},
+			"iptables -I OUTPUT 2 -p tcp -m tcp --dport 3000 -j REJECT --reject-with icmp-host-unreachable"},
 		{host.Rule{Tool: "nft", Action: "drop", Port: 3000, Text: "tcp dport 3000 drop # handle 7", Delete: []string{"nft", "delete", "rule", "inet", "filter", "output", "handle", "7"}},
 			"nft delete rule inet filter output handle 7", "nft insert rule inet filter output tcp dport 3000 drop"},
 	}
@@ -145,7 +149,13 @@ func TestFirewallStandIns(t *testing.T) {
 			if len(fs) != 1 {
 				t.Fatalf("got %d fixes, want 1", len(fs))
 			}
-			applyUndo(t, e, o, fs[0], ran, []string{tt.apply}, []string{tt.undo})
+			applied := []string{tt.apply}
+			if tt.rule.Tool == "iptables" {
+				bin, _ := exec.LookPath("iptables")
+				os.WriteFile(bin+".S", []byte("-P OUTPUT ACCEPT\n-A OUTPUT -o lo -j ACCEPT\n"+tt.rule.Text+"\n-A OUTPUT -j LOG\n"), 0o644)
+				applied = []string{"iptables -S OUTPUT", tt.apply}
+			}
+			applyUndo(t, e, o, fs[0], ran, applied, []string{tt.undo})
 		})
 	}
 }

@@ -14,7 +14,19 @@ func Markdown(in Input) []byte {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 
-	p("# nginx upstream diagnosis (ngxdoctor)")
+	ses := in.Session
+	incidentMode := ses != nil && len(ses.Actions) > 0
+	if incidentMode {
+		p("# nginx incident report (ngxdoctor)")
+	} else {
+		p("# nginx upstream diagnosis (ngxdoctor)")
+	}
+	p("")
+	if ses != nil && ses.Demo {
+		p("> **%s**", DemoNote)
+		p("")
+	}
+	p("%s", Context(o))
 	p("")
 	p("- **When:** %s", generatedAt(o).Format(time.RFC3339))
 	if h := hostLine(o); h != "" {
@@ -27,8 +39,14 @@ func Markdown(in Input) []byte {
 	}
 	p("- **Log window:** %s, %d lines read from %s", since, r.Window.LinesRead, codeList(append(r.Window.ErrorLogs, r.Window.AccessLogs...)))
 	p("")
-	p("## Verdict")
-	p("")
+	if incidentMode {
+		incident(p, ses, o)
+		p("## Diagnosis now")
+		p("")
+	} else {
+		p("## Verdict")
+		p("")
+	}
 	if o.Verdict.Status == "ok" {
 		p("**OK.** %s", o.Verdict.Summary)
 	} else {
@@ -37,43 +55,63 @@ func Markdown(in Input) []byte {
 	if len(r.Causes) > 0 {
 		p("")
 		p("## Causes, most likely first")
-		for i, c := range r.Causes {
-			p("")
-			p("### %d. `%s` — %s", i+1, c.ID, c.Target)
-			p("")
-			p("%s", c.Summary)
-			p("")
-			p("Confidence: %s; %d error-log lines in the window.", c.Confidence, c.Occurrences)
-			p("")
-			p("```")
-			for _, e := range c.Evidence {
-				p("%s", e)
-			}
-			p("```")
-			for _, f := range c.Fixes {
+		for _, g := range Groups(o) {
+			if len(g.Causes) > 1 {
 				p("")
-				p("**Fix `%s`:** %s", f.ID, f.Title)
-				if len(f.Commands) > 0 {
+				p("### %s", g.Headline(o))
+				if ups := g.UpstreamNames(o); len(ups) > 0 {
 					p("")
-					p("```sh")
-					for _, argv := range f.Commands {
-						p("%s", Argv(argv))
+					p("Upstreams: %s", codeList(ups))
+				}
+			}
+			for k, i := range g.Causes {
+				if k == GroupShown && len(g.Causes) > GroupShown {
+					p("")
+					p("And %d more like this: %s", len(g.Causes)-k, targetList(o, g.Causes[k:]))
+					break
+				}
+				c := r.Causes[i]
+				p("")
+				p("#### %d. `%s` — %s", i+1, c.ID, c.Target)
+				p("")
+				p("%s", c.Summary)
+				p("")
+				p("Confidence: %s; %d error-log lines in the window.", c.Confidence, c.Occurrences)
+				p("")
+				p("```")
+				for _, e := range c.Evidence {
+					p("%s", e)
+				}
+				p("```")
+				for _, f := range c.Fixes {
+					p("")
+					if in.ReadOnly {
+						p("**Fix `%s` (preview, read-only):** %s", f.ID, f.Title)
+					} else {
+						p("**Fix `%s`:** %s", f.ID, f.Title)
 					}
-					p("```")
-				}
-				if f.Diff != "" {
-					p("")
-					p("```diff")
-					p("%s", strings.TrimRight(f.Diff, "\n"))
-					p("```")
-				}
-				if f.Transient {
-					p("")
-					p("_Transient: the backend resets this when it restarts._")
-				}
-				if f.Undo != "" {
-					p("")
-					p("Undo: %s", f.Undo)
+					if len(f.Commands) > 0 {
+						p("")
+						p("```sh")
+						for _, argv := range f.Commands {
+							p("%s", Argv(argv))
+						}
+						p("```")
+					}
+					if f.Diff != "" {
+						p("")
+						p("```diff")
+						p("%s", strings.TrimRight(f.Diff, "\n"))
+						p("```")
+					}
+					if f.Transient {
+						p("")
+						p("_Transient: the backend resets this when it restarts._")
+					}
+					if f.Undo != "" {
+						p("")
+						p("Undo: %s", f.Undo)
+					}
 				}
 			}
 		}
@@ -108,6 +146,18 @@ func Markdown(in Input) []byte {
 			}
 		}
 	}
+	p("")
+	p("## Host and versions")
+	p("")
+	if ses != nil && ses.Tool != "" {
+		p("- **Tool:** %s", ses.Tool)
+	}
+	p("- **nginx:** %s (`%s`), master pid %d", orQ(s.Install.Version), orQ(s.Install.Binary), s.Install.MasterPID)
+	p("- **Config:** `%s` (%s)", s.Install.Config, orQ(s.Install.ConfigFrom))
+	if ses != nil && !ses.Started.IsZero() {
+		p("- **Session:** %s to %s", ses.Started.UTC().Format(time.RFC3339), o.Started.Add(o.Duration).UTC().Format(time.RFC3339))
+	}
+	p("- **This diagnosis:** started %s, took %s", o.Started.UTC().Format(time.RFC3339), o.Duration.Round(time.Millisecond))
 	if len(s.Notes) > 0 {
 		p("")
 		p("## Notes")

@@ -22,6 +22,11 @@ type Input struct {
 	// Advice are changes that cure no cause but help the next incident
 	// (an upstream log format, monitoring); nil in read-only mode.
 	Advice []fixes.Fix
+	// ReadOnly: the fixes are shown as previews that nothing applies.
+	ReadOnly bool
+	// Session is the wizard's record of what happened (nil for check):
+	// with it, Markdown writes the incident report (before, actions, after).
+	Session *Session
 }
 
 // Report is the JSON document; its field names are the contract.

@@ -55,13 +55,10 @@ func Text(in Input, color bool) []byte {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 
-	head := fmt.Sprintf("ngxdoctor: nginx %s, %s", orQ(s.Install.Version), s.Install.Config)
-	if s.Install.Running {
-		head += fmt.Sprintf(", master pid %d", s.Install.MasterPID)
-	} else {
-		head += ", not running"
+	if in.Session != nil && in.Session.Demo {
+		wrap(&b, st.warn.Render(DemoNote), "", "  ")
 	}
-	wrap(&b, st.title.Render(head), "", "  ")
+	wrap(&b, st.title.Render("ngxdoctor: "+Context(o)), "", "  ")
 	if h := hostLine(o); h != "" {
 		wrap(&b, "host: "+h, "", "  ")
 	}
@@ -70,7 +67,7 @@ func Text(in Input, color bool) []byte {
 	if r.Window.Since != nil {
 		win = "since " + s.Since.Format("15:04:05")
 	}
-	wrap(&b, fmt.Sprintf("workers: %s; logs: %s (%d lines read)", orQ(r.Nginx.WorkerUser), win, r.Window.LinesRead), "", "  ")
+	wrap(&b, fmt.Sprintf("logs: %s (%d lines read)", win, r.Window.LinesRead), "", "  ")
 	line("")
 	if o.Verdict.Status == "ok" {
 		wrap(&b, st.good.Render("OK")+"  "+o.Verdict.Summary, "", "    ")
@@ -80,18 +77,43 @@ func Text(in Input, color bool) []byte {
 	if len(o.Causes) > 0 {
 		line("")
 		line(st.title.Render("Causes, most likely first"))
-		for i, c := range r.Causes {
-			line("")
-			wrap(&b, fmt.Sprintf("%d. %s %s (%s confidence, %d log lines)", i+1, st.id.Render(c.ID), c.Target, c.Confidence, c.Occurrences), "", "   ")
-			if i > 0 { // the first one's summary is the verdict above
-				wrap(&b, c.Summary, "   ", "   ")
+		n := 0
+		for _, g := range Groups(o) {
+			if len(g.Causes) > 1 {
+				line("")
+				wrap(&b, st.title.Render(g.Headline(o)), "", "   ")
+				if ups := g.UpstreamNames(o); len(ups) > 0 {
+					wrap(&b, "upstreams: "+capList(ups, 8), "   ", "     ")
+				}
 			}
-			for _, e := range c.Evidence {
-				wrap(&b, "- "+e, "   ", "     ")
-			}
-			for _, f := range c.Fixes {
-				wrap(&b, f.Title, "   fix: ", "        ")
-				wrap(&b, "ngxdoctor fix "+f.ID, "        ", "          ")
+			for k, i := range g.Causes {
+				if k == GroupShown && len(g.Causes) > GroupShown {
+					more := len(g.Causes) - GroupShown
+					wrap(&b, fmt.Sprintf("... and %d more like this (check --format json lists every one)", more), "   ", "   ")
+					break
+				}
+				n++
+				c := r.Causes[i]
+				line("")
+				wrap(&b, fmt.Sprintf("%d. %s %s (%s confidence, %d log lines)", n, st.id.Render(c.ID), c.Target, c.Confidence, c.Occurrences), "", "   ")
+				if i > 0 && (k == 0 || c.Summary != r.Causes[g.Causes[0]].Summary) { // the first one's summary is the verdict above
+					wrap(&b, c.Summary, "   ", "   ")
+				}
+				ev := c.Evidence
+				if k > 0 && len(ev) > 3 {
+					ev = append(ev[:3:3], fmt.Sprintf("(%d more evidence lines)", len(c.Evidence)-3))
+				}
+				for _, e := range ev {
+					wrap(&b, "- "+e, "   ", "     ")
+				}
+				for _, f := range c.Fixes {
+					if in.ReadOnly {
+						wrap(&b, f.Title, "   fix (preview only): ", "        ")
+					} else {
+						wrap(&b, f.Title, "   fix: ", "        ")
+					}
+					wrap(&b, "ngxdoctor fix "+f.ID, "        ", "          ")
+				}
 			}
 		}
 	}
@@ -122,11 +144,27 @@ func Text(in Input, color bool) []byte {
 			wrap(&b, st.dim.Render("note: "+n), "", "      ")
 		}
 	}
-	if len(o.Causes) > 0 && len(in.Fixes) == 0 {
+	switch {
+	case len(o.Causes) > 0 && in.ReadOnly:
+		line("")
+		wrap(&b, st.dim.Render("Read-only: the fixes above are previews; nothing is applied."), "", "")
+	case len(o.Causes) > 0 && len(in.Fixes) == 0:
 		line("")
 		wrap(&b, st.dim.Render("Read-only: no fix offered."), "", "")
 	}
 	return []byte(b.String())
+}
+
+// GroupShown is how many causes of one group a report shows in full; the
+// rest are counted, so that 200 broken backends fit a screenful or two.
+const GroupShown = 3
+
+// capList joins up to n names and counts the rest.
+func capList(xs []string, n int) string {
+	if len(xs) <= n {
+		return strings.Join(xs, ", ")
+	}
+	return strings.Join(xs[:n], ", ") + fmt.Sprintf(" and %d more", len(xs)-n)
 }
 
 // wrap writes text wrapped at Width, the first line after first, the rest after rest.

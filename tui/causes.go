@@ -25,26 +25,37 @@ func (m *Model) causesOfStep(n int) []int {
 	return out
 }
 
-// fixesOf is the plan for cause i; none in read-only mode.
+// fixesOf is the plan for cause i (shown even in read-only mode, where
+// only applying is off).
 func (m *Model) fixesOf(i int) []fixes.Fix {
-	if m.cfg.ReadOnly || i < 0 || i >= len(m.plans) {
+	if i < 0 || i >= len(m.plans) {
 		return nil
 	}
 	return m.plans[i]
 }
 
-// fixTarget is the cause f opens, in either pane: the selected step's own
-// cause when it has a fix, else the most likely cause; -1 when neither has
-// one. The verdict's hint and the detail's [f] follow it, so the screen
+// fixTarget is the cause f opens: the cause tab selected when it is in
+// the selected step (or has no step), else the step's first cause with a
+// fix, else the selected cause, else the most likely; -1 when none has a
+// fix. The verdict's hint and the detail's [f] follow it, so the screen
 // names what f will do.
 func (m *Model) fixTarget() int {
 	if m.outcome == nil {
 		return -1
 	}
+	sel := m.causeSel
+	if sel >= 0 && sel < len(m.outcome.Causes) && len(m.fixesOf(sel)) > 0 {
+		if n := causeStep(m.outcome.Causes[sel].ID); n == 0 || n == m.selected+1 {
+			return sel
+		}
+	}
 	for _, i := range m.causesOfStep(m.selected + 1) {
 		if len(m.fixesOf(i)) > 0 {
 			return i
 		}
+	}
+	if len(m.fixesOf(sel)) > 0 {
+		return sel
 	}
 	if len(m.fixesOf(0)) > 0 {
 		return 0

@@ -37,6 +37,8 @@ type outcomeMsg struct {
 	outcome *checks.Outcome
 	plans   [][]fixes.Fix
 	err     error
+	// tools: which programs of the commands by hand are installed here.
+	tools map[string]bool
 }
 
 type appliedMsg struct {
@@ -56,6 +58,7 @@ type applyProgressMsg struct {
 type reportMsg struct {
 	path string
 	err  error
+	at   time.Time
 }
 
 func (m *Model) startRun() tea.Cmd      { return m.launch(false) }
@@ -76,6 +79,15 @@ func (m *Model) launch(rerun bool) tea.Cmd {
 	gen, cfg := m.gen, m.cfg
 	start := func() tea.Msg {
 		progress := func(ev checks.Event) {
+			if ev.Phase == "probe" {
+				// Counts only: a later one says more, so a full buffer
+				// drops it rather than hold up a probe.
+				select {
+				case ch <- runItem{ev: &ev}:
+				default:
+				}
+				return
+			}
 			select {
 			case ch <- runItem{ev: &ev}:
 			case <-ctx.Done():
@@ -86,9 +98,13 @@ func (m *Model) launch(rerun bool) tea.Cmd {
 		if err == nil && o == nil {
 			out.err = fmt.Errorf("the checks returned no outcome")
 		}
-		// Planning may read files (a diff needs the config), so it runs here too.
-		if out.err == nil && !cfg.ReadOnly && cfg.Plan != nil {
+		// Planning may read files (a diff needs the config), so it runs
+		// here too; read-only plans as well, to preview them.
+		if out.err == nil && cfg.Plan != nil {
 			out.plans = cfg.Plan(o)
+		}
+		if out.err == nil && cfg.Tools != nil {
+			out.tools = cfg.Tools(cfg.Sys, toolsOf(o))
 		}
 		select {
 		case ch <- runItem{outcome: out}:
@@ -126,12 +142,17 @@ func (m *Model) writeReport() tea.Cmd {
 		m.setStatus("no report yet: the checks have not finished", false)
 		return nil
 	}
-	in := report.Input{Outcome: m.outcome, Fixes: m.plans}
+	// The session is copied: the Cmd must not read what Update changes.
+	ses := m.session
+	ses.Actions = append([]report.Action(nil), ses.Actions...)
+	ses.Events = append([]report.Event(nil), ses.Events...)
+	in := report.Input{Outcome: m.outcome, Fixes: m.plans, ReadOnly: m.cfg.ReadOnly, Session: &ses}
 	dir, md := m.cfg.ReportDir, m.cfg.Markdown
 	m.setStatus("writing the report…", false)
 	return func() tea.Msg {
-		path, err := saveReport(dir, md(in), time.Now())
-		return reportMsg{path: path, err: err}
+		now := time.Now()
+		path, err := saveReport(dir, md(in), now)
+		return reportMsg{path: path, err: err, at: now}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/report"
 )
 
 // slowCheck is when a check's duration is worth showing: a slow probe
@@ -62,12 +63,55 @@ func (b *textBuilder) raw(l string) { b.lines = append(b.lines, l) }
 
 func (b *textBuilder) String() string { return strings.Join(b.lines, "\n") }
 
+// evidenceShown is how many evidence lines of one check the detail shows
+// before it counts the rest: step 1 of a 200-server config has thousands.
+const evidenceShown = 12
+
+// detailCmd is a command of the detail as built: its line, for c to copy.
+type detailCmd struct {
+	line int
+	text string
+}
+
+// cmd adds a command on one line, never wrapped (a wrapped command breaks
+// a paste); one wider than the pane is cut on screen, and c copies it whole.
+func (m *Model) cmd(b *textBuilder, indent, text string) {
+	s := m.styles
+	text = m.localize(text)
+	line := len(b.lines)
+	// c copies the first command at or below the top of the view.
+	sel := m.cmdSel < 0 && line >= m.detail.YOffset()
+	if sel {
+		m.cmdSel = len(m.cmds)
+	}
+	lead := indent + s.Command.Render("$ ")
+	if sel {
+		lead = indent[:max(0, len(indent)-2)] + s.Key.Render("▸ ") + s.Command.Render("$ ")
+	}
+	l := lead + text
+	if note := m.toolNote(text); note != "" {
+		l += "  " + s.Warning.Render("("+note+")")
+	}
+	b.raw(ansi.Truncate(l, b.w, "…"))
+	m.cmds = append(m.cmds, detailCmd{line: line, text: text})
+}
+
 // detailContent is what the right pane says about the selected step.
 func (m *Model) detailContent(w int) string {
+	m.cmds, m.cmdSel = nil, -1
+	m.causeLine = map[int]int{}
+	if m.timeline {
+		return m.timelineContent(w)
+	}
 	s := m.styles
 	st := m.steps[m.selected]
 	info, hasInfo := m.stepInfo(st.Number)
 	b := &textBuilder{w: w}
+	filtered := m.filterText() != ""
+	if filtered {
+		b.add("", m.filterStatus(), "", s.Muted)
+		b.blank()
+	}
 
 	if m.learn {
 		text := info.Learn
@@ -85,13 +129,17 @@ func (m *Model) detailContent(w int) string {
 			manual = append(manual, c.Manual...)
 		}
 		if len(manual) > 0 {
-			b.raw(s.Heading.Render("Commands to run by hand:"))
-			for _, cmd := range dedupe(manual) {
-				b.add("  "+s.Command.Render("$ "), cmd, "    ")
+			b.raw(s.Heading.Render("Commands to run by hand, for this machine:"))
+			for _, c := range dedupe(manual) {
+				m.cmd(b, "  ", c)
+				if look := lookFor(m.localize(c)); look != "" {
+					b.add("      ", "look for: "+look, "      ", s.Muted)
+				}
 			}
 			b.blank()
 		}
-	} else if hasInfo && info.Why != "" {
+		m.byHand(b, st.Number)
+	} else if hasInfo && info.Why != "" && !filtered {
 		b.add("", info.Why, "", s.Muted)
 		b.blank()
 	}
@@ -109,26 +157,90 @@ func (m *Model) detailContent(w int) string {
 	}
 
 	for _, c := range st.Checks {
+		if !m.checkShown(c) {
+			continue
+		}
 		summary := c.Summary
 		if c.Duration >= slowCheck {
 			summary += fmt.Sprintf(" (slow: %s)", c.Duration.Round(100*time.Millisecond))
 		}
 		b.add(s.mark(c.Status)+" ", summary, "  ")
+		shown := 0
 		for _, e := range c.Evidence {
+			if !m.matches(e) && !m.matches(c.Summary) {
+				continue
+			}
+			if !filtered && shown == evidenceShown {
+				b.add("    ", fmt.Sprintf("… and %d more lines (/ finds one)", len(c.Evidence)-shown), "      ", s.Muted)
+				break
+			}
+			shown++
 			b.add("    ", e, "      ", s.Evidence)
 		}
-		if !m.learn && len(c.Manual) > 0 {
+		if !m.learn && len(c.Manual) > 0 && !filtered {
 			b.raw("  " + s.Muted.Render("By hand:"))
 			for _, cmd := range c.Manual {
-				b.add("    "+s.Command.Render("$ "), cmd, "      ")
+				m.cmd(b, "    ", cmd)
 			}
 		}
 	}
 
-	for _, ci := range m.causesOfStep(st.Number) {
-		m.causeBlock(b, ci)
-	}
+	m.causesBlock(b, st.Number)
 	return b.String()
+}
+
+// causesBlock shows a step's causes by group: a group of one is told in
+// full; a big one gets its headline, a few members and a count, and tab
+// walks every member.
+func (m *Model) causesBlock(b *textBuilder, step int) {
+	if m.outcome == nil {
+		return
+	}
+	s := m.styles
+	for _, g := range m.groups {
+		if causeStep(g.ID) != step {
+			continue
+		}
+		if len(g.Causes) == 1 {
+			if m.causeMatches(g.Causes[0]) {
+				m.causeBlock(b, g.Causes[0])
+			}
+			continue
+		}
+		b.blank()
+		b.add("", report.Group.Headline(g, m.outcome), "", s.Heading)
+		if ups := g.UpstreamNames(m.outcome); len(ups) > 0 {
+			b.add("  ", "upstreams: "+capNames(ups, 6), "    ", s.Muted)
+		}
+		shown, hidden := 0, 0
+		for k, ci := range g.Causes {
+			if !m.causeMatches(ci) {
+				continue
+			}
+			if k < report.GroupShown || ci == m.causeSel || (m.filterText() != "" && shown < 50) {
+				m.causeBlock(b, ci)
+				shown++
+			} else {
+				hidden++
+			}
+		}
+		if hidden > 0 {
+			b.blank()
+			b.add("", fmt.Sprintf("… and %d more like this: tab walks them one by one, / finds one", hidden), "", s.Muted)
+		}
+	}
+}
+
+func (m *Model) causeMatches(ci int) bool {
+	c := m.outcome.Causes[ci]
+	return m.matches(append([]string{string(c.ID), c.Target, c.Summary}, c.Evidence...)...)
+}
+
+func capNames(xs []string, n int) string {
+	if len(xs) <= n {
+		return strings.Join(xs, ", ")
+	}
+	return strings.Join(xs[:n], ", ") + fmt.Sprintf(" and %d more", len(xs)-n)
 }
 
 // causeBlock explains one cause and offers its fixes.
@@ -136,6 +248,7 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 	s := m.styles
 	c := m.outcome.Causes[ci]
 	b.blank()
+	m.causeLine[ci] = len(b.lines)
 	head := "Cause: " + string(c.ID)
 	if c.Target != "" {
 		head += " on " + c.Target
@@ -143,7 +256,11 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 	if ci == 0 {
 		head += " (most likely)"
 	}
-	b.add("", head, "", s.Heading)
+	lead := ""
+	if ci == m.causeSel && len(m.outcome.Causes) > 1 {
+		lead = s.Key.Render("▸ ")
+	}
+	b.add(lead, head, "", s.Heading)
 	b.add("", c.Summary, "")
 	var facts []string
 	if c.Confidence != "" {
@@ -164,16 +281,16 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 	for _, e := range c.Evidence {
 		b.add("  • ", e, "    ", s.Evidence)
 	}
-	if m.cfg.ReadOnly {
-		b.raw(s.Muted.Render("Fixes are disabled (read-only)."))
-		return
-	}
 	fx := m.fixesOf(ci)
 	if len(fx) == 0 {
-		b.raw(s.Muted.Render("No automatic fix: the evidence above says what to change."))
+		b.raw(s.Muted.Render("No automatic fix: l shows how to fix it by hand."))
 		return
 	}
-	b.raw(s.Heading.Render("Fixes:"))
+	if m.cfg.ReadOnly {
+		b.raw(s.Heading.Render("Fixes (read-only: f previews, nothing is applied):"))
+	} else {
+		b.raw(s.Heading.Render("Fixes:"))
+	}
 	target := m.fixTarget()
 	for j, f := range fx {
 		key := "   "
@@ -188,8 +305,7 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 	}
 	switch {
 	case ci != target:
-		// f opens one cause per step; the CLI reaches the others.
-		b.add("  ", "f opens the cause above; to fix this one: ngxdoctor fix "+fx[0].ID, "  ", s.Muted)
+		b.add("  ", "tab selects this cause; then f previews its fix", "  ", s.Muted)
 	case len(fx) > 1:
 		b.add("  ", "f shows the first; tab in the dialog shows the others.", "  ", s.Muted)
 	}

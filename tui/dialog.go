@@ -135,8 +135,12 @@ func (m *Model) dialogFooter() string {
 		f = m.spin.View() + " applying…"
 	case d.done:
 		f = s.Key.Render("esc") + " close"
-	case m.cfg.Demo:
+	case m.cfg.ReadOnly:
+		f = s.Key.Render("n") + " close   read-only: nothing is applied"
+	case m.cfg.Demo && m.cfg.DemoAfter == nil:
 		f = s.Key.Render("n") + " close   demo: y changes nothing"
+	case m.cfg.Demo:
+		f = s.Key.Render("y") + " play the recorded fix   " + s.Key.Render("n") + " cancel   (nothing on this machine changes)"
 	default:
 		f = s.Key.Render("y") + " apply   " + s.Key.Render("n") + " cancel"
 	}

@@ -16,6 +16,7 @@ type Styles struct {
 	VerdictOK      lipgloss.Style
 	VerdictPending lipgloss.Style
 	FixHint        lipgloss.Style
+	Banner         lipgloss.Style // the fix's outcome above the verdict
 	Badge          lipgloss.Style
 
 	Pane        lipgloss.Style // an unfocused box
@@ -42,8 +43,10 @@ type Styles struct {
 	Help        help.Styles
 }
 
-// NewStyles builds the coloured style set for a dark or a light background.
-func NewStyles(isDark bool) Styles {
+// NewStyles builds the coloured style set for a dark or a light
+// background; lossy is a terminal of 16 colours or fewer, where a tinted
+// background may come out as the screen's own colour.
+func NewStyles(isDark, lossy bool) Styles {
 	ld := lipgloss.LightDark(isDark)
 	var (
 		fg     = ld(lipgloss.Color("#1F1F1F"), lipgloss.Color("#E4E4E4"))
@@ -60,6 +63,7 @@ func NewStyles(isDark bool) Styles {
 		VerdictOK:      lipgloss.NewStyle().Bold(true).Foreground(green),
 		VerdictPending: lipgloss.NewStyle().Foreground(fg),
 		FixHint:        lipgloss.NewStyle().Foreground(accent),
+		Banner:         lipgloss.NewStyle().Bold(true).Foreground(green),
 		Badge:          lipgloss.NewStyle().Bold(true).Foreground(yellow),
 		Pane:           lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(border),
 		PaneFocused:    lipgloss.NewStyle().Border(lipgloss.ThickBorder()).BorderForeground(accent),
@@ -88,6 +92,9 @@ func NewStyles(isDark bool) Styles {
 		Spinner:     lipgloss.NewStyle().Foreground(accent),
 		Help:        help.DefaultStyles(isDark),
 	}
+	if lossy {
+		s.Selected = lipgloss.NewStyle().Bold(true).Reverse(true)
+	}
 	return s
 }
 
@@ -97,10 +104,10 @@ func PlainStyles() Styles {
 	n := lipgloss.NewStyle()
 	s := Styles{
 		Plain:          true,
-		VerdictProblem: n, VerdictOK: n, VerdictPending: n, FixHint: n, Badge: n,
+		VerdictProblem: n, VerdictOK: n, VerdictPending: n, FixHint: n, Banner: n, Badge: n,
 		Pane:        n.Border(lipgloss.NormalBorder()),
 		PaneFocused: n.Border(lipgloss.ThickBorder()),
-		PaneTitle:   n, Rule: n, Selected: n, Muted: n, Heading: n, Evidence: n,
+		PaneTitle:   n, Rule: n, Selected: n.Reverse(true), Muted: n, Heading: n, Evidence: n,
 		Command: n, Key: n, DiffAdd: n, DiffDel: n, Warning: n,
 		Marks:  map[checks.Status]lipgloss.Style{},
 		Dialog: n.Border(lipgloss.ThickBorder()).Padding(0, 1),

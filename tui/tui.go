@@ -7,7 +7,9 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -32,6 +34,10 @@ type Config struct {
 	Learn     bool // start in the learn view
 	NoColor   bool
 	ReportDir string // where `e` writes the report; empty: the current directory, else os.TempDir()
+	Version   string // "ngxdoctor 0.1.0", for the report
+	// DemoAfter is the recording after the demo's fix (see DemoPlayer);
+	// without it the demo's y changes nothing and plays nothing.
+	DemoAfter host.System
 
 	// Run, Plan, Apply and Markdown default to the real engine; tests inject fakes.
 	Run      func(ctx context.Context, sys host.System, opts checks.Options, progress func(checks.Event)) (*checks.Outcome, error)
@@ -40,6 +46,9 @@ type Config struct {
 	Markdown func(report.Input) []byte
 	// Steps gives each step's Why and Learn texts; nil shows none.
 	Steps func() []checks.Step
+	// Tools says which of the commands a trainee may run are installed
+	// here; it runs in the run's Cmd. nil: assume all are.
+	Tools func(sys host.System, names []string) map[string]bool
 }
 
 // stepCount is fixed by the method: ten steps, numbered 1 to 10.
@@ -94,6 +103,37 @@ type Model struct {
 
 	status      string
 	statusError bool
+	// banner is the fix's outcome, shown in the verdict bar until the next key.
+	banner []string
+	// rerunAfterFix: the checks run again because of a fix; the status
+	// says so until their outcome is in.
+	rerunAfterFix bool
+
+	// causeSel is the cause tab walks to and f fixes (index into Outcome.Causes).
+	causeSel int
+	// groups are the outcome's causes grouped by id, with their headlines.
+	groups []report.Group
+
+	filter    filterLine
+	filtering bool // the filter line has the keys
+
+	timeline bool // the timeline replaces the detail
+	session  report.Session
+
+	// progress of the probes while they run.
+	probesDone, probesTotal int
+	probeDeadline           time.Time
+	now                     time.Time
+	cancelled               bool
+
+	tools map[string]bool
+	// cmds are the commands of the detail as built, for c to copy.
+	cmds   []detailCmd
+	cmdSel int // the command c copies; -1 when none is in view
+	// causeLine is where each shown cause starts in the detail, for tab.
+	causeLine map[int]int
+	lossy     bool // the terminal has 16 colours or fewer
+	dark      bool
 	// quitting: q came while a fix was applied; the program ends when the
 	// engine has rolled it back.
 	quitting bool
@@ -127,16 +167,18 @@ func newModel(ctx context.Context, cfg Config) *Model {
 		keys:   DefaultKeyMap(),
 		help:   help.New(),
 		learn:  cfg.Learn,
+		dark:   true,
 		spin:   spinner.New(spinner.WithSpinner(spinner.MiniDot)),
 		detail: viewport.New(),
 		// A size until the terminal tells us its own, so View is never empty.
 		width:  80,
 		height: 24,
 	}
+	m.session = report.Session{Demo: cfg.Demo, Tool: cfg.Version, Started: time.Now()}
 	m.base, m.cancel = context.WithCancel(ctx)
 	m.setStyles(PlainStyles())
 	if !cfg.NoColor {
-		m.setStyles(NewStyles(true))
+		m.setStyles(NewStyles(true, false))
 	}
 	for i := range m.steps {
 		m.steps[i] = checks.StepResult{Number: i + 1, Title: m.stepTitle(i + 1), Status: checks.Running}
@@ -152,6 +194,9 @@ func Run(ctx context.Context, cfg Config) error {
 	m := newModel(ctx, cfg)
 	defer m.cancel()
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if m.cfg.Tools == nil {
+		m.cfg.Tools = lookTools
+	}
 	if m.cfg.NoColor {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
@@ -202,16 +247,35 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 
 	case tea.BackgroundColorMsg:
 		if !m.cfg.NoColor {
-			m.setStyles(NewStyles(msg.IsDark()))
+			m.dark = msg.IsDark()
+			m.setStyles(NewStyles(m.dark, m.lossy))
 			m.refreshDetail(false)
 		}
 		return nil
+
+	case tea.ColorProfileMsg:
+		// On 16 colours a background tint may vanish: the selection is
+		// then shown in reverse video, which every terminal has.
+		m.lossy = msg.Profile <= colorprofile.ANSI
+		if !m.cfg.NoColor {
+			m.setStyles(NewStyles(m.dark, m.lossy))
+			m.refreshDetail(false)
+		}
+		return nil
+
+	case tea.ResumeMsg:
+		return tea.ClearScreen
+
+	case clipboardMsg:
+		m.setStatus("copied: "+msg.text, false)
+		return tea.SetClipboard(msg.text)
 
 	case spinner.TickMsg:
 		// Once nothing runs the spinner stops ticking: an idle screen is still.
 		if !m.busy() {
 			return nil
 		}
+		m.now = time.Now()
 		var cmd tea.Cmd
 		m.spin, cmd = m.spin.Update(msg)
 		return cmd
@@ -248,11 +312,20 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			m.setStatus("report not written: "+msg.err.Error(), true)
 		} else {
 			m.setStatus("report written: "+msg.path, false)
+			m.session.Add(msg.at, "report", msg.path)
 		}
 		return nil
 
 	case tea.KeyPressMsg:
+		// The fix's outcome stays in view until the next key.
+		m.banner = nil
 		return m.onKey(msg)
+
+	case tea.PasteMsg:
+		if m.filtering {
+			m.filter.value += strings.ReplaceAll(msg.Content, "\n", " ")
+			m.applyFilter()
+		}
 	}
 	return nil
 }
@@ -266,7 +339,15 @@ func (m *Model) onEvent(ev checks.Event) {
 	if m.state == stateDiscovering && ev.Phase != "" {
 		m.state = stateChecking
 	}
+	if ev.Phase == "probe" {
+		m.probesDone, m.probesTotal, m.probeDeadline = ev.Done, ev.Total, ev.Deadline
+		m.now = time.Now()
+		return
+	}
 	m.phase = ev.Phase
+	if ev.Phase == "discovered" && len(m.session.Events) == 0 {
+		m.session.Add(time.Now(), "discovered", "nginx and its config found")
+	}
 	if ev.Phase == "step" && ev.Step != nil {
 		if i := ev.Step.Number - 1; i >= 0 && i < stepCount {
 			m.steps[i] = *ev.Step
@@ -283,6 +364,12 @@ func (m *Model) onEvent(ev checks.Event) {
 func (m *Model) onOutcome(msg outcomeMsg) {
 	m.runCancel = nil
 	m.phase = ""
+	m.probesDone, m.probesTotal = 0, 0
+	if msg.tools != nil {
+		m.tools = msg.tools
+	}
+	afterFix := m.rerunAfterFix
+	m.rerunAfterFix = false
 	if msg.err != nil {
 		m.state, m.err = stateFailed, msg.err
 		m.outcome, m.plans = nil, nil
@@ -291,14 +378,17 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 				m.steps[i].Status = ""
 			}
 		}
+		if afterFix {
+			m.setStatus("the checks after the fix could not diagnose: "+msg.err.Error(), true)
+		}
 		m.refreshDetail(true)
 		return
 	}
 	m.state, m.err = stateReady, nil
 	m.outcome, m.plans = msg.outcome, msg.plans
-	if m.cfg.ReadOnly {
-		m.plans = nil
-	}
+	m.groups = report.Groups(msg.outcome)
+	m.causeSel = 0
+	m.recordVerdict(msg.outcome, afterFix)
 	for _, sr := range msg.outcome.Steps {
 		if i := sr.Number - 1; i >= 0 && i < stepCount {
 			if sr.Title == "" {
@@ -312,6 +402,9 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 			m.steps[i].Status = ""
 		}
 	}
+	if afterFix {
+		m.setStatus("checks ran again after the fix: "+verdictWord(msg.outcome), false)
+	}
 	if !msg.rerun {
 		// The first verdict selects the step of the most likely cause:
 		// that is where the user will look first.
@@ -321,12 +414,17 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 			}
 		}
 	}
+	m.syncKeys()
 	m.refreshDetail(!msg.rerun)
 }
 
-// onKey routes a key: the dialog first, then by focus, then the global keys.
+// onKey routes a key: the filter line and the dialog first, then by
+// focus, then the global keys.
 func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := &m.keys
+	if m.filtering {
+		return m.filterKey(msg)
+	}
 	if key.Matches(msg, k.Quit) {
 		// A fix cut off halfway is worse than a late exit: cancelled, the
 		// engine rolls back or keeps a journaled change, and its answer
@@ -340,8 +438,23 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.quit()
 		return tea.Quit
 	}
+	switch {
+	case key.Matches(msg, k.Suspend):
+		return tea.Suspend
+	case key.Matches(msg, k.Repaint):
+		return tea.ClearScreen
+	}
 	if m.focus == focusDialog && m.dialog != nil {
-		return m.dialogKey(msg)
+		d := m.dialog
+		// The fix's result is read where it is, and every key of the main
+		// screen works from it: the dialog closes and the key acts.
+		if !d.done || isScrollKey(k, msg) || key.Matches(msg, k.Help) {
+			return m.dialogKey(msg)
+		}
+		m.closeDialog()
+		if key.Matches(msg, k.Cancel) || msg.String() == "enter" {
+			return nil
+		}
 	}
 	switch {
 	case key.Matches(msg, k.Help):
@@ -350,39 +463,97 @@ func (m *Model) onKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Up):
 		if m.focus == focusDetail {
 			m.detail.ScrollUp(1)
+			m.refreshDetail(false)
 		} else {
 			m.selectStep(m.selected - 1)
 		}
 	case key.Matches(msg, k.Down):
 		if m.focus == focusDetail {
 			m.detail.ScrollDown(1)
+			m.refreshDetail(false)
 		} else {
 			m.selectStep(m.selected + 1)
 		}
 	case key.Matches(msg, k.PageUp):
 		m.detail.PageUp()
+		m.refreshDetail(false)
 	case key.Matches(msg, k.PageDown):
 		m.detail.PageDown()
+		m.refreshDetail(false)
+	case key.Matches(msg, k.HalfUp):
+		m.detail.HalfPageUp()
+		m.refreshDetail(false)
+	case key.Matches(msg, k.HalfDown):
+		m.detail.HalfPageDown()
+		m.refreshDetail(false)
+	case key.Matches(msg, k.Top):
+		if m.focus == focusDetail {
+			m.detail.GotoTop()
+			m.refreshDetail(false)
+		} else {
+			m.selectStep(0)
+		}
+	case key.Matches(msg, k.Bottom):
+		if m.focus == focusDetail {
+			m.detail.GotoBottom()
+			m.refreshDetail(false)
+		} else {
+			m.selectStep(stepCount - 1)
+		}
 	case key.Matches(msg, k.Open):
 		m.setFocus(focusDetail)
 	case key.Matches(msg, k.Back):
-		m.setFocus(focusSteps)
+		switch {
+		case m.timeline:
+			m.timeline = false
+			m.refreshDetail(true)
+		case m.filter.Value() != "":
+			m.filter.SetValue("")
+			m.applyFilter()
+		default:
+			m.setFocus(focusSteps)
+		}
 	case key.Matches(msg, k.Next):
 		m.selectStep(m.selected + 1)
 	case key.Matches(msg, k.Prev):
 		m.selectStep(m.selected - 1)
+	case key.Matches(msg, k.NextCause):
+		m.walkCause(1)
+	case key.Matches(msg, k.PrevCause):
+		m.walkCause(-1)
 	case key.Matches(msg, k.Learn):
 		m.learn = !m.learn
+		m.timeline = false
 		m.refreshDetail(true)
+	case key.Matches(msg, k.Timeline):
+		m.timeline = !m.timeline
+		m.refreshDetail(true)
+	case key.Matches(msg, k.Filter):
+		m.filtering = true
+		m.syncKeys()
+	case key.Matches(msg, k.Copy):
+		return m.copyCommand()
+	case key.Matches(msg, k.Switch):
+		return m.switchMaster()
 	case key.Matches(msg, k.Rerun):
 		m.setStatus("", false)
+		m.rerunAfterFix = false
 		return m.rerun()
 	case key.Matches(msg, k.Report):
 		return m.writeReport()
-	case key.Matches(msg, k.Fix) || (m.cfg.ReadOnly && key.Matches(msg, k.fixOff)):
+	case key.Matches(msg, k.Fix):
 		return m.openFix()
 	}
 	return nil
+}
+
+func isScrollKey(k *KeyMap, msg tea.KeyPressMsg) bool {
+	for _, b := range []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.HalfUp, k.HalfDown, k.Top, k.Bottom} {
+		if key.Matches(msg, b) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Model) setFocus(f focus) {
@@ -399,10 +570,13 @@ func (m *Model) syncKeys() {
 	m.keys.forFocus(m.focus, busy)
 	if d != nil {
 		m.keys.OtherFix.SetEnabled(!busy && !d.done && len(d.fixes) > 1)
-		m.keys.Confirm.SetEnabled(!busy && !d.done)
+		m.keys.Confirm.SetEnabled(!busy && !d.done && !m.cfg.ReadOnly)
 	}
+	m.keys.Switch.SetEnabled(m.focus != focusDialog && len(m.masters()) > 1)
+	m.keys.NextCause.SetEnabled(m.focus != focusDialog && m.outcome != nil && len(m.outcome.Causes) > 1)
+	m.keys.PrevCause.SetEnabled(m.keys.NextCause.Enabled())
 	if m.cfg.Demo {
-		m.keys.Confirm.SetHelp("y", "demo: no change")
+		m.keys.Confirm.SetHelp("y", "play the recorded fix")
 	}
 }
 
@@ -412,6 +586,28 @@ func (m *Model) selectStep(i int) {
 		m.selected = i
 		m.refreshDetail(true)
 	}
+}
+
+// walkCause selects the next (or previous) cause in rank order and shows
+// it: its step, its block scrolled into view, f ready to fix it.
+func (m *Model) walkCause(d int) {
+	if m.outcome == nil || len(m.outcome.Causes) == 0 {
+		m.setStatus("no cause to walk", false)
+		return
+	}
+	n := len(m.outcome.Causes)
+	m.causeSel = ((m.causeSel+d)%n + n) % n
+	c := m.outcome.Causes[m.causeSel]
+	if st := causeStep(c.ID); st > 0 {
+		m.selected = st - 1
+	}
+	m.timeline = false
+	m.refreshDetail(true)
+	if line, ok := m.causeLine[m.causeSel]; ok {
+		m.detail.SetYOffset(line)
+		m.refreshDetail(false)
+	}
+	m.setStatus(fmt.Sprintf("cause %d of %d: %s %s", m.causeSel+1, n, c.ID, c.Target), false)
 }
 
 func (m *Model) quit() {
@@ -426,6 +622,9 @@ func (m *Model) rerun() tea.Cmd {
 	if m.dialog != nil && m.dialog.applying {
 		return nil
 	}
+	if m.state == stateChecking || m.state == stateDiscovering {
+		m.cancelled = true
+	}
 	m.state = stateDiscovering
 	m.phase = ""
 	for i := range m.steps {
@@ -435,12 +634,10 @@ func (m *Model) rerun() tea.Cmd {
 	return tea.Batch(m.startRunAgain(), m.spin.Tick)
 }
 
-// openFix opens the confirm dialog for the cause fixTarget names.
+// openFix opens the confirm dialog for the cause fixTarget names. In
+// read-only mode it opens too: the preview is what a change request
+// needs; only y is off.
 func (m *Model) openFix() tea.Cmd {
-	if m.cfg.ReadOnly {
-		m.setStatus("read-only: fixes are disabled", false)
-		return nil
-	}
 	if m.state == stateFailed {
 		m.setStatus("nothing to fix: the diagnosis failed (r runs it again)", false)
 		return nil
@@ -455,11 +652,13 @@ func (m *Model) openFix() tea.Cmd {
 	}
 	ci := m.fixTarget()
 	if ci < 0 {
-		m.setStatus("no automatic fix for "+string(m.outcome.Causes[0].ID)+"; see the detail for what to do by hand", false)
+		c := m.outcome.Causes[m.causeSel]
+		m.setStatus("no automatic fix for "+string(c.ID)+"; l shows how to fix it by hand", false)
 		return nil
 	}
 	m.dialog = &fixDialog{cause: m.outcome.Causes[ci], fixes: m.fixesOf(ci), view: viewport.New()}
 	m.setStatus("", false)
+	m.session.Add(time.Now(), "preview", m.dialog.fixes[0].ID)
 	m.setFocus(focusDialog)
 	m.refreshDialog()
 	return nil
@@ -476,13 +675,19 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) tea.Cmd {
 		d.view.PageUp()
 	case key.Matches(msg, k.PageDown):
 		d.view.PageDown()
+	case key.Matches(msg, k.HalfUp):
+		d.view.HalfPageUp()
+	case key.Matches(msg, k.HalfDown):
+		d.view.HalfPageDown()
+	case key.Matches(msg, k.Top):
+		d.view.GotoTop()
+	case key.Matches(msg, k.Bottom):
+		d.view.GotoBottom()
 	case key.Matches(msg, k.Help):
 		m.help.ShowAll = !m.help.ShowAll
 		m.relayout()
 	case d.applying:
 		// While a fix is applied nothing else may start; q still quits.
-	case d.done && (key.Matches(msg, k.Cancel) || msg.String() == "enter"):
-		m.closeDialog()
 	case d.done:
 	case key.Matches(msg, k.OtherFix):
 		d.idx = (d.idx + 1) % len(d.fixes)
@@ -491,6 +696,8 @@ func (m *Model) dialogKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, k.Cancel):
 		m.closeDialog()
 		m.setStatus("fix cancelled: nothing was changed", false)
+	case msg.String() == "y" && m.cfg.ReadOnly:
+		m.setStatus("read-only: nothing is applied; the plan above is what ngxdoctor fix would do", false)
 	case key.Matches(msg, k.Confirm):
 		return m.applyFix()
 	}
@@ -506,7 +713,7 @@ func (m *Model) closeDialog() {
 // then its result come back through one channel, in order.
 func (m *Model) applyFix() tea.Cmd {
 	d := m.dialog
-	if m.cfg.Demo {
+	if m.cfg.Demo && m.cfg.DemoAfter == nil {
 		// A recorded incident has no machine behind it to change.
 		m.setStatus("demo: nothing is changed; on a real host y applies this fix", false)
 		return nil
@@ -537,7 +744,8 @@ func waitForApply(ch <-chan tea.Msg) tea.Cmd {
 	return func() tea.Msg { return <-ch }
 }
 
-// onApplied shows what the fix did and runs the checks again, so that the
+// onApplied shows what the fix did where the eye is (the verdict bar and
+// the status, until the next key) and runs the checks again, so that the
 // screen says whether the 502 is gone.
 func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
 	if m.quitting {
@@ -549,18 +757,32 @@ func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
 	d := m.dialog
 	d.applying, d.done = false, true
 	d.applied, d.err = msg.applied, msg.err
+	if d.applied.Fix.ID == "" {
+		d.applied.Fix = d.fixes[d.idx]
+	}
+	a := report.Action{At: msg.at, Cause: d.cause, Fix: d.fixes[d.idx], Applied: msg.applied}
+	if msg.err != nil {
+		a.Err = msg.err.Error()
+	}
+	m.session.Actions = append(m.session.Actions, a)
+	m.recordApplied(a)
+	m.banner = bannerOf(a)
 	m.syncKeys()
 	switch {
 	case msg.err != nil:
-		m.setStatus("fix failed: "+msg.err.Error(), true)
+		m.setStatus("fix failed: "+msg.err.Error()+"; running the checks again", true)
 	case msg.applied.RolledBack:
-		m.setStatus("fix rolled back: it did not help; nothing stays changed", true)
+		m.setStatus("fix rolled back: it did not help; nothing stays changed; running the checks again", true)
 	default:
 		m.setStatus("fix applied; running the checks again", false)
 		if msg.applied.Verified {
 			m.cfg.Options.NotBefore = msg.at
 		}
+		if m.cfg.Demo && m.cfg.DemoAfter != nil {
+			m.cfg.Sys = m.cfg.DemoAfter
+		}
 	}
 	m.refreshDialog()
+	m.rerunAfterFix = true
 	return m.rerun()
 }

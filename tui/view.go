@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strings"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/report"
 )
 
 const (
@@ -80,9 +82,11 @@ func (m *Model) measure() geometry {
 		g.detailH = max(1, g.bodyHeight-2-1) // minus the title line
 	} else {
 		g.stepsInnerW = w
-		// On a short terminal the list gives way first, keeping three
-		// lines of detail; it then shows a window around the selection.
-		g.stepsH = max(1, min(stepCount, g.bodyHeight-1-3))
+		// The list gives way first, keeping at least half the body (and
+		// ten lines where there is room) for the detail; it then shows a
+		// window around the selection.
+		keep := max(3, min(10, g.bodyHeight/2))
+		g.stepsH = max(1, min(stepCount, g.bodyHeight-1-keep))
 		g.detailW = w
 		g.detailH = max(1, g.bodyHeight-g.stepsH-1) // minus the rule line
 	}
@@ -110,6 +114,15 @@ func (m *Model) View() tea.View {
 	if len(lines) > m.height && m.height > 0 {
 		lines = lines[:m.height]
 	}
+	// Nor a line wider than it has: after a resize in the middle of a run,
+	// a line built for the old width would wrap and shift the whole frame.
+	if w := m.width; w > 0 {
+		for i, l := range lines {
+			if ansi.StringWidth(l) > w {
+				lines[i] = ansi.Truncate(l, w, "")
+			}
+		}
+	}
 	v := tea.NewView(strings.Join(lines, "\n"))
 	v.AltScreen = true
 	v.WindowTitle = "ngxdoctor"
@@ -125,6 +138,9 @@ func (m *Model) renderVerdict(w int) string {
 	case stateDiscovering:
 		style = s.VerdictPending
 		head = m.spin.View() + " Looking for nginx, its config and its logs…"
+		if m.cancelled {
+			head += " (the previous run was cancelled)"
+		}
 	case stateChecking:
 		done := 0
 		for _, st := range m.steps {
@@ -134,7 +150,9 @@ func (m *Model) renderVerdict(w int) string {
 		}
 		style = s.VerdictPending
 		head = fmt.Sprintf("%s Checking: %d of %d steps done", m.spin.View(), done, stepCount)
-		if p := phaseText[m.phase]; p != "" {
+		if w := m.waiting(); w != "" {
+			head += " · " + w
+		} else if p := phaseText[m.phase]; p != "" {
 			head += " · " + p
 		}
 	case stateFailed:
@@ -166,25 +184,97 @@ func (m *Model) renderVerdict(w int) string {
 	if hint != "" {
 		out += "\n" + s.FixHint.Render(ansi.Truncate("  "+hint, w, "…"))
 	}
+	if len(m.banner) > 0 {
+		// The fix's outcome goes above the verdict, where the eye is,
+		// until the next key.
+		var bl []string
+		for i, l := range m.banner {
+			st := s.Banner
+			if i > 0 {
+				st = s.FixHint
+			}
+			bl = append(bl, st.Render(ansi.Truncate(l, w, "…")))
+		}
+		out = strings.Join(bl, "\n") + "\n" + out
+	}
+	if c := m.contextLine(); c != "" {
+		// Two lines at most, broken between facts, never inside one.
+		var cl []string
+		cur := ""
+		for _, part := range strings.Split(c, " · ") {
+			switch {
+			case cur == "":
+				cur = part
+			case ansi.StringWidth(cur+" · "+part) <= w:
+				cur += " · " + part
+			default:
+				cl = append(cl, cur)
+				cur = part
+			}
+		}
+		cl = append(cl, cur)
+		if len(cl) > 2 {
+			cl = append(cl[:1], strings.Join(cl[1:], " · "))
+		}
+		for _, l := range cl {
+			out += "\n" + s.Muted.Render(ansi.Truncate(l, w, "…"))
+		}
+	}
 	return out
+}
+
+// contextLine says where and when: host, nginx, config, master, workers,
+// time of the checks, and how many masters there are to switch between.
+func (m *Model) contextLine() string {
+	if m.outcome == nil || m.outcome.Snapshot == nil {
+		return ""
+	}
+	c := report.ContextShort(m.outcome)
+	if n := len(m.masters()); n > 1 {
+		c = fmt.Sprintf("%d nginx masters: s to switch · ", n) + c
+	}
+	if m.state != stateReady {
+		c = "last run: " + c
+	}
+	return c
+}
+
+// waiting names what the checks still wait for while probes run.
+func (m *Model) waiting() string {
+	if m.probesTotal == 0 || m.probesDone >= m.probesTotal {
+		return ""
+	}
+	left := m.probeDeadline.Sub(m.now)
+	w := fmt.Sprintf("waiting for %d of %d probes", m.probesTotal-m.probesDone, m.probesTotal)
+	if left > 0 {
+		w += fmt.Sprintf(", deadline %.1f s left", left.Seconds())
+	}
+	return w
 }
 
 // causeHint says where the evidence is and what f would do.
 func (m *Model) causeHint() string {
 	c := m.outcome.Causes[0]
 	var parts []string
+	if len(m.groups) > 0 && len(m.groups[0].Causes) > 1 {
+		parts = append(parts, report.Group.Headline(m.groups[0], m.outcome))
+	}
 	if n := causeStep(c.ID); n > 0 {
 		parts = append(parts, fmt.Sprintf("evidence in step %d", n))
 	}
-	if t := m.fixTarget(); t >= 0 {
+	if t := m.fixTarget(); t >= 0 && m.cfg.ReadOnly {
+		parts = append(parts, "read-only: f previews "+m.fixesOf(t)[0].Title)
+	} else if t >= 0 {
 		parts = append(parts, "f fix: "+m.fixesOf(t)[0].Title)
 	} else if m.cfg.ReadOnly {
-		parts = append(parts, "read-only: no fix is offered")
+		parts = append(parts, "read-only: nothing is applied")
 	}
-	if more := len(m.outcome.Causes) - 1; more == 1 {
-		parts = append(parts, "1 more cause")
-	} else if more > 1 {
-		parts = append(parts, fmt.Sprintf("%d more causes", more))
+	if n := len(m.outcome.Causes); n > 1 {
+		if len(m.groups) > 1 || len(m.groups[0].Causes) != n {
+			parts = append(parts, fmt.Sprintf("%d causes in %d groups · tab walks them", n, len(m.groups)))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d causes · tab walks them", n))
+		}
 	}
 	return strings.Join(parts, " · ")
 }
@@ -228,13 +318,55 @@ func (m *Model) renderFooter(w int) string {
 		gap := max(0, w-ansi.StringWidth(left)-ansi.StringWidth(right))
 		line = st.Render(left) + strings.Repeat(" ", gap) + s.Badge.Render(right)
 	}
+	if m.filtering {
+		line = s.Key.Render("/") + m.filter.Value() + "█  " + s.Muted.Render("enter keeps · esc clears")
+	} else if left == "" && m.filter.Value() != "" {
+		line = s.Muted.Render(ansi.Truncate("filter /"+m.filter.Value()+" · esc clears", w, "…"))
+	}
+	var hv string
+	if m.help.ShowAll {
+		hv = m.help.View(m.keys)
+	} else {
+		hv = m.shortHelp(w)
+	}
 	// bubbles' help can overrun its width by one item; a wider line would
 	// widen the whole frame, so cut it here.
-	hl := strings.Split(m.help.View(m.keys), "\n")
+	hl := strings.Split(hv, "\n")
 	for i, l := range hl {
 		hl[i] = ansi.Truncate(l, w, "…")
 	}
 	return line + "\n" + strings.Join(hl, "\n")
+}
+
+// shortHelp is the one-line help for width w: the lowest-ranked keys give
+// way first, so q quit and ? keys stay on a 60-column line.
+func (m *Model) shortHelp(w int) string {
+	ranked := m.keys.shortHelp()
+	var on []rankedKey
+	for _, r := range ranked {
+		if r.b.Enabled() {
+			on = append(on, r)
+		}
+	}
+	h := m.help
+	h.SetWidth(0) // measure whole; bubbles would cut the tail (q quit) itself
+	for {
+		bs := make([]key.Binding, len(on))
+		for i, r := range on {
+			bs[i] = r.b
+		}
+		v := h.ShortHelpView(bs)
+		if ansi.StringWidth(v) <= w || len(on) <= 2 {
+			return v
+		}
+		low := 0
+		for i, r := range on {
+			if r.rank < on[low].rank || (r.rank == on[low].rank && i > low) {
+				low = i
+			}
+		}
+		on = append(on[:low], on[low+1:]...)
+	}
 }
 
 // stepLine is one step in the list: selection, mark, number, title and,
@@ -251,6 +383,13 @@ func (m *Model) stepLine(i, w int, summary bool) string {
 		mk = m.spin.View()
 	}
 	prefix := fmt.Sprintf("%s %s %2d ", sel, mk, st.Number)
+	if m.filterText() != "" {
+		if n := m.stepMatches(i); n > 0 {
+			st.Title = fmt.Sprintf("%s (%d)", st.Title, n)
+		} else {
+			st.Title = s.Muted.Render(st.Title)
+		}
+	}
 	pw := ansi.StringWidth(prefix)
 	titleW := max(1, w-pw)
 	var text string
@@ -297,10 +436,12 @@ func (m *Model) renderSteps(w int, summary bool, rows int) string {
 func (m *Model) detailTitle() string {
 	st := m.steps[m.selected]
 	t := fmt.Sprintf("Step %d of %d · %s", st.Number, stepCount, st.Title)
-	if m.learn {
+	if m.timeline {
+		t = "Timeline"
+	} else if m.learn {
 		t += " · learn"
 	}
-	return t
+	return t + " · " + m.position()
 }
 
 func (m *Model) renderWide(g geometry) string {
@@ -336,6 +477,17 @@ func (m *Model) renderStacked(g geometry) string {
 		rule += s.Rule.Render(strings.Repeat(focusMark, rest))
 	}
 	return steps + "\n" + rule + "\n" + m.detail.View()
+}
+
+// position says where the detail's view is: "lines 1-9 of 40".
+func (m *Model) position() string {
+	total := m.detail.TotalLineCount()
+	h := m.detail.Height()
+	if total <= h {
+		return "all"
+	}
+	top := m.detail.YOffset() + 1
+	return fmt.Sprintf("%d-%d of %d", top, min(total, top+h-1), total)
 }
 
 func legend() string {

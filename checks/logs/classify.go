@@ -243,7 +243,10 @@ func sortCounts(c []Count) {
 		if a.Class != b.Class {
 			return strings.Compare(string(a.Class), string(b.Class))
 		}
-		return strings.Compare(a.Target, b.Target)
+		if a.Target != b.Target {
+			return strings.Compare(a.Target, b.Target)
+		}
+		return strings.Compare(a.Phase, b.Phase)
 	})
 }
 

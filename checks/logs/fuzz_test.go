@@ -88,3 +88,31 @@ func FuzzReadErrorLog(f *testing.F) {
 		}
 	})
 }
+
+// A line parsed after another (whose message parseLine remembers) must
+// parse as it does alone.
+func FuzzParseAfter(f *testing.F) {
+	b, err := os.ReadFile("testdata/messages.log")
+	if err != nil {
+		f.Fatal(err)
+	}
+	ls := strings.Split(string(b), "\n")
+	for i := range ls {
+		f.Add([]byte(ls[i]), []byte(ls[(i+1)%len(ls)]))
+		f.Add([]byte(ls[i]), []byte(strings.Replace(ls[i], ", upstream: ", ", x: ", 1)))
+	}
+	f.Add([]byte(`2026/11/24 05:13:28 [error] 1#1: *1 connect() to 127.0.0.1:1 failed (111: Connection refused) while connecting to upstream, client: 1, upstream: "http://127.0.0.1:2/"`),
+		[]byte(`2026/11/24 05:13:28 [error] 1#1: *2 connect() to 127.0.0.1:1 failed (111: Connection refused) while connecting to upstream, client: 1`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		a, b = trimLine(a), trimLine(b)
+		c := stampCache{loc: time.UTC}
+		var p, alone line
+		parseLine(a, &c, &p)
+		okAfter := parseLine(b, &c, &p)
+		fresh := stampCache{loc: time.UTC}
+		okAlone := parseLine(b, &fresh, &alone)
+		if okAfter != okAlone || okAlone && p != alone {
+			t.Fatalf("after %q:\n got %+v\nwant %+v", a, p, alone)
+		}
+	})
+}

@@ -3,7 +3,10 @@
 // and classifies each error line by message, errno and phase.
 package logs
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Class is what an error-log line says happened, independent of wording.
 type Class string
@@ -68,7 +71,9 @@ type Entry struct {
 
 // ErrorLog is what was read of one error log in the window.
 type ErrorLog struct {
-	Path      string  `json:"path"`
+	Path string `json:"path"`
+	// Entries are a bounded sample: the newest lines of the window (at most
+	// 10,000 and 4 MiB of them). Counts, not Entries, say how many there were.
 	Entries   []Entry `json:"entries"`
 	LinesRead int     `json:"lines_read"`
 	// Unparsed counts lines in the window that were not nginx log lines
@@ -79,8 +84,9 @@ type ErrorLog struct {
 	// Dropped counts parsed lines in the window left out of Entries to
 	// bound memory (the oldest go first); Counts still includes them.
 	Dropped int `json:"dropped,omitempty"`
-	// Counts tallies every parsed line in the window by class and target,
-	// most frequent first, whether or not it is kept in Entries.
+	// Counts tallies every parsed line in the window by class, target and
+	// phase, most frequent first, whether or not it is kept in Entries:
+	// they are exact for any window.
 	Counts []Count `json:"counts"`
 	// Future counts lines dated after the host's clock (beyond a minute's
 	// tolerance): they are not in the window. FutureLast is the latest
@@ -89,13 +95,44 @@ type ErrorLog struct {
 	FutureLast time.Time `json:"future_last,omitempty"`
 }
 
-// Count is how many lines in the window share a class and a target.
+// MaxExamples is how many lines a Count keeps of its own.
+const MaxExamples = 3
+
+// Count is how many lines in the window share a class, a target and a
+// phase: the key every rule that attributes a line to a cause reads.
 type Count struct {
-	Class  Class     `json:"class"`
-	Target string    `json:"target,omitempty"`
-	Lines  int       `json:"lines"`
-	First  time.Time `json:"first"`
-	Last   time.Time `json:"last"`
+	Class  Class  `json:"class"`
+	Target string `json:"target,omitempty"`
+	// Phase is the lines' " while ..." text, as in Entry.Phase.
+	Phase string    `json:"phase,omitempty"`
+	Lines int       `json:"lines"`
+	First time.Time `json:"first"`
+	Last  time.Time `json:"last"`
+	// Examples are the first lines of the window with this key (at most
+	// MaxExamples; none once the log's examples fill 1 MiB), for evidence
+	// and for rules that read more of a line than its key.
+	Examples []Entry `json:"examples,omitempty"`
+}
+
+// Entry is a line of the count to hand to a rule: its first example, or,
+// past the examples' budget, an entry made of the key alone.
+func (c Count) Entry() Entry {
+	if len(c.Examples) > 0 {
+		return c.Examples[0]
+	}
+	return Entry{Time: c.First, Class: c.Class, Target: c.Target, Phase: c.Phase}
+}
+
+// Lines is the number of lines of the given classes in the counts (all
+// classes when none is given).
+func (l ErrorLog) Lines(classes ...Class) int {
+	n := 0
+	for _, c := range l.Counts {
+		if len(classes) == 0 || slices.Contains(classes, c.Class) {
+			n += c.Lines
+		}
+	}
+	return n
 }
 
 // AccessLog is what was read of one access log in the window.
@@ -115,3 +152,32 @@ type AccessLog struct {
 // SkewTolerance is how far past the host's clock a line may be dated and
 // still count: a log written by another host's clock, a second off, is fine.
 const SkewTolerance = time.Minute
+
+// Tally counts entries as ReadErrorLog counts lines, for entries that
+// come without counts.
+func Tally(entries []Entry) []Count {
+	index := map[[3]string]int{}
+	var out []Count
+	for _, e := range entries {
+		k := [3]string{string(e.Class), e.Target, e.Phase}
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, Count{Class: e.Class, Target: e.Target, Phase: e.Phase, First: e.Time})
+		}
+		c := &out[i]
+		c.Lines++
+		if e.Time.Before(c.First) {
+			c.First = e.Time
+		}
+		if e.Time.After(c.Last) {
+			c.Last = e.Time
+		}
+		if len(c.Examples) < MaxExamples {
+			c.Examples = append(c.Examples, e)
+		}
+	}
+	sortCounts(out)
+	return out
+}

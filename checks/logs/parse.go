@@ -49,6 +49,23 @@ type stampCache struct {
 	hour   time.Time
 	steady bool // the zone offset is the same all through the hour
 	full   bool
+	msg    msgCache
+}
+
+// msgCache remembers the last message parsed and what it said: the lines
+// of an incident repeat one message ("connect() failed (111: Connection
+// refused) while connecting to upstream"), and comparing it costs less
+// than finding its phase, errno and class again. Spans are relative to
+// the message's start.
+type msgCache struct {
+	text        []byte // the message, up to ", client: "
+	class       Class
+	errno       int
+	errnoAt     int
+	phase       span
+	target      span // in the message when fromHead
+	fromHead    bool
+	hasUpstream bool
 }
 
 // ParseErrorLine parses one nginx error-log line, its timestamp read in loc.
@@ -285,6 +302,18 @@ func parseLine(l []byte, c *stampCache, p *line) bool {
 		return false
 	}
 	*p = line{t: p.t, level: p.level, pid: p.pid, conn: p.conn}
+	if c.msg.repeats(l[start:]) && c.msg.apply(l, start, p) {
+		return true
+	}
+	*p = line{t: p.t, level: p.level, pid: p.pid, conn: p.conn}
+	headEnd := parseMessage(l, start, p)
+	c.msg.remember(l, start, headEnd, p)
+	return true
+}
+
+// parseMessage parses what follows the header at l[start:] and returns
+// where the message's head (the text before " while ") ends.
+func parseMessage(l []byte, start int, p *line) int {
 	rest := l[start:]
 	msgEnd := bytes.Index(rest, sepClient)
 	if msgEnd < 0 {
@@ -303,7 +332,70 @@ func parseLine(l []byte, c *stampCache, p *line) bool {
 	head := l[start:headEnd]
 	p.errno, p.errnoAt = errnoOf(head)
 	classify(l, head, start, p)
+	return headEnd
+}
+
+// repeats reports whether rest starts with the remembered message followed
+// by ", client: ". Then its first ", client: " is there too: one starting
+// earlier would have ended the remembered line's message earlier.
+func (m *msgCache) repeats(rest []byte) bool {
+	n := len(m.text)
+	return n > 0 && len(rest) >= n+len(sepClient) &&
+		bytes.Equal(rest[:n], m.text) && bytes.Equal(rest[n:n+len(sepClient)], sepClient)
+}
+
+// apply sets p as parseLine would for a line whose message repeats the
+// remembered one. It reports false when the line differs where classify
+// looks outside the message (an upstream field one has and the other has
+// not): then the line is parsed afresh.
+func (m *msgCache) apply(l []byte, start int, p *line) bool {
+	p.upstream = fieldAfter(l, start+len(m.text), sepUpstream)
+	if p.upstream.empty() == m.hasUpstream {
+		return false
+	}
+	p.msg = span{start, start + len(m.text)}
+	if !m.phase.empty() {
+		p.phase = span{start + m.phase.a, start + m.phase.b}
+	}
+	p.errno, p.errnoAt, p.class = m.errno, m.errnoAt, m.class
+	switch {
+	case m.fromHead:
+		p.target = span{start + m.target.a, start + m.target.b}
+	case m.hasUpstream:
+		p.target = targetOf(l, p.upstream)
+	}
 	return true
+}
+
+// remember keeps the message of p when every part classify used is in
+// it or in the upstream field, and it ended at ", client: ".
+func (m *msgCache) remember(l []byte, start, headEnd int, p *line) {
+	m.text = m.text[:0]
+	if !bytes.HasPrefix(l[p.msg.b:], sepClient) {
+		return
+	}
+	var up span
+	if !p.upstream.empty() {
+		up = targetOf(l, p.upstream)
+	}
+	rel := func(s span) span {
+		if s.empty() {
+			return span{}
+		}
+		return span{s.a - start, s.b - start}
+	}
+	switch {
+	case !p.target.empty() && p.target != up && p.target.a >= start && p.target.b <= headEnd:
+		m.fromHead, m.target = true, rel(p.target)
+	case p.target == up:
+		m.fromHead, m.target = false, span{}
+	default:
+		return // from another field (a resolver's)
+	}
+	m.text = append(m.text, l[start:p.msg.b]...)
+	m.class, m.errno, m.errnoAt = p.class, p.errno, p.errnoAt
+	m.phase = rel(p.phase)
+	m.hasUpstream = !p.upstream.empty()
 }
 
 // fieldAfter finds the first `, key: value` (sep holds `, key: `) from i
@@ -483,7 +575,9 @@ func errnoOf(head []byte) (int, int) {
 func targetOf(l []byte, u span) span {
 	b := u.bytes(l)
 	a := u.a
-	if k := bytes.Index(b[:min(len(b), 16)], []byte("://")); k >= 0 {
+	// The scheme ends at the first colon; a loop beats bytes.Index on so
+	// short a needle, once a line.
+	if k := bytes.IndexByte(b[:min(len(b), 16)], ':'); k >= 0 && k+2 < len(b) && b[k+1] == '/' && b[k+2] == '/' {
 		a += k + 3
 		b = b[k+3:]
 	}

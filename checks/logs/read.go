@@ -27,11 +27,14 @@ var (
 	// several whole lines so a probe finds a timestamp.
 	probeSize = 16 << 10
 
-	// maxEntries and maxRawBytes bound what ReadErrorLog keeps of a huge
-	// window (--since all on a big log): the newest lines are kept, the
-	// rest only counted (ErrorLog.Dropped, ErrorLog.Counts).
-	maxEntries  = 100_000
-	maxRawBytes = 24 << 20
+	// maxEntries and maxRawBytes bound the sample ReadErrorLog keeps of a
+	// big window (--since all on a big log): the newest lines are kept,
+	// the rest only counted (ErrorLog.Dropped, ErrorLog.Counts). Counts
+	// are exact, so the sample only needs to show what the lines look like.
+	maxEntries  = 10_000
+	maxRawBytes = 4 << 20
+	// maxExampleBytes bounds the raw lines the counts keep as examples.
+	maxExampleBytes = 1 << 20
 )
 
 // stampFunc reads the time of a log line; false when the line has none.
@@ -335,11 +338,13 @@ type errorReader struct {
 	n        int
 	raw      int
 
-	// counts are keyed by class, a NUL and the target.
+	// counts are keyed by class, target and phase, NUL between them.
 	counts  map[string]*Count
 	ncounts int
 	key     []byte
 	last    *Count
+	// exampleBytes is what the counts' examples hold.
+	exampleBytes int
 }
 
 func newErrorReader(since, until time.Time, loc *time.Location) *errorReader {
@@ -379,6 +384,9 @@ func (r *errorReader) add(l []byte, off int64) {
 	r.lines++
 	r.parsed++
 	r.count(l)
+	if maxEntries == 0 {
+		return
+	}
 	if len(r.ring) < maxEntries {
 		r.ring = append(r.ring, kept{off, len(l)})
 	} else {
@@ -405,26 +413,32 @@ func (r *errorReader) materialize(l []byte, _ int64) {
 }
 
 func (r *errorReader) keep(l []byte) {
-	r.raw += len(l)
-	var e Entry
-	if needsCleaning(l) {
-		c := clean(l)
-		var p line
-		if !parseLine(c, &r.cache, &p) {
-			return
-		}
-		parseFields(c, &p)
-		e = p.entry(string(c))
-	} else {
-		parseFields(l, &r.p)
-		e = r.p.entry(string(l))
+	e, ok := r.entry(l)
+	if !ok {
+		return
 	}
+	r.raw += len(l)
 	if len(r.blocks) == 0 || len(r.blocks[len(r.blocks)-1]) == r.blockCap {
 		r.blocks = append(r.blocks, make([]Entry, 0, r.blockCap))
 	}
 	last := len(r.blocks) - 1
 	r.blocks[last] = append(r.blocks[last], e)
 	r.n++
+}
+
+// entry builds the Entry of the line r.p holds parsed.
+func (r *errorReader) entry(l []byte) (Entry, bool) {
+	if needsCleaning(l) {
+		c := clean(l)
+		var p line
+		if !parseLine(c, &r.cache, &p) {
+			return Entry{}, false
+		}
+		parseFields(c, &p)
+		return p.entry(string(c)), true
+	}
+	parseFields(l, &r.p)
+	return r.p.entry(string(l)), true
 }
 
 func (r *errorReader) entries() []Entry {
@@ -466,6 +480,11 @@ func (r *errorReader) merge(o *errorReader) {
 		if have := r.counts[k]; have != nil {
 			have.Lines += c.Lines
 			have.Last = c.Last
+			for _, e := range c.Examples {
+				if len(have.Examples) < MaxExamples {
+					have.Examples = append(have.Examples, e)
+				}
+			}
 		} else {
 			r.counts[k] = c
 			r.ncounts++
@@ -473,26 +492,24 @@ func (r *errorReader) merge(o *errorReader) {
 	}
 }
 
-// count tallies the line by class and target. One map keyed by both, and
-// the last hit remembered: lines of an incident repeat one another.
+// count tallies the line by class, target and phase. One map keyed by
+// all three, and the last hit remembered: lines of an incident repeat
+// one another, so most lines cost two comparisons and no lookup.
 func (r *errorReader) count(l []byte) {
 	tb := r.p.target.bytes(l)
+	pb := r.p.phase.bytes(l)
 	c := r.last
-	if c == nil || c.Class != r.p.class || string(tb) != c.Target {
-		r.key = append(append(append(r.key[:0], r.p.class...), 0), tb...)
+	if c == nil || c.Class != r.p.class || string(tb) != c.Target || string(pb) != c.Phase {
+		r.key = append(append(append(append(append(r.key[:0], r.p.class...), 0), tb...), 0), pb...)
 		c = r.counts[string(r.key)]
 		if c == nil && r.ncounts >= maxCounts {
-			// Too many targets: the rest go to the class alone.
-			r.key = append(r.key[:0], r.p.class...)
+			// Too many targets: the rest go to the class and phase alone.
+			r.key = append(append(append(r.key[:0], r.p.class...), 0, 0), pb...)
 			tb = nil
 			c = r.counts[string(r.key)]
 		}
 		if c == nil {
-			t := string(tb)
-			if needsCleaning(tb) {
-				t = string(clean(tb))
-			}
-			c = &Count{Class: r.p.class, Target: t, First: r.p.t}
+			c = &Count{Class: r.p.class, Target: cleanString(tb), Phase: cleanString(pb), First: r.p.t}
 			r.counts[string(r.key)] = c
 			r.ncounts++
 		}
@@ -500,6 +517,19 @@ func (r *errorReader) count(l []byte) {
 	}
 	c.Lines++
 	c.Last = r.p.t
+	if len(c.Examples) < MaxExamples && r.exampleBytes+len(l) <= maxExampleBytes {
+		if e, ok := r.entry(l); ok {
+			c.Examples = append(c.Examples, e)
+			r.exampleBytes += len(l)
+		}
+	}
+}
+
+func cleanString(b []byte) string {
+	if needsCleaning(b) {
+		return string(clean(b))
+	}
+	return string(b)
 }
 
 func (r *errorReader) countList() []Count {

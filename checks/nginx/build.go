@@ -1,6 +1,7 @@
 package nginx
 
 import (
+	"context"
 	"maps"
 	"net"
 	"strconv"
@@ -75,14 +76,18 @@ func inherit(parent Settings, block []*node) Settings {
 }
 
 type builder struct {
+	ctx       context.Context
 	c         *Config
 	upstreams map[string]int // lower-cased name → index in c.Upstreams
 	errLogs   map[string]bool
 	accLogs   map[string]bool
 }
 
-func build(c *Config, nodes []*node) {
-	b := &builder{c: c, upstreams: map[string]int{}, errLogs: map[string]bool{}, accLogs: map[string]bool{}}
+// build fills c from the tree. It checks ctx once per server block, so a
+// cancelled run on 50,000 of them stops at once; then c is incomplete and
+// the error says why.
+func build(ctx context.Context, c *Config, nodes []*node) error {
+	b := &builder{ctx: ctx, c: c, upstreams: map[string]int{}, errLogs: map[string]bool{}, accLogs: map[string]bool{}}
 	// Upstream blocks may follow the servers that use them.
 	for _, n := range nodes {
 		if n.name == "http" && n.isBlock {
@@ -120,6 +125,7 @@ func build(c *Config, nodes []*node) {
 	if len(c.ErrorLogs) == 0 {
 		c.ErrorLogs = append(c.ErrorLogs, LogFile{Path: DefaultErrorLog, Level: "error"})
 	}
+	return ctx.Err()
 }
 
 func (b *builder) log(n *node) {
@@ -156,6 +162,9 @@ func (b *builder) http(n *node) {
 	for _, d := range n.block {
 		switch d.name {
 		case "server":
+			if b.ctx.Err() != nil {
+				return
+			}
 			if d.isBlock {
 				b.server(d, s)
 			}

@@ -99,7 +99,22 @@ func (s *source) open(path string) (io.ReadCloser, error) {
 		s.files[path] = true
 		s.order = append(s.order, path)
 	}
-	return io.NopCloser(bytes.NewReader(data)), nil
+	return io.NopCloser(ctxReader{s.ctx, bytes.NewReader(data)}), nil
+}
+
+// ctxReader ends a read when ctx is done: crossplane reads a file as it
+// lexes it, so a cancelled run stops within one buffer of a 50 MB file
+// instead of after parsing all of it.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
 }
 
 // nesting is the deepest block nesting in a config file, counted on the
@@ -285,6 +300,10 @@ func load(src *source, main string, single bool) (cfg *Config, err error) {
 	var unclosedErrs []string
 	for attempt := 0; ; attempt++ {
 		payload, err = crossplane.Parse(main, parseOptions(src, single))
+		if cerr := src.ctx.Err(); cerr != nil {
+			// The reads stopped short: what was parsed is not the config.
+			return nil, fmt.Errorf("read nginx configuration %s: stopped: %w", main, cerr)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read nginx configuration %s: %w", main, err)
 		}
@@ -303,7 +322,7 @@ func load(src *source, main string, single bool) (cfg *Config, err error) {
 		}
 		src.reset()
 	}
-	cfg = &Config{Main: main, Files: src.order, WorkerConnections: 512, LogFormats: map[string]Directive{}}
+	cfg = &Config{Main: main, Files: src.order, Bytes: src.bytes, WorkerConnections: 512, LogFormats: map[string]Directive{}}
 	if len(cfg.Files) == 0 {
 		cfg.Files = []string{main}
 	}
@@ -320,8 +339,11 @@ func load(src *source, main string, single bool) (cfg *Config, err error) {
 	}
 	sort.Strings(failed)
 
-	t := &tree{payload: payload, failed: src.failed, active: map[int]bool{}}
+	t := &tree{ctx: src.ctx, payload: payload, failed: src.failed, active: map[int]bool{}}
 	nodes := t.expand(0)
+	if err := src.ctx.Err(); err != nil {
+		return nil, fmt.Errorf("read nginx configuration %s: stopped: %w", main, err)
+	}
 	cfg.Errors = append(cfg.Errors, t.errs...)
 	// Files that failed to open without an include line to blame (globbed ones).
 	for _, p := range failed {
@@ -329,7 +351,9 @@ func load(src *source, main string, single bool) (cfg *Config, err error) {
 			cfg.Errors = append(cfg.Errors, fmt.Sprintf("%s: %v", p, src.failed[p]))
 		}
 	}
-	build(cfg, nodes)
+	if err := build(src.ctx, cfg, nodes); err != nil {
+		return nil, fmt.Errorf("read nginx configuration %s: stopped: %w", main, err)
+	}
 	return cfg, nil
 }
 
@@ -359,6 +383,7 @@ type node struct {
 }
 
 type tree struct {
+	ctx     context.Context
 	payload *crossplane.Payload
 	failed  map[string]error
 	active  map[int]bool
@@ -390,6 +415,10 @@ func (t *tree) nodes(dirs crossplane.Directives, file string) []*node {
 	for _, d := range dirs {
 		if d == nil || d.IsComment() {
 			continue
+		}
+		// A cancelled run stops here too; load reports it.
+		if t.count%4096 == 0 && t.ctx.Err() != nil {
+			return out
 		}
 		if t.count >= maxNodes {
 			if !t.full {

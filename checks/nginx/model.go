@@ -41,6 +41,8 @@ type Config struct {
 	Main string `json:"main"`
 	// Files are all files read, main first.
 	Files []string `json:"files"`
+	// Bytes is the size of those files, what nginx -t reads too.
+	Bytes int64 `json:"-"`
 	// Errors are parse problems (file:line message); a config with errors
 	// is still used as far as it was read.
 	Errors []string `json:"errors,omitempty"`

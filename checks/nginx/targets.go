@@ -2,7 +2,6 @@ package nginx
 
 import (
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -13,7 +12,15 @@ import (
 // (Dynamic). Upstreams no pass names are left out: nothing is sent there.
 func (c *Config) Targets() []Target {
 	var out []Target
+	// Every target, reference and pass is indexed once: a backend that
+	// thousands of locations pass to must not cost a scan of its list
+	// per location (that made a big config quadratic).
 	index := map[string]int{}
+	type ref struct {
+		target int
+		at     Pos
+	}
+	refs := map[ref]bool{}
 	add := func(t Target, pass int, at ...Pos) {
 		key := t.Kind + " " + t.Address
 		i, ok := index[key]
@@ -23,18 +30,24 @@ func (c *Config) Targets() []Target {
 			out = append(out, t)
 		}
 		for _, p := range at {
-			if !slices.Contains(out[i].ReferencedAt, p) {
+			if r := (ref{i, p}); !refs[r] {
+				refs[r] = true
 				out[i].ReferencedAt = append(out[i].ReferencedAt, p)
 			}
 		}
-		if !slices.Contains(out[i].Passes, pass) {
+		// Passes come in order, so a pass already listed is the last one.
+		if ps := out[i].Passes; len(ps) == 0 || ps[len(ps)-1] != pass {
 			out[i].Passes = append(out[i].Passes, pass)
 		}
+	}
+	groups := make(map[string]*Upstream, len(c.Upstreams))
+	for i := len(c.Upstreams) - 1; i >= 0; i-- {
+		groups[strings.ToLower(c.Upstreams[i].Name)] = &c.Upstreams[i]
 	}
 	for pi, p := range c.Passes {
 		switch {
 		case p.Upstream != "":
-			u := c.upstream(p.Upstream)
+			u := groups[strings.ToLower(p.Upstream)]
 			if u == nil {
 				continue
 			}
@@ -68,15 +81,6 @@ func (c *Config) PassesFor(t Target) []Pass {
 		}
 	}
 	return out
-}
-
-func (c *Config) upstream(name string) *Upstream {
-	for i := range c.Upstreams {
-		if strings.EqualFold(c.Upstreams[i].Name, name) {
-			return &c.Upstreams[i]
-		}
-	}
-	return nil
 }
 
 // endpoint makes the Target for an address as written; defPort applies

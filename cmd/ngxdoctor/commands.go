@@ -59,11 +59,9 @@ func diagnose(ctx context.Context, f *flags, sys host.System) (report.Input, err
 		}
 		return report.Input{}, err
 	}
-	in := report.Input{Outcome: o}
-	if !f.readOnly {
-		in.Fixes = fixes.Plan(o)
-		in.Advice = fixes.Advice(o)
-	}
+	// Read-only still plans: the preview is what a change request needs;
+	// only applying is off.
+	in := report.Input{Outcome: o, ReadOnly: f.readOnly, Fixes: fixes.Plan(o), Advice: fixes.Advice(o)}
 	return in, nil
 }
 
@@ -122,11 +120,14 @@ func newFix() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fx, ok := findFix(in, args[0])
-			if !ok {
-				return fmt.Errorf("no fix %q in the current diagnosis; the fixes offered now are:\n%s", args[0], listFixes(in))
+			fx, bound, err := fixes.Find(in.Outcome, args[0])
+			if err != nil {
+				return err
 			}
 			fmt.Print(preview(fx))
+			if !bound {
+				fmt.Printf("Note: %s has no digest, so it is not bound to a report you read: this is the plan made now.\n", args[0])
+			}
 			if dry {
 				return nil
 			}
@@ -140,6 +141,20 @@ func newFix() *cobra.Command {
 				}
 			}
 			a, err := fixes.Apply(cmd.Context(), in.Outcome, fx, fixes.Options{Progress: func(s string) { fmt.Println("  " + s) }})
+			var je *fixes.JournalError
+			if errors.As(err, &je) {
+				// The change is live: say so plainly, with every undo step.
+				state := "not verified"
+				if a.Verified {
+					state = "verified"
+				}
+				fmt.Printf("Applied (%s), but the journal could not record it: %v\n", state, je.Err)
+				fmt.Printf("ngxdoctor undo %s may not undo all of it. To undo by hand, run in order:\n", je.ID)
+				for _, s := range je.Steps {
+					fmt.Println("  " + s)
+				}
+				return &exitError{code: 1, quiet: true}
+			}
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
@@ -159,31 +174,6 @@ func newFix() *cobra.Command {
 	c.Flags().BoolVar(&yes, "yes", false, "apply without asking")
 	c.Flags().BoolVar(&dry, "dry-run", false, "show what would happen and change nothing")
 	return c
-}
-
-func findFix(in report.Input, id string) (fixes.Fix, bool) {
-	for _, fs := range append(in.Fixes, in.Advice) {
-		for _, f := range fs {
-			if f.ID == id {
-				return f, true
-			}
-		}
-	}
-	return fixes.Fix{}, false
-}
-
-func listFixes(in report.Input) string {
-	var b strings.Builder
-	for _, fs := range append(in.Fixes, in.Advice) {
-		for _, f := range fs {
-			fmt.Fprintf(&b, "  %s  (%s)\n", f.ID, f.Title)
-		}
-	}
-	if b.Len() == 0 {
-		return "  none"
-	}
-	// The error handler ends the message with a full stop of its own.
-	return strings.TrimSuffix(b.String(), "\n")
 }
 
 // preview shows exactly what a fix will do.
@@ -222,17 +212,40 @@ func confirm(prompt string) bool {
 }
 
 func newUndo() *cobra.Command {
-	return &cobra.Command{
-		Use:     "undo [ID]",
-		Short:   "Revert the last applied fix, or the one named (works after ngxdoctor has exited)",
-		Example: "  sudo ngxdoctor undo\n  sudo ngxdoctor undo 20261124-051502-socket-permission",
+	var list bool
+	c := &cobra.Command{
+		Use:   "undo [ID]",
+		Short: "Revert your last applied fix, or the one named (works after ngxdoctor has exited)",
+		Long: "undo reverts a fix from the journal alone: the files come back byte for byte, modes and\n" +
+			"firewall rules (at their position) are put back, and nginx is reloaded. An undo that must refuse\n" +
+			"(a file changed by hand since the fix) changes nothing and reloads nothing.\n\n" +
+			"Without an ID it takes your last fix not yet undone (the sudo user's, under sudo) and says\n" +
+			"which. The journal is in " + journalWhere() + ".",
+		Example: "  sudo ngxdoctor undo --list\n  sudo ngxdoctor undo\n  sudo ngxdoctor undo 20261124T051502.123456789Z",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			e := fixes.Default()
+			if list {
+				if len(args) > 0 {
+					return errors.New("--list takes no ID")
+				}
+				return listJournal(e)
+			}
 			id := ""
 			if len(args) == 1 {
 				id = args[0]
+			} else {
+				en, err := e.Last()
+				if err != nil {
+					return err
+				}
+				id = en.ID
+				fmt.Printf("Undoing your last fix, %s: %s (%s, applied %s)\n", en.ID, en.Fix.Title, en.Fix.ID, en.When.Local().Format("2006-01-02 15:04:05"))
 			}
-			a, err := fixes.Undo(cmd.Context(), id)
+			a, err := e.Undo(cmd.Context(), id)
+			for _, l := range a.Log {
+				fmt.Println("  " + l)
+			}
 			if err != nil {
 				return err
 			}
@@ -240,6 +253,48 @@ func newUndo() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&list, "list", false, "list the journal: every applied fix, by whom, and whether it is undone")
+	return c
+}
+
+// journalWhere names the journal directory for help texts.
+func journalWhere() string {
+	if d := fixes.StateDir(); d != "" {
+		return d
+	}
+	return "nowhere yet (no home directory: set " + fixes.StateDirEnv + ")"
+}
+
+// listJournal prints the journal, newest last.
+func listJournal(e *fixes.Engine) error {
+	all, err := e.Journal()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Journal: %s\n", e.JournalDir)
+	if len(all) == 0 {
+		fmt.Println("  no applied fix")
+	}
+	for _, en := range all {
+		state := "applied, not verified"
+		switch {
+		case en.Undone:
+			state = "undone " + en.UndoneAt.Local().Format("2006-01-02 15:04:05")
+		case en.Applied.RolledBack:
+			state = "rolled back"
+		case en.Applied.Verified:
+			state = "applied, verified"
+		}
+		who := en.User
+		if who == "" {
+			who = "?"
+		}
+		fmt.Printf("  %s  %s  by %s  %s\n    %s\n    %s\n", en.ID, en.When.Local().Format("2006-01-02 15:04:05"), who, state, en.Fix.ID, en.Fix.Title)
+	}
+	for _, p := range e.JournalProblems() {
+		fmt.Printf("  refused: %s\n", p)
+	}
+	return nil
 }
 
 func newDemo() *cobra.Command {
@@ -270,15 +325,22 @@ func runDemo(ctx context.Context, f *flags) error {
 	if err != nil {
 		return err
 	}
-	if !isTerminal(os.Stdout) {
+	if !isTerminal(os.Stdout) || dumbTerminal() {
 		o, err := checks.Run(ctx, sys, opts, nil)
 		if err != nil {
 			return err
 		}
-		_, err = os.Stdout.Write(report.Text(report.Input{Outcome: o, Fixes: fixes.Plan(o)}, false))
+		in := report.Input{Outcome: o, Fixes: fixes.Plan(o), Session: &report.Session{Demo: true}}
+		_, err = os.Stdout.Write(report.Text(in, false))
 		return err
 	}
-	return tui.Run(ctx, tui.Config{Sys: sys, Options: opts, Steps: checks.Steps, Demo: true, Learn: f.learn, NoColor: f.noColor || !f.color(os.Stdout)})
+	rec, err := host.LoadRecording(ngxdoctor.DemoRecording)
+	if err != nil {
+		return err
+	}
+	after, apply := tui.DemoPlayer(rec)
+	return tui.Run(ctx, tui.Config{Sys: sys, Options: opts, Steps: checks.Steps, Demo: true, DemoAfter: after, Apply: apply,
+		Version: "ngxdoctor " + version, Learn: f.learn, NoColor: f.noColor || !f.color(os.Stdout)})
 }
 
 // runWizard is the bare `ngxdoctor`: the TUI on a terminal, the text
@@ -289,7 +351,7 @@ func runWizard(cmd *cobra.Command, f *flags) error {
 	if err != nil {
 		return err
 	}
-	if !isTerminal(os.Stdout) {
+	if !isTerminal(os.Stdout) || dumbTerminal() {
 		return runCheck(ctx, f, "text")
 	}
 	sys, err := f.system()
@@ -306,5 +368,10 @@ func runWizard(cmd *cobra.Command, f *flags) error {
 			return &exitError{code: 2, quiet: true}
 		}
 	}
-	return tui.Run(ctx, tui.Config{Sys: sys, Options: opts, Steps: checks.Steps, ReadOnly: f.readOnly, Learn: f.learn, NoColor: !f.color(os.Stdout)})
+	return tui.Run(ctx, tui.Config{Sys: sys, Options: opts, Steps: checks.Steps, ReadOnly: f.readOnly, Learn: f.learn,
+		Version: "ngxdoctor " + version, NoColor: !f.color(os.Stdout)})
 }
+
+// dumbTerminal is TERM=dumb (an editor's shell, a serial console): no
+// cursor movement, so the text report instead of the full screen.
+func dumbTerminal() bool { return os.Getenv("TERM") == "dumb" }

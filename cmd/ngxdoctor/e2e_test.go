@@ -74,7 +74,7 @@ func TestWizardFixesSocketInTmux(t *testing.T) {
 	defer x.run("kill-server")
 	exitFile := filepath.Join(t.TempDir(), "exit")
 	state := t.TempDir()
-	cmdline := fmt.Sprintf("XDG_STATE_HOME=%s %s -c %s; echo $? > %s", state, bin, l.Config, exitFile)
+	cmdline := fmt.Sprintf("NGXDOCTOR_STATE_DIR=%s %s -c %s; echo $? > %s", state, bin, l.Config, exitFile)
 	x.run("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", "sh", "-c", cmdline)
 
 	x.waitFor("socket-permission", 20*time.Second)
