@@ -37,8 +37,8 @@ const maxGrace = 100 * time.Millisecond
 // on and keeps its socket, up to 16 × workers sockets. So the wall time is
 // about timeout (plus the wait for a target that connects and then
 // answers slowly). A target whose start came late (few workers for many
-// hanging targets, or the socket cap reached) still gets a quarter of
-// timeout, at most 500ms, to connect. Targets
+// hanging targets, or the socket cap reached) still gets half of timeout
+// to connect, so the phase never exceeds 1.5 × timeout. Targets
 // not started when ctx is canceled are Skipped.
 func All(ctx context.Context, sys host.System, targets []nginx.Target, asks map[string]Ask, timeout time.Duration, workers int) map[string]Result {
 	if workers <= 0 {
@@ -49,7 +49,10 @@ func All(ctx context.Context, sys host.System, targets []nginx.Target, asks map[
 	}
 	grace := min(maxGrace, timeout/4)
 	connectBy := time.Now().Add(timeout)
-	floor := max(grace, min(timeout/4, 500*time.Millisecond))
+	// A probe that starts late (few workers, many slow targets, a busy
+	// machine) still gets half a deadline: a quick backend must not be
+	// called dead for having waited its turn.
+	floor := max(grace, timeout/2)
 	seen := make(map[string]bool, len(targets))
 	jobs := make([]nginx.Target, 0, len(targets))
 	for _, t := range targets {
