@@ -23,13 +23,18 @@ var nginxFileAccessRule = Rule{
 		}
 		user := s.WorkerUser.Name
 		setting := ""
-		d, hasSetting := s.settingFor(e.Target)
+		d, _, hasSetting := s.settingFor(e.Target)
+		facts := Facts{WorkerUser: user}
+		if pass, ok := s.passOfLine(e); ok {
+			// The request to replay after a fix goes through this pass.
+			facts.PassAt, facts.LocationAt = pass.At.String(), pass.At.String()
+		}
 		if hasSetting {
 			setting = fmt.Sprintf(" (%s %s, %s)", d.Name, strings.Join(d.Args, " "), d.At)
 		}
 		b, ok := s.ownFileBlock(e.Target)
 		if !ok {
-			c := Cause{ID: CauseNginxFileAccess, Target: path.Dir(e.Target), Confidence: Medium, Facts: Facts{WorkerUser: user},
+			c := Cause{ID: CauseNginxFileAccess, Target: path.Dir(e.Target), Confidence: Medium, Facts: facts,
 				Summary: fmt.Sprintf("nginx fails on its own file %s%s (%s): this is nginx's side, not the backend's. %s",
 					e.Target, setting, errnoPhrase(e.Errno), ownFileHint(s, e.Errno))}
 			return c, true
@@ -42,7 +47,8 @@ var nginxFileAccessRule = Rule{
 			Summary: fmt.Sprintf("nginx's workers (%s) cannot reach its own file %s%s: %s. This is nginx's side, not the backend's; the least change is `%s`.",
 				user, e.Target, setting, b.Reason, strings.Join(b.Change, " ")),
 			Evidence: []string{fmt.Sprintf("path walked as %s: %s %s %s blocks %s (%s)", user, b.Dir, b.Owner, b.Mode, b.Need, b.Reason)},
-			Facts:    Facts{WorkerUser: user, Blocker: fb}}
+			Facts:    facts}
+		c.Facts.Blocker = fb
 		if hasSetting {
 			c.Evidence = append(c.Evidence, fmt.Sprintf("%s %s (%s)", d.Name, strings.Join(d.Args, " "), d.At))
 		}

@@ -51,7 +51,7 @@ func TestEvidenceScenarios(t *testing.T) {
 			}
 		}},
 		{"backend-overloaded-fpm", checks.CauseBackendOverloaded, func(l *lab.Lab) []string {
-			return []string{"pool [lab]", "pm.max_children is 1", "server reached pm.max_children", "listen.backlog 1", "(11: Resource temporarily unavailable)"}
+			return []string{"pool [lab]", "pm.max_children is 1", "php-fpm log: ", "server reached", "listen.backlog 1", "(11: Resource temporarily unavailable)"}
 		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
 			if top.Facts.PHPFPM == nil || top.Facts.PHPFPM.Pool.MaxChildren != 1 || top.Facts.PHPFPM.Master <= 0 {
 				t.Errorf("the fix's facts: got %+v", top.Facts.PHPFPM)

@@ -70,8 +70,8 @@ func (s *Snapshot) ownFileBlock(p string) (host.Block, bool) {
 }
 
 // settingFor finds the path directive (a *_temp_path or *_cache_path) whose
-// value holds p.
-func (s *Snapshot) settingFor(p string) (nginx.Directive, bool) {
+// value holds p, and the pass it is in force for.
+func (s *Snapshot) settingFor(p string) (nginx.Directive, nginx.Pass, bool) {
 	for _, pass := range s.Config.Passes {
 		names := make([]string, 0, len(pass.Settings))
 		for name := range pass.Settings {
@@ -84,10 +84,33 @@ func (s *Snapshot) settingFor(p string) (nginx.Directive, bool) {
 			}
 			for _, d := range pass.Settings[name] {
 				if len(d.Args) > 0 && (p == d.Args[0] || strings.HasPrefix(p, strings.TrimSuffix(d.Args[0], "/")+"/")) {
-					return d, true
+					return d, pass, true
 				}
 			}
 		}
 	}
-	return nginx.Directive{}, false
+	return nginx.Directive{}, nginx.Pass{}, false
+}
+
+// passOfLine is the pass a log line's request was going through: by the
+// upstream it names, else the pass whose path setting holds the file.
+func (s *Snapshot) passOfLine(e logs.Entry) (nginx.Pass, bool) {
+	if e.Upstream != "" {
+		addr := e.Upstream
+		if i := strings.Index(addr, "://"); i >= 0 {
+			addr = addr[i+3:]
+		}
+		if i := strings.IndexByte(addr, '/'); i >= 0 && !strings.HasPrefix(addr, "unix:") {
+			addr = addr[:i]
+		}
+		for _, t := range s.Targets {
+			if t.Address == addr && len(t.Passes) > 0 && t.Passes[0] < len(s.Config.Passes) {
+				return s.Config.Passes[t.Passes[0]], true
+			}
+		}
+	}
+	if _, p, ok := s.settingFor(e.Target); ok {
+		return p, true
+	}
+	return nginx.Pass{}, false
 }

@@ -8,8 +8,15 @@ import (
 	"github.com/ngxdoctor/ngxdoctor/checks"
 )
 
-// maxChildrenLine is a pool's pm.max_children line: indent, key, "=", value.
-var maxChildrenLine = regexp.MustCompile(`^(\s*pm\.max_children\s*=\s*)(\d+)(\s*(?:;.*)?)$`)
+// maxChildrenLine and backlogLine are a pool's pm.max_children and
+// listen.backlog lines: indent, key and "=", value, a comment.
+var (
+	maxChildrenLine = regexp.MustCompile(`^(\s*pm\.max_children\s*=\s*)(\d+)(\s*(?:;.*)?)$`)
+	backlogLine     = regexp.MustCompile(`^(\s*listen\.backlog\s*=\s*)(\d+)(\s*(?:;.*)?)$`)
+)
+
+// minBacklog: a listen.backlog set below it is raised with the children.
+const minBacklog = 64
 
 // planMaxChildren raises pm.max_children of the php-fpm pool behind an
 // overloaded backend, when php-fpm's own log says the pool reached it:
@@ -33,23 +40,40 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	if err != nil || n != pf.Pool.MaxChildren {
 		return nil // the file changed since it was read
 	}
-	want := max(2*n, n+4)
+	// Double it, and by at least 8: a pool small enough to run out under a
+	// handful of requests needs more than one or two more children.
+	want := max(2*n, n+8)
 	bin := pf.Binary
 	if bin == "" {
 		return nil // no php-fpm to test the config with
 	}
+	edits := []Edit{{Path: pf.Pool.File, Line: pf.Pool.MaxChildrenLine, Old: old, New: m[1] + strconv.Itoa(want) + m[3]}}
+	title := fmt.Sprintf("Raise pm.max_children of php-fpm pool [%s] from %d to %d (%s:%d)", pf.Pool.Name, n, want, pf.Pool.File, pf.Pool.MaxChildrenLine)
+	// A queue of a few connections turns every burst into refusals while
+	// children start: php-fpm's own default of 511 lets them wait instead.
+	backlogRaised := false
+	if b := pf.Pool.ListenBacklog; b > 0 && b < minBacklog && pf.Pool.ListenBacklogLine > 0 {
+		bl := lineBody(lines, pf.Pool.ListenBacklogLine)
+		if bm := backlogLine.FindStringSubmatch(bl); bm != nil && bm[2] == strconv.Itoa(b) {
+			edits = append(edits, Edit{Path: pf.Pool.File, Line: pf.Pool.ListenBacklogLine, Old: bl, New: bm[1] + "511" + bm[3]})
+			title += fmt.Sprintf(" and listen.backlog from %d to 511", b)
+			backlogRaised = true
+		}
+	}
 	p := plan{
 		Fix: Fix{
 			ID: fixID(c.ID, c.Target, "max-children"),
-			Title: fmt.Sprintf("Raise pm.max_children of php-fpm pool [%s] from %d to %d (%s:%d) and reload php-fpm (master pid %d)",
-				pf.Pool.Name, n, want, pf.Pool.File, pf.Pool.MaxChildrenLine, pf.Master),
+			Title: fmt.Sprintf("%s, and reload php-fpm (master pid %d)", title, pf.Master),
 			Undo: "ngxdoctor undo restores the pool file byte for byte and reloads php-fpm again",
 			Warning: fmt.Sprintf("Each child holds its own memory (often 30-100 MB for PHP): %d children need that much free memory. "+
 				"If the pages are slow rather than many, a faster page helps more than more children.", want),
 		},
-		edits:      []Edit{{Path: pf.Pool.File, Line: pf.Pool.MaxChildrenLine, Old: old, New: m[1] + strconv.Itoa(want) + m[3]}},
+		edits:      edits,
 		commands:   [][]string{{bin, "-t", "-y", pf.MasterConfig}},
 		revertible: true,
+	}
+	if backlogRaised {
+		p.Warning += " php-fpm keeps its listening socket across a reload: the new listen.backlog takes effect at its next restart."
 	}
 	// The unit only when systemd says its main process is this master;
 	// otherwise the signal goes to the master that read the pool.

@@ -85,10 +85,10 @@ func evidenceScenarios() []Scenario {
 			Intermittent: true,
 			setup: func(ctx context.Context, l *Lab) (string, error) {
 				sock := filepath.Join(l.Dir, "run", "php-fpm.sock")
-				// dynamic, not static: only then does php-fpm warn that the
-				// pool reached pm.max_children.
+				// ondemand, not static: only dynamic and ondemand pools make
+				// php-fpm warn that they reached their max_children.
 				pool := "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\nlisten.backlog = 1\n" +
-					"pm = dynamic\npm.max_children = 1\npm.start_servers = 1\npm.min_spare_servers = 1\npm.max_spare_servers = 1\n"
+					"pm = ondemand\npm.max_children = 1\n"
 				if _, err := l.phpPool(ctx, sock, pool); err != nil {
 					return "", err
 				}
@@ -117,7 +117,8 @@ func evidenceScenarios() []Scenario {
 					return "", err
 				}
 				// A cacheable answer is written to a temp file under
-				// proxy_temp_path first (use_temp_path=on), whatever its size.
+				// proxy_temp_path first (use_temp_path=on), whatever its
+				// size; bypassing the cache makes every request do it again.
 				big := strings.Repeat("0123456789abcdef", 1<<12)
 				addr, err := l.httpBackend("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					w.Header().Set("Content-Type", "text/plain")
@@ -130,7 +131,7 @@ func evidenceScenarios() []Scenario {
 				l.Backends = []string{addr}
 				cache := "proxy_cache_path " + filepath.Join(l.Dir, "cache") + " keys_zone=lab:1m;"
 				return l.server(cache+"\n\n"+upstream("app", addr, ""), proxyLocation("http://app", "proxy_temp_path "+private+"/proxy;",
-					"proxy_cache lab;")), nil
+					"proxy_cache lab;", "proxy_cache_bypass 1;")), nil
 			},
 		},
 		{

@@ -44,10 +44,12 @@ type Pool struct {
 	ListenGroup   string `json:"listen_group,omitempty"`
 	ListenMode    string `json:"listen_mode,omitempty"`
 	ListenBacklog int    `json:"listen_backlog,omitempty"` // 0: php-fpm's default (511)
-	User          string `json:"user,omitempty"`
-	Group         string `json:"group,omitempty"`
-	PM            string `json:"pm,omitempty"` // static, dynamic, ondemand
-	MaxChildren   int    `json:"max_children,omitempty"`
+	// ListenBacklogLine is the line of listen.backlog in File (0 when unset).
+	ListenBacklogLine int    `json:"listen_backlog_line,omitempty"`
+	User              string `json:"user,omitempty"`
+	Group             string `json:"group,omitempty"`
+	PM                string `json:"pm,omitempty"` // static, dynamic, ondemand
+	MaxChildren       int    `json:"max_children,omitempty"`
 	// MaxChildrenLine is the line of pm.max_children in File (0 when unset).
 	MaxChildrenLine int `json:"max_children_line,omitempty"`
 	// MaxChildrenReached counts php-fpm's "server reached pm.max_children"
@@ -235,6 +237,7 @@ func ParsePHPFPM(file, text string) (map[string]string, []Pool) {
 			cur.ListenMode = v
 		case "listen.backlog":
 			cur.ListenBacklog, _ = strconv.Atoi(v)
+			cur.ListenBacklogLine = i + 1
 		case "user":
 			cur.User = v
 		case "group":

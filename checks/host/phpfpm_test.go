@@ -50,7 +50,7 @@ func TestParsePHPFPM(t *testing.T) {
 	_, pools = ParsePHPFPM("www.conf", fpmPool)
 	want := []Pool{
 		{Name: "www", File: "www.conf", Line: 1, Listen: "/run/php/www.sock", ListenOwner: "www-data", ListenGroup: "www-data",
-			ListenMode: "0660", ListenBacklog: 8, User: "www-data", Group: "www-data", PM: "dynamic", MaxChildren: 5, MaxChildrenLine: 10},
+			ListenMode: "0660", ListenBacklog: 8, ListenBacklogLine: 8, User: "www-data", Group: "www-data", PM: "dynamic", MaxChildren: 5, MaxChildrenLine: 10},
 		{Name: "api", File: "www.conf", Line: 13, Listen: "127.0.0.1:9001", PM: "static", MaxChildren: 2, MaxChildrenLine: 16},
 	}
 	if fmt.Sprintf("%+v", pools) != fmt.Sprintf("%+v", want) {
