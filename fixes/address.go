@@ -20,17 +20,27 @@ func planAddress(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 			at = p.At.String()
 		}
 	}
+	// The address is one argument of one directive on that line (a pass,
+	// or an upstream's server): exactly one must name the target.
 	file, line, ok := parsePos(at)
 	if !ok {
 		return nil
 	}
-	lines, err := filesOf(o).readLines(file)
+	t, err := filesOf(o).tree(file)
 	if err != nil {
 		return nil
 	}
-	old := lineBody(lines, line)
-	nl, ok := replaceAddr(old, c.Target, alt)
-	if !ok {
+	var ed Edit
+	hits := 0
+	for _, d := range t.at(line, func(d *directive) bool { return isPass(d) || d.Name == "server" && d.Block == nil }) {
+		for i, a := range d.Args {
+			if v, ok := replaceAddr(a, c.Target, alt); ok {
+				ed = t.setArg(file, d, i, v)
+				hits++
+			}
+		}
+	}
+	if hits != 1 {
 		return nil
 	}
 	return []plan{{
@@ -39,7 +49,7 @@ func planAddress(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 			Title: fmt.Sprintf("Point %s at %s, where the backend listens", at, alt),
 			Undo:  "ngxdoctor undo restores the file byte for byte and reloads nginx",
 		},
-		edits: []Edit{{Path: file, Line: line, Old: old, New: nl}}, nginxEdits: true, revertible: true,
+		edits: []Edit{ed}, nginxEdits: true, revertible: true,
 	}}
 }
 

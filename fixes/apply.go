@@ -33,6 +33,11 @@ type plan struct {
 	undoAfter [][]string
 	// checkURL, when set, must answer 200 through nginx after the change.
 	checkURL string
+	// advice: not a cure, judged only by its own checks: checkURL, the file
+	// nginx must write (checkFile) and a command that must succeed (checkCmd).
+	advice    bool
+	checkFile string
+	checkCmd  []string
 	// reloadNginx: reload after the change even without an edit.
 	reloadNginx   bool
 	reloadBackend *reloadRef
@@ -142,7 +147,7 @@ func (p *plan) bind(changes []fileChange) {
 		fmt.Fprintf(ev, "%q\x00", c)
 	}
 	for _, ed := range p.edits {
-		fmt.Fprintf(ev, "%s\x00%d\x00%q\x00", ed.Path, ed.Line, ed.New)
+		fmt.Fprintf(ev, "%s\x00%d\x00%q\x00%q\x00", ed.Path, ed.Off, ed.Old, ed.New)
 	}
 	fl := sha256.New()
 	p.files = nil
@@ -160,6 +165,9 @@ func (e *Engine) Apply(ctx context.Context, o *checks.Outcome, f Fix, opts Optio
 	res := Applied{Fix: f}
 	if opts.ReadOnly {
 		return res, ErrReadOnly
+	}
+	if f.NotOffered != "" {
+		return res, fmt.Errorf("fix %s is not offered: %s", f.ID, f.NotOffered)
 	}
 	p, ok := e.find(o, f.ID)
 	if !ok {
@@ -182,6 +190,9 @@ func (e *Engine) Apply(ctx context.Context, o *checks.Outcome, f Fix, opts Optio
 // applyPlan is Apply once the fix is planned afresh.
 func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts Options) (Applied, error) {
 	res := Applied{Fix: p.Fix}
+	if p.NotOffered != "" {
+		return res, fmt.Errorf("fix %s is not offered: %s", p.ID, p.NotOffered)
+	}
 	logf := func(format string, a ...any) {
 		s := fmt.Sprintf(format, a...)
 		res.Log = append(res.Log, s)

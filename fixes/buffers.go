@@ -29,7 +29,6 @@ func planBuffers(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	default:
 		return nil
 	}
-	measured := c.Facts.HeaderBytes
 	curArgs, curAt := settingAt(o, c, mod+"_buffer_size")
 	if f := c.Facts.SettingAt; f != "" {
 		curAt = f
@@ -38,8 +37,18 @@ func planBuffers(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	if len(curArgs) > 0 {
 		cur, _ = parseSize(curArgs[0])
 	}
+	inForce := cur
+	if inForce == 0 {
+		inForce = 4096 // nginx's default on x86: one memory page
+	}
+	// From the log alone the fact is the buffer the header did not fit,
+	// not a measurement: only a size above the buffer was measured.
+	measured := c.Facts.HeaderBytes
+	if measured <= inForce {
+		measured = 0
+	}
 	// A power of two with a kilobyte to spare, at least 16k: headers grow.
-	size := nextPow2(max(measured+1024, 16384))
+	size := nextPow2(max(measured+1024, 16384, 4*inForce))
 	if size <= cur {
 		size = nextPow2(2 * cur)
 	}
@@ -102,7 +111,9 @@ func planBuffers(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	}
 	title := fmt.Sprintf("Raise %s_buffer_size to %s", mod, fmtSize(size))
 	if measured > 0 {
-		title += fmt.Sprintf(" (the backend's header is %d bytes)", measured)
+		title += fmt.Sprintf(" (the backend's header measured %d bytes)", measured)
+	} else {
+		title += fmt.Sprintf(" (the header did not fit in %s; its size was not measured)", fmtSize(inForce))
 	}
 	return []plan{{
 		Fix: Fix{

@@ -20,6 +20,7 @@ func (e *Engine) advice(o *checks.Outcome) []plan {
 	for _, build := range []func(*Engine, *checks.Outcome) []plan{planDebugLog, planMonitor} {
 		for _, p := range build(e, o) {
 			p.Cause = "advice"
+			p.advice = true
 			p.finish(o)
 			out = append(out, p)
 		}
@@ -65,7 +66,8 @@ func planDebugLog(e *Engine, o *checks.Outcome) []plan {
 	b.WriteString("    'upstream=$upstream_addr upstream_status=$upstream_status '\n")
 	b.WriteString("    'request_time=$request_time upstream_connect_time=$upstream_connect_time '\n")
 	b.WriteString("    'upstream_header_time=$upstream_header_time upstream_response_time=$upstream_response_time';\n")
-	fmt.Fprintf(&b, "access_log %s ngxdoctor_upstream;\n", filepath.Join(logDir, "ngxdoctor-upstream.log"))
+	logFile := filepath.Join(logDir, "ngxdoctor-upstream.log")
+	fmt.Fprintf(&b, "access_log %s ngxdoctor_upstream;\n", logFile)
 	check := ""
 	if len(cfg.StubStatus) == 0 {
 		port := freeLoopbackPort(o)
@@ -86,8 +88,8 @@ func planDebugLog(e *Engine, o *checks.Outcome) []plan {
 			Warning: "Applies to servers without an access_log of their own (a server or location that sets " +
 				"access_log replaces the http-level one); the log grows with traffic: rotate it with the others",
 		},
-		edits: []Edit{{Path: path, Line: -1, New: b.String()}}, nginxEdits: true, revertible: true,
-		checkURL: check,
+		edits: []Edit{{Path: path, Create: true, New: b.String()}}, nginxEdits: true, revertible: true,
+		checkURL: check, checkFile: logFile,
 	}}
 }
 
@@ -95,43 +97,28 @@ func planDebugLog(e *Engine, o *checks.Outcome) []plan {
 // config (conf.d/*.conf on Debian; modules-enabled is at main level and
 // must not receive http directives).
 func httpIncludeDir(src files, main string) (string, bool) {
-	lines, err := src.readLines(main)
+	t, err := src.tree(main)
 	if err != nil {
 		return "", false
 	}
-	var stack []string
-	for _, l := range lines {
-		body, _ := cutNL(l)
-		if i := strings.IndexByte(body, '#'); i >= 0 {
-			body = body[:i]
+	for _, top := range t.Top {
+		if top.Name != "http" || top.Block == nil {
+			continue
 		}
-		f := strings.Fields(strings.NewReplacer("{", " { ", "}", " } ", ";", " ; ").Replace(body))
-		for i := 0; i < len(f); i++ {
-			switch f[i] {
-			case "{":
-				name := ""
-				if i > 0 {
-					name = f[0]
-				}
-				stack = append(stack, name)
-			case "}":
-				if len(stack) > 0 {
-					stack = stack[:len(stack)-1]
-				}
-			case "include":
-				if i+1 < len(f) && len(stack) == 1 && stack[0] == "http" {
-					g := f[i+1]
-					if !filepath.IsAbs(g) {
-						g = filepath.Join(filepath.Dir(main), g)
-					}
-					dir := filepath.Dir(g)
-					if ok, _ := filepath.Match(g, filepath.Join(dir, debugLogName)); !ok {
-						continue
-					}
-					if fi, err := src.lstat(dir); err == nil && fi.Mode.IsDir() {
-						return dir, true
-					}
-				}
+		for _, d := range top.Block {
+			if d.Name != "include" || len(d.Args) != 1 {
+				continue
+			}
+			g := d.Args[0]
+			if !filepath.IsAbs(g) {
+				g = filepath.Join(filepath.Dir(main), g)
+			}
+			dir := filepath.Dir(g)
+			if ok, _ := filepath.Match(g, filepath.Join(dir, debugLogName)); !ok {
+				continue
+			}
+			if fi, err := src.lstat(dir); err == nil && fi.Mode.IsDir() {
+				return dir, true
 			}
 		}
 	}

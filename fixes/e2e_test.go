@@ -2,6 +2,7 @@ package fixes
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,35 @@ import (
 // a 200, and undo brings the failure and the files back exactly.
 func TestDiagnosisToFix(t *testing.T) {
 	needRoot(t, phpFPM)
+	for _, layout := range []string{"multi-line", "one-line"} {
+		t.Run(layout, func(t *testing.T) { diagnosisToFix(t, layout == "one-line") })
+	}
+}
+
+// oneLine writes every location and upstream block of a config on one
+// line, as many real configs do: "location / { proxy_pass ...; ... }".
+func oneLine(t *testing.T, data []byte) []byte {
+	t.Helper()
+	tree, err := parseConf(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []*directive
+	tree.walk(func(d *directive) {
+		if (d.Name == "location" || d.Name == "upstream") && d.Block != nil && (d.Parent == nil || d.Parent.Name != "location") {
+			blocks = append(blocks, d)
+		}
+	})
+	out := append([]byte(nil), data...)
+	for i := len(blocks) - 1; i >= 0; i-- {
+		b := blocks[i]
+		flat := strings.Join(strings.Fields(string(data[b.Start():b.End])), " ")
+		out = append(out[:b.Start()], append([]byte(flat), out[b.End:]...)...)
+	}
+	return out
+}
+
+func diagnosisToFix(t *testing.T, flat bool) {
 	for _, tc := range []struct{ scenario, kind string }{
 		{"header-too-big", "buffers"},
 		{"wrong-address", "address"},
@@ -40,6 +70,16 @@ func TestDiagnosisToFix(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Close()
+			if flat {
+				if !strings.Contains(readFile(t, l.Site), "location") {
+					t.Skip("no location block to write on one line")
+				}
+				os.WriteFile(l.Site, oneLine(t, []byte(readFile(t, l.Site))), 0o644)
+				if err := l.Reload(ctx); err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("one-line layout:\n%s", readFile(t, l.Site))
+			}
 			l.Trigger(ctx, 2)
 			o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx,
 				ErrorLogs: []string{l.ErrorLog}, AccessLogs: []string{l.AccessLog}}, nil)

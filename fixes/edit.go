@@ -13,98 +13,97 @@ import (
 	udiff "github.com/aymanbagabas/go-udiff"
 )
 
-// Edit is one minimal text change to a file:
-//   - Line > 0 and Old != "": line Line (1-based, without its newline) must
-//     read Old and becomes New (New "" with Old set removes nothing: use
-//     it only to replace);
-//   - Old == "" and Line >= 0: New is inserted as a new line after Line
-//     (0 = at the top);
-//   - Line < 0: the file must not exist and is created with New as its
-//     whole content.
+// Edit is one minimal change to a file's bytes:
+//   - Create: the file must not exist and is created with New as its
+//     whole content;
+//   - else the bytes at Off must read Old, and they become New (an insert
+//     when Old is "").
 //
-// Line numbers always refer to the file as it was read, so several edits of
-// one file do not shift each other.
+// Offsets always refer to the file as it was read, so several edits of one
+// file do not shift each other; config edits come from the lexer
+// (lexer.go), which gives each directive's bytes in any layout.
 type Edit struct {
-	Path string `json:"path"`
-	Line int    `json:"line"`
-	Old  string `json:"old,omitempty"`
-	New  string `json:"new"`
+	Path   string `json:"path"`
+	Off    int    `json:"off"`
+	Old    string `json:"old,omitempty"`
+	New    string `json:"new"`
+	Create bool   `json:"create,omitempty"`
 }
 
 // ErrChanged means a file no longer reads as it did when the fix was planned.
 var ErrChanged = errors.New("file changed since the diagnosis")
 
-// applyEdits returns content with the edits of one file applied.
+// applyEdits returns content with the edits of one file applied. Edits
+// may not overlap; several inserts at one offset keep their given order.
 func applyEdits(content string, edits []Edit) (string, error) {
-	lines := splitKeep(content)
-	type ins struct {
-		after int
-		order int
-		text  string
+	idx := make([]int, len(edits))
+	for i := range idx {
+		idx[i] = i
 	}
-	var inserts []ins
-	out := append([]string(nil), lines...)
-	for i, ed := range edits {
-		switch {
-		case ed.Line < 0:
+	for _, ed := range edits {
+		if ed.Create {
 			return "", fmt.Errorf("%s: create edit on an existing file", ed.Path)
-		case ed.Old != "":
-			if ed.Line < 1 || ed.Line > len(lines) {
-				return "", fmt.Errorf("%s:%d: %w (no such line)", ed.Path, ed.Line, ErrChanged)
-			}
-			body, nl := cutNL(lines[ed.Line-1])
-			if body != ed.Old {
-				return "", fmt.Errorf("%s:%d: %w: want %q, read %q", ed.Path, ed.Line, ErrChanged, ed.Old, body)
-			}
-			out[ed.Line-1] = ed.New + nl
-		default:
-			if ed.Line > len(lines) {
-				return "", fmt.Errorf("%s:%d: %w (no such line)", ed.Path, ed.Line, ErrChanged)
-			}
-			inserts = append(inserts, ins{ed.Line, i, ed.New})
+		}
+		if ed.Off < 0 || ed.Off+len(ed.Old) > len(content) {
+			return "", fmt.Errorf("%s: byte %d: %w (the file is shorter)", ed.Path, ed.Off, ErrChanged)
+		}
+		if got := content[ed.Off : ed.Off+len(ed.Old)]; got != ed.Old {
+			return "", fmt.Errorf("%s:%d: %w: want %q, read %q", ed.Path, lineOf(content, ed.Off), ErrChanged, ed.Old, got)
 		}
 	}
-	// Insert from the bottom up so earlier line numbers stay valid; several
-	// inserts after one line keep their given order.
-	sort.SliceStable(inserts, func(a, b int) bool {
-		if inserts[a].after != inserts[b].after {
-			return inserts[a].after > inserts[b].after
+	// From the end backwards, so earlier offsets stay valid.
+	sort.SliceStable(idx, func(a, b int) bool {
+		ea, eb := edits[idx[a]], edits[idx[b]]
+		if ea.Off != eb.Off {
+			return ea.Off > eb.Off
 		}
-		return inserts[a].order > inserts[b].order
+		return idx[a] > idx[b]
 	})
-	for _, in := range inserts {
-		if in.after > 0 && !strings.HasSuffix(out[in.after-1], "\n") {
-			out[in.after-1] += "\n"
+	out := content
+	limit := len(content) + 1
+	for _, i := range idx {
+		ed := edits[i]
+		end := ed.Off + len(ed.Old)
+		if end > limit || (end == limit && ed.Old != "") {
+			return "", fmt.Errorf("%s: overlapping edits at byte %d", ed.Path, ed.Off)
 		}
-		text := in.text + "\n"
-		out = append(out[:in.after], append([]string{text}, out[in.after:]...)...)
+		out = out[:ed.Off] + ed.New + out[end:]
+		limit = ed.Off
+		if ed.Old == "" {
+			limit = ed.Off + 1 // another insert at the same offset is fine
+		}
 	}
-	return strings.Join(out, ""), nil
+	return out, nil
 }
 
-// splitKeep splits after each newline, keeping it (a missing final newline stays missing).
-func splitKeep(s string) []string {
-	var out []string
-	for s != "" {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			out = append(out, s)
-			break
-		}
-		out = append(out, s[:i+1])
-		s = s[i+1:]
+// lineOf is the 1-based line of byte off.
+func lineOf(s string, off int) int {
+	if off > len(s) {
+		off = len(s)
 	}
-	return out
+	return strings.Count(s[:off], "\n") + 1
 }
 
-func cutNL(line string) (body, nl string) {
-	if strings.HasSuffix(line, "\r\n") {
-		return line[:len(line)-2], "\r\n"
+// lineEdit replaces line n (1-based, without its newline) of a file read
+// as lines: for line-based files such as php-fpm's ini files.
+func lineEdit(path string, lines []string, n int, old, repl string) Edit {
+	off := 0
+	for _, l := range lines[:n-1] {
+		off += len(l)
 	}
-	if strings.HasSuffix(line, "\n") {
-		return line[:len(line)-1], "\n"
+	return Edit{Path: path, Off: off, Old: old, New: repl}
+}
+
+// lineInsert adds text as a new line after line n (0 = at the top).
+func lineInsert(path string, lines []string, n int, text string) Edit {
+	off := 0
+	for _, l := range lines[:n] {
+		off += len(l)
 	}
-	return line, ""
+	if n > 0 && !strings.HasSuffix(lines[n-1], "\n") {
+		return Edit{Path: path, Off: off, New: "\n" + text}
+	}
+	return Edit{Path: path, Off: off, New: text + "\n"}
 }
 
 // fileChange is the planned new content of one file. Path is the file
@@ -128,7 +127,7 @@ func planFiles(src files, edits []Edit) ([]fileChange, error) {
 			return nil, fmt.Errorf("%s: not an absolute path", ed.Path)
 		}
 		p := ed.Path
-		if ed.Line >= 0 {
+		if !ed.Create {
 			r, err := src.resolve(ed.Path)
 			if err != nil {
 				return nil, err
@@ -146,7 +145,7 @@ func planFiles(src files, edits []Edit) ([]fileChange, error) {
 	var out []fileChange
 	for _, p := range order {
 		eds := by[p]
-		if len(eds) == 1 && eds[0].Line < 0 {
+		if len(eds) == 1 && eds[0].Create {
 			if src.exists(p) {
 				return nil, fmt.Errorf("%s: already exists; refusing to overwrite it", p)
 			}
@@ -230,85 +229,29 @@ func createAtomic(path string, data []byte, m fileMeta) error {
 // removeRegular removes a file this tool created, refusing anything else.
 func removeRegular(path string) error { return removePath(path) }
 
-// Config text helpers. nginx syntax is simple enough to track braces by
-// line once comments and quoted strings are skipped.
-
-// braceDelta counts '{' minus '}' on one line outside comments and quotes.
-func braceDelta(line string) (open, close int) {
-	var q byte
-	for i := 0; i < len(line); i++ {
-		c := line[i]
-		switch {
-		case q != 0:
-			if c == '\\' {
-				i++
-			} else if c == q {
-				q = 0
-			}
-		case c == '\\':
-			i++
-		case c == '"' || c == '\'':
-			q = c
-		case c == '#':
-			return
-		case c == '{':
-			open++
-		case c == '}':
-			close++
-		}
-	}
-	return
-}
-
-// blockEnd returns the line (1-based) that closes the block opened on line
-// start, or 0 when it cannot be found.
-func blockEnd(lines []string, start int) int {
-	depth, opened := 0, false
-	for i := start - 1; i >= 0 && i < len(lines); i++ {
-		o, c := braceDelta(lines[i])
-		if o > 0 {
-			opened = true
-		}
-		depth += o - c
-		if opened && depth <= 0 {
-			return i + 1
-		}
-	}
-	return 0
-}
-
-// opensBlock: the line's last significant character is '{' (the block's
-// body starts on the next line, so an insert after it lands inside).
-func opensBlock(line string) bool {
-	body, _ := cutNL(line)
-	if i := strings.IndexByte(body, '#'); i >= 0 {
-		body = body[:i]
-	}
-	return strings.HasSuffix(strings.TrimSpace(body), "{")
-}
-
-func indentOf(line string) string {
-	return line[:len(line)-len(strings.TrimLeft(line, " \t"))]
-}
-
-// bodyIndent guesses the indentation of a block's body from its first
-// non-empty line, else the opening line's plus four spaces.
-func bodyIndent(lines []string, open int) string {
-	base := indentOf(lines[open-1])
-	for i := open; i < len(lines); i++ {
-		t := strings.TrimSpace(lines[i])
-		if t == "" {
-			continue
-		}
-		if t == "}" {
+// splitKeep splits after each newline, keeping it (a missing final newline stays missing).
+func splitKeep(s string) []string {
+	var out []string
+	for s != "" {
+		i := strings.IndexByte(s, '\n')
+		if i < 0 {
+			out = append(out, s)
 			break
 		}
-		if ind := indentOf(lines[i]); len(ind) > len(base) {
-			return ind
-		}
-		break
+		out = append(out, s[:i+1])
+		s = s[i+1:]
 	}
-	return base + "    "
+	return out
+}
+
+func cutNL(line string) (body, nl string) {
+	if strings.HasSuffix(line, "\r\n") {
+		return line[:len(line)-2], "\r\n"
+	}
+	if strings.HasSuffix(line, "\n") {
+		return line[:len(line)-1], "\n"
+	}
+	return line, ""
 }
 
 // parsePos reads "file:line" as used in Facts.
@@ -322,47 +265,4 @@ func parsePos(s string) (string, int, bool) {
 		return "", 0, false
 	}
 	return s[:i], n, true
-}
-
-// lineBody returns line n (1-based) without its newline.
-func lineBody(lines []string, n int) string {
-	if n < 1 || n > len(lines) {
-		return ""
-	}
-	b, _ := cutNL(lines[n-1])
-	return b
-}
-
-// directiveLine splits a one-directive line "  name arg1 arg2;  # c" into
-// its parts; ok is false for anything more complex.
-func directiveLine(line string) (indent, name string, args []string, comment string, ok bool) {
-	indent = indentOf(line)
-	rest := line[len(indent):]
-	if i := strings.IndexByte(rest, '#'); i >= 0 {
-		comment = rest[i:]
-		rest = rest[:i]
-	}
-	rest = strings.TrimRight(rest, " \t")
-	if !strings.HasSuffix(rest, ";") || strings.ContainsAny(rest, "{}\"'") {
-		return "", "", nil, "", false
-	}
-	f := strings.Fields(strings.TrimSuffix(rest, ";"))
-	if len(f) == 0 || strings.Count(rest, ";") != 1 {
-		return "", "", nil, "", false
-	}
-	return indent, f[0], f[1:], comment, true
-}
-
-// setDirectiveLine rewrites a one-directive line with new arguments,
-// keeping its indentation and trailing comment.
-func setDirectiveLine(line string, args ...string) (string, bool) {
-	indent, name, _, comment, ok := directiveLine(line)
-	if !ok {
-		return "", false
-	}
-	s := indent + name + " " + strings.Join(args, " ") + ";"
-	if comment != "" {
-		s += " " + comment
-	}
-	return s, true
 }

@@ -21,13 +21,13 @@ func TestApplyEdits(t *testing.T) {
 		want  string
 		err   error
 	}{
-		{"replace keeps the newline", []Edit{{Line: 2, Old: "  b; # keep", New: "  B; # keep"}}, "a\n  B; # keep\nc", nil},
-		{"insert after a line", []Edit{{Line: 1, New: "x"}}, "a\nx\n  b; # keep\nc", nil},
-		{"insert at the top", []Edit{{Line: 0, New: "x"}}, "x\na\n  b; # keep\nc", nil},
-		{"insert after a last line without newline", []Edit{{Line: 3, New: "x"}}, "a\n  b; # keep\nc\nx\n", nil},
-		{"line numbers refer to the original", []Edit{{Line: 1, New: "x"}, {Line: 1, New: "y"}, {Line: 3, Old: "c", New: "C"}}, "a\nx\ny\n  b; # keep\nC", nil},
-		{"changed line refused", []Edit{{Line: 2, Old: "b;", New: "B;"}}, "", ErrChanged},
-		{"missing line refused", []Edit{{Line: 9, Old: "z", New: "Z"}}, "", ErrChanged},
+		{"replace bytes", []Edit{{Off: 2, Old: "  b;", New: "  B;"}}, "a\n  B; # keep\nc", nil},
+		{"insert", []Edit{{Off: 2, New: "x\n"}}, "a\nx\n  b; # keep\nc", nil},
+		{"insert at the top", []Edit{{Off: 0, New: "x\n"}}, "x\na\n  b; # keep\nc", nil},
+		{"insert at the end", []Edit{{Off: len(src), New: "\nx"}}, "a\n  b; # keep\nc\nx", nil},
+		{"offsets refer to the original, inserts keep their order", []Edit{{Off: 2, New: "x\n"}, {Off: 2, New: "y\n"}, {Off: len(src) - 1, Old: "c", New: "C"}}, "a\nx\ny\n  b; # keep\nC", nil},
+		{"changed bytes refused", []Edit{{Off: 2, Old: "b;", New: "B;"}}, "", ErrChanged},
+		{"past the end refused", []Edit{{Off: 90, Old: "z", New: "Z"}}, "", ErrChanged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,6 +40,15 @@ func TestApplyEdits(t *testing.T) {
 			}
 		})
 	}
+	if _, err := applyEdits(src, []Edit{{Off: 2, Old: "  b;", New: "x"}, {Off: 4, Old: "b;", New: "y"}}); err == nil {
+		t.Fatal("overlapping edits applied")
+	}
+}
+
+// afterLine is an edit adding text as a line after line n of the file.
+func afterLine(t *testing.T, path string, n int, text string) Edit {
+	t.Helper()
+	return lineInsert(path, splitKeep(readFile(t, path)), n, text)
 }
 
 func TestWriteAtomicRefusesSymlinkAndKeepsMode(t *testing.T) {
@@ -258,7 +267,7 @@ func TestConfigSymlinkResolvedOnlyInTrustedDirs(t *testing.T) {
 	link := filepath.Join(enabled, "app")
 	os.Symlink("../sites-available/app", link)
 
-	edits := []Edit{{Path: link, Line: 1, Old: "proxy_pass http://127.0.0.1:3000;", New: "proxy_pass http://127.0.0.1:3001;"}}
+	edits := []Edit{{Path: link, Old: "proxy_pass http://127.0.0.1:3000;", New: "proxy_pass http://127.0.0.1:3001;"}}
 	ch, err := planFiles(files{}, edits)
 	if err != nil {
 		t.Fatal(err)
@@ -273,13 +282,13 @@ func TestConfigSymlinkResolvedOnlyInTrustedDirs(t *testing.T) {
 	os.Chmod(open, 0o777)
 	bad := filepath.Join(open, "app")
 	os.Symlink(target, bad)
-	if _, err := planFiles(files{}, []Edit{{Path: bad, Line: 1, Old: "x", New: "y"}}); err == nil || !strings.Contains(err.Error(), "others may write") {
+	if _, err := planFiles(files{}, []Edit{{Path: bad, Old: "x", New: "y"}}); err == nil || !strings.Contains(err.Error(), "others may write") {
 		t.Fatalf("got %v, want a refusal", err)
 	}
 	// A chain of links is refused too.
 	chain := filepath.Join(enabled, "chain")
 	os.Symlink("app", chain)
-	if _, err := planFiles(files{}, []Edit{{Path: chain, Line: 1, Old: "x", New: "y"}}); err == nil {
+	if _, err := planFiles(files{}, []Edit{{Path: chain, Old: "x", New: "y"}}); err == nil {
 		t.Fatal("followed a chain of symlinks")
 	}
 }
@@ -305,5 +314,47 @@ func TestLogRequestPath(t *testing.T) {
 	l := `2026/11/24 05:31:04 [error] 1066#1066: *4 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /app/x?y=1 HTTP/1.1", upstream: "http://127.0.0.1:44609/app/", host: "h"`
 	if m := logRequest.FindStringSubmatch(l); m == nil || m[1] != "/app/x?y=1" {
 		t.Fatalf("got %q, want the request path", m)
+	}
+}
+
+// A temp file left by a killed run (between its creation and its rename)
+// is removed by the next write into that directory; nothing else is.
+func TestStaleTempFilesAreRemoved(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "app.conf")
+	os.WriteFile(conf, []byte("old\n"), 0o644)
+	stale := filepath.Join(dir, ".app.conf"+tempMark+"0123456789ab")
+	other := filepath.Join(dir, ".other.conf"+tempMark+"0123456789ab")
+	os.WriteFile(stale, []byte("half"), 0o600)
+	os.WriteFile(other, []byte("not ours to judge"), 0o600)
+	if err := swapAtomic(conf, []byte("new\n"), []byte("old\n"), fileMeta{Mode: 0o644, UID: os.Geteuid(), GID: os.Getegid()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stale temp file %s left: %v", stale, err)
+	}
+	if _, err := os.Lstat(other); err != nil {
+		t.Fatalf("another file's temp was removed: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".app.conf"+tempMark+"*")); len(m) != 0 {
+		t.Fatalf("temp files left: %q", m)
+	}
+}
+
+// The bytes are compared under the rename: when the file no longer holds
+// what the fix read, the exchange is undone and the other writer's bytes stay.
+func TestSwapKeepsAHandEdit(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "app.conf")
+	os.WriteFile(conf, []byte("hand edit\n"), 0o644)
+	err := swapAtomic(conf, []byte("ours\n"), []byte("as planned\n"), fileMeta{Mode: 0o644, UID: os.Geteuid(), GID: os.Getegid()})
+	if !errors.Is(err, ErrChanged) {
+		t.Fatalf("got %v, want ErrChanged", err)
+	}
+	if got := readFile(t, conf); got != "hand edit\n" {
+		t.Fatalf("got %q, want the hand edit kept", got)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".*")); len(m) != 0 {
+		t.Fatalf("temp files left: %q", m)
 	}
 }

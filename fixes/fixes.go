@@ -58,6 +58,10 @@ type Fix struct {
 	Durable   string `json:"durable,omitempty"`
 	// Warning is shown in the preview (security impact, side effects).
 	Warning string `json:"warning,omitempty"`
+	// NotOffered says why this advice cannot be applied here (the
+	// monitoring job's binary is in a directory a non-root user may
+	// write); such a fix has no commands and Apply refuses it.
+	NotOffered string `json:"not_offered,omitempty"`
 }
 
 // Plan returns the fixes for every cause of the outcome: Plan(o)[i] are

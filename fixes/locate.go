@@ -8,36 +8,119 @@ import (
 
 // Where a directive goes in the failing location. Inserting into the
 // location (rather than editing a line at http level) changes only the
-// failing place, never every other server that inherits the line.
+// failing place, never every other server that inherits the line. Every
+// position is a directive of the lexer's tree (lexer.go), found by its
+// line and name, so a one-line block is found and edited like any other.
 
-// insertion is a place to add a directive line.
-type insertion struct {
-	File   string
-	After  int
-	Indent string
+// tree parses a config file read through the source.
+func (f files) tree(path string) (*confTree, error) {
+	data, err := f.read(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseConf(data)
 }
 
-// locationOpen finds the line that opens the cause's location block:
-// location_at when it names one, else the nearest enclosing "location"
-// above the pass line (the diagnosis may give the pass line as location_at).
-func locationOpen(o *checks.Outcome, c checks.Cause) (string, int, []string, bool) {
-	for _, at := range []string{c.Facts.LocationAt, passAt(o, c)} {
-		file, line, ok := parsePos(at)
-		if !ok {
-			continue
+// placed is a directive found in a parsed file.
+type placed struct {
+	File string
+	Tree *confTree
+	D    *directive
+}
+
+// directiveAt finds the one directive at pos ("file:line") that match
+// accepts; several on the line are told apart by prefer (when it keeps
+// exactly one), else none is chosen.
+func directiveAt(src files, pos string, match, prefer func(*directive) bool) (placed, bool) {
+	file, line, ok := parsePos(pos)
+	if !ok {
+		return placed{}, false
+	}
+	t, err := src.tree(file)
+	if err != nil {
+		return placed{}, false
+	}
+	ds := t.at(line, match)
+	if len(ds) > 1 && prefer != nil {
+		var keep []*directive
+		for _, d := range ds {
+			if prefer(d) {
+				keep = append(keep, d)
+			}
 		}
-		lines, err := filesOf(o).readLines(file)
-		if err != nil || line > len(lines) {
-			continue
+		ds = keep
+	}
+	if len(ds) != 1 {
+		return placed{}, false
+	}
+	return placed{File: file, Tree: t, D: ds[0]}, true
+}
+
+func isPass(d *directive) bool { return strings.HasSuffix(d.Name, "_pass") }
+
+// namesTargetArg: one of the directive's arguments names the target (a
+// pass to an address, or an upstream's server line).
+func namesTargetArg(c checks.Cause) func(*directive) bool {
+	return func(d *directive) bool {
+		for _, a := range d.Args {
+			if c.Target != "" && strings.Contains(a, c.Target) {
+				return true
+			}
 		}
-		if opensBlock(lines[line-1]) && isLocation(lines[line-1]) {
-			return file, line, lines, true
-		}
-		if open := enclosingLocation(lines, line); open > 0 {
-			return file, open, lines, true
+		return false
+	}
+}
+
+// passOf finds the cause's pass directive (proxy_pass, fastcgi_pass, ...):
+// at pass_at, unless that names an upstream's server line, else where the
+// config's passes say.
+func passOf(o *checks.Outcome, c checks.Cause) (placed, bool) {
+	at := []string{c.Facts.PassAt}
+	if p, ok := passFor(o, c); ok {
+		at = append(at, p.At.String())
+	}
+	for _, pos := range at {
+		if p, ok := directiveAt(filesOf(o), pos, isPass, namesTargetArg(c)); ok {
+			return p, true
 		}
 	}
-	return "", 0, nil, false
+	return placed{}, false
+}
+
+// locationOf finds the cause's location block: the location at
+// location_at, or the one holding the directives there (the diagnosis may
+// give the pass's line), else the location that holds the pass.
+func locationOf(o *checks.Outcome, c checks.Cause) (placed, bool) {
+	src := filesOf(o)
+	if at := c.Facts.LocationAt; at != "" {
+		if p, ok := directiveAt(src, at, func(d *directive) bool { return d.Name == "location" && d.Block != nil }, nil); ok {
+			return p, true
+		}
+		if file, line, ok := parsePos(at); ok {
+			if t, err := src.tree(file); err == nil {
+				var loc *directive
+				same := true
+				for _, d := range t.at(line, func(*directive) bool { return true }) {
+					l := enclosing(d)
+					if l == nil || (loc != nil && l != loc) {
+						same = false
+						break
+					}
+					loc = l
+				}
+				if same && loc != nil {
+					return placed{File: file, Tree: t, D: loc}, true
+				}
+			}
+		}
+	}
+	if p, ok := passOf(o, c); ok {
+		if loc := enclosing(p.D); loc != nil {
+			p.D = loc
+			return p, true
+		}
+	}
+	return placed{}, false
 }
 
 func passAt(o *checks.Outcome, c checks.Cause) string {
@@ -50,90 +133,38 @@ func passAt(o *checks.Outcome, c checks.Cause) string {
 	return ""
 }
 
-func isLocation(line string) bool {
-	f := strings.Fields(line)
-	return len(f) > 0 && f[0] == "location"
-}
-
-// enclosingLocation walks up from line to the "location ... {" line whose
-// block holds it (skipping if/limit_except blocks, where most settings are
-// not allowed), or 0.
-func enclosingLocation(lines []string, line int) int {
-	depth := 0
-	for i := line - 2; i >= 0; i-- {
-		o, c := braceDelta(lines[i])
-		depth += c - o
-		if depth < 0 {
-			if isLocation(lines[i]) && opensBlock(lines[i]) {
-				return i + 1
-			}
-			depth = 0 // an inner block (if): keep walking up to its location
-		}
-	}
-	return 0
-}
-
-// locationInsert finds where to add a directive to the cause's location:
-// after the location's opening line, with its body's indentation; else
-// after the pass line (always in the same block) with its indentation.
-func locationInsert(o *checks.Outcome, c checks.Cause) (insertion, bool) {
-	if file, open, lines, ok := locationOpen(o, c); ok {
-		return insertion{File: file, After: open, Indent: bodyIndent(lines, open)}, true
-	}
-	file, line, ok := parsePos(passAt(o, c))
-	if !ok {
-		return insertion{}, false
-	}
-	lines, err := filesOf(o).readLines(file)
-	if err != nil || line > len(lines) {
-		return insertion{}, false
-	}
-	indent, _, _, _, ok := directiveLine(lineBody(lines, line))
-	if !ok {
-		return insertion{}, false
-	}
-	return insertion{File: file, After: line, Indent: indent}, true
-}
-
-// inLocation: the directive at pos stands inside the cause's location
-// block, so editing it there changes nothing else.
-func inLocation(o *checks.Outcome, c checks.Cause, pos string) bool {
-	file, line, ok := parsePos(pos)
-	if !ok {
-		return false
-	}
-	lf, open, lines, ok := locationOpen(o, c)
-	if !ok || lf != file || line <= open {
-		return false
-	}
-	return blockEnd(lines, open) > line
-}
-
 // setDirective plans one directive's value at the cause's location: the
-// existing line edited in place when it is inside the location, else a new
-// line inserted there (which overrides whatever is inherited).
+// directive's own arguments edited in place when it stands in the
+// location, else a new directive inserted first in the location (which
+// overrides whatever is inherited). Without a location the new directive
+// goes right after the pass, in the pass's block.
 func setDirective(o *checks.Outcome, c checks.Cause, at string, name string, args ...string) (Edit, bool) {
-	if at != "" && inLocation(o, c, at) {
-		file, line, _ := parsePos(at)
-		lines, err := filesOf(o).readLines(file)
-		if err != nil {
-			return Edit{}, false
+	loc, haveLoc := locationOf(o, c)
+	if haveLoc {
+		if at != "" {
+			if p, ok := directiveAt(filesOf(o), at, func(d *directive) bool { return d.Name == name }, func(d *directive) bool { return d.Parent == loc.D }); ok && p.File == loc.File && p.D.Parent == loc.D {
+				return loc.Tree.setArgs(loc.File, p.D, args...), true
+			}
 		}
-		old := lineBody(lines, line)
-		if _, n, _, _, ok := directiveLine(old); !ok || n != name {
-			return Edit{}, false
+		// One already in the location (the evidence pointed elsewhere):
+		// a second would be a duplicate nginx -t rejects.
+		for _, d := range loc.D.Block {
+			if d.Name == name {
+				return loc.Tree.setArgs(loc.File, d, args...), true
+			}
 		}
-		nl, ok := setDirectiveLine(old, args...)
-		if !ok {
-			return Edit{}, false
-		}
-		return Edit{Path: file, Line: line, Old: old, New: nl}, true
+		return loc.Tree.insertFirst(loc.File, loc.D, name, args...), true
 	}
-	ins, ok := locationInsert(o, c)
-	if !ok {
+	p, ok := passOf(o, c)
+	if !ok || p.D.Parent == nil {
 		return Edit{}, false
 	}
-	return Edit{Path: ins.File, Line: ins.After, New: ins.Indent + name + " " + strings.Join(args, " ") + ";"}, true
+	for _, d := range p.D.Parent.Block {
+		if d.Name == name {
+			return p.Tree.setArgs(p.File, d, args...), true
+		}
+	}
+	return p.Tree.insertAfter(p.File, p.D, name, args...), true
 }
 
 // settingAt is where the pass's settings say a directive is set ("" when

@@ -31,7 +31,10 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	if err != nil {
 		return nil
 	}
-	old := lineBody(lines, pf.Pool.MaxChildrenLine)
+	if pf.Pool.MaxChildrenLine > len(lines) {
+		return nil
+	}
+	old, _ := cutNL(lines[pf.Pool.MaxChildrenLine-1])
 	m := maxChildrenLine.FindStringSubmatch(old)
 	if m == nil {
 		return nil
@@ -47,24 +50,24 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	if bin == "" {
 		return nil // no php-fpm to test the config with
 	}
-	edits := []Edit{{Path: pf.Pool.File, Line: pf.Pool.MaxChildrenLine, Old: old, New: m[1] + strconv.Itoa(want) + m[3]}}
+	edits := []Edit{lineEdit(pf.Pool.File, lines, pf.Pool.MaxChildrenLine, old, m[1]+strconv.Itoa(want)+m[3])}
 	title := fmt.Sprintf("Raise pm.max_children of php-fpm pool [%s] from %d to %d (%s:%d)", pf.Pool.Name, n, want, pf.Pool.File, pf.Pool.MaxChildrenLine)
 	// A queue of a few connections turns every burst into refusals while
 	// children start: php-fpm's own default of 511 lets them wait instead.
 	backlogRaised := false
-	if b := pf.Pool.ListenBacklog; b > 0 && b < minBacklog && pf.Pool.ListenBacklogLine > 0 {
-		bl := lineBody(lines, pf.Pool.ListenBacklogLine)
+	if b := pf.Pool.ListenBacklog; b > 0 && b < minBacklog && pf.Pool.ListenBacklogLine > 0 && pf.Pool.ListenBacklogLine <= len(lines) {
+		bl, _ := cutNL(lines[pf.Pool.ListenBacklogLine-1])
 		if bm := backlogLine.FindStringSubmatch(bl); bm != nil && bm[2] == strconv.Itoa(b) {
-			edits = append(edits, Edit{Path: pf.Pool.File, Line: pf.Pool.ListenBacklogLine, Old: bl, New: bm[1] + "511" + bm[3]})
+			edits = append(edits, lineEdit(pf.Pool.File, lines, pf.Pool.ListenBacklogLine, bl, bm[1]+"511"+bm[3]))
 			title += fmt.Sprintf(" and listen.backlog from %d to 511", b)
 			backlogRaised = true
 		}
 	}
 	p := plan{
 		Fix: Fix{
-			ID: fixID(c.ID, c.Target, "max-children"),
+			ID:    fixID(c.ID, c.Target, "max-children"),
 			Title: fmt.Sprintf("%s, and reload php-fpm (master pid %d)", title, pf.Master),
-			Undo: "ngxdoctor undo restores the pool file byte for byte and reloads php-fpm again",
+			Undo:  "ngxdoctor undo restores the pool file byte for byte and reloads php-fpm again",
 			Warning: fmt.Sprintf("Each child holds its own memory (often 30-100 MB for PHP): %d children need that much free memory. "+
 				"If the pages are slow rather than many, a faster page helps more than more children.", want),
 		},

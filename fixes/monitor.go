@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
 )
@@ -24,6 +25,15 @@ const (
 func planMonitor(e *Engine, o *checks.Outcome) []plan {
 	if e.Self == "" || !filepath.IsAbs(e.Self) || e.TextfileDir == "" {
 		return nil
+	}
+	// The job runs as root every minute: whoever may replace the binary,
+	// or any directory above it, would run as root too.
+	if why := rootOnly(e.Self); why != "" {
+		return []plan{{Fix: Fix{
+			ID:         fixID("advice", "ngxdoctor", "monitor"),
+			Title:      "Run ngxdoctor check every minute for node_exporter",
+			NotOffered: "the job would run " + e.Self + " as root, but " + why + "; install ngxdoctor where only root may write (/usr/bin, /usr/local/bin)",
+		}}}
 	}
 	argv := []string{e.Self, "check", "--format", "prom"}
 	if o != nil && o.Snapshot != nil {
@@ -46,6 +56,7 @@ func planMonitor(e *Engine, o *checks.Outcome) []plan {
 		cmds = append(cmds, []string{"mkdir", "-p", e.TextfileDir})
 	}
 	var edits []Edit
+	var check []string
 	how := ""
 	if e.systemd() {
 		svc := filepath.Join(e.UnitDir, monitorUnit+".service")
@@ -54,7 +65,7 @@ func planMonitor(e *Engine, o *checks.Outcome) []plan {
 			return nil
 		}
 		edits = []Edit{
-			{Path: svc, Line: -1, New: "[Unit]\n" +
+			{Path: svc, Create: true, New: "[Unit]\n" +
 				"Description=ngxdoctor check for node_exporter's textfile collector\n\n" +
 				"[Service]\nType=oneshot\n" +
 				"# Exit 1 means causes were found: a result, not a failure of the unit.\n" +
@@ -64,13 +75,14 @@ func planMonitor(e *Engine, o *checks.Outcome) []plan {
 				"# node_exporter reads only *.prom files: the rename makes each result appear whole.\n" +
 				"ExecStartPost=/bin/mv -f " + tmp + " " + final + "\n" +
 				"Nice=10\n"},
-			{Path: tim, Line: -1, New: "[Unit]\nDescription=Run ngxdoctor check every minute\n\n" +
+			{Path: tim, Create: true, New: "[Unit]\nDescription=Run ngxdoctor check every minute\n\n" +
 				"[Timer]\nOnBootSec=1min\nOnUnitActiveSec=1min\nAccuracySec=5s\n\n" +
 				"[Install]\nWantedBy=timers.target\n"},
 		}
 		cmds = append(cmds, []string{"systemctl", "daemon-reload"},
 			[]string{"systemctl", "enable", "--now", monitorUnit + ".timer"})
 		undo = [][]string{{"systemctl", "disable", "--now", monitorUnit + ".timer"}}
+		check = []string{"systemctl", "is-active", monitorUnit + ".timer"}
 		after = [][]string{{"systemctl", "daemon-reload"}}
 		how = "a systemd timer (" + monitorUnit + ".timer)"
 	} else {
@@ -82,7 +94,7 @@ func planMonitor(e *Engine, o *checks.Outcome) []plan {
 			return nil
 		}
 		// cron runs the line through its own /bin/sh; ngxdoctor does not.
-		edits = []Edit{{Path: cron, Line: -1, New: "# ngxdoctor check every minute for node_exporter's textfile collector.\n" +
+		edits = []Edit{{Path: cron, Create: true, New: "# ngxdoctor check every minute for node_exporter's textfile collector.\n" +
 			"SHELL=/bin/sh\nPATH=/usr/sbin:/usr/bin:/sbin:/bin\n" +
 			"* * * * * root " + strings.Join(argv, " ") + " > " + tmp + " 2>/dev/null; mv -f " + tmp + " " + final + "\n"}}
 		how = "a cron.d entry (" + cron + ")"
@@ -95,8 +107,33 @@ func planMonitor(e *Engine, o *checks.Outcome) []plan {
 			Warning: "Metrics: ngxdoctor_up, ngxdoctor_problem, ngxdoctor_cause{cause,target} (occurrences), " +
 				"ngxdoctor_check_duration_seconds, ngxdoctor_last_run_timestamp_seconds; alert on ngxdoctor_problem == 1",
 		},
-		edits: edits, commands: cmds, undo: undo, undoAfter: after,
+		edits: edits, commands: cmds, undo: undo, undoAfter: after, checkCmd: check,
 	}}
+}
+
+// rootOnly is "" when path and every directory above it belong to root
+// and nobody else may write them, else what is wrong.
+func rootOnly(path string) string {
+	for p := path; ; p = filepath.Dir(p) {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err.Error()
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		switch {
+		case !ok:
+			return p + ": no owner known"
+		case fi.Mode()&os.ModeSymlink != 0:
+			return p + " is a symlink"
+		case st.Uid != 0:
+			return fmt.Sprintf("%s belongs to uid %d, not root", p, st.Uid)
+		case fi.Mode().Perm()&0o022 != 0:
+			return fmt.Sprintf("%s is writable by others (mode %04o)", p, fi.Mode().Perm())
+		}
+		if p == "/" {
+			return ""
+		}
+	}
 }
 
 // plainWord is a word no shell, cron or systemd reads differently.

@@ -90,7 +90,7 @@ func TestEditFailingNginxTIsRestored(t *testing.T) {
 	e := testEngine(t)
 	_, line, _ := parsePos(l.at("proxy_pass"))
 	p := plan{Fix: Fix{ID: "test:bad:edit"}, nginxEdits: true, revertible: true,
-		edits: []Edit{{Path: l.Conf, Line: line, New: "            proxy_buffer_size banana;"}}}
+		edits: []Edit{afterLine(t, l.Conf, line, "            proxy_buffer_size banana;")}}
 	a, err := e.applyPlan(context.Background(), o, p, Options{})
 	if err == nil || !a.RolledBack {
 		t.Fatalf("got err %v rolled back %v, want an nginx -t failure rolled back", err, a.RolledBack)
@@ -118,7 +118,7 @@ func TestRefusesWhenConfigAlreadyFails(t *testing.T) {
 	o := l.outcome([]nginx.Pass{l.proxyPass(addr)})
 	_, line, _ := parsePos(l.at("proxy_pass"))
 	p := plan{Fix: Fix{ID: "test:edit"}, nginxEdits: true, revertible: true,
-		edits: []Edit{{Path: l.Conf, Line: line, New: "            proxy_buffer_size 16k;"}}}
+		edits: []Edit{afterLine(t, l.Conf, line, "            proxy_buffer_size 16k;")}}
 	_, err := testEngine(t).applyPlan(context.Background(), o, p, Options{})
 	if err == nil || !strings.Contains(err.Error(), "before any change") {
 		t.Fatalf("got %v, want a refusal", err)
@@ -237,7 +237,14 @@ func TestDebugLogAdvice(t *testing.T) {
 		t.Fatalf("not verified:\n%s", strings.Join(a.Log, "\n"))
 	}
 	l.wantStatus("/app/", 200)
-	if log := readFile(t, filepath.Join(l.Dir, "ngxdoctor-upstream.log")); !strings.Contains(log, "upstream="+addr) {
+	// nginx logs a request after answering it: wait for the line.
+	log := ""
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if log = readFile(t, filepath.Join(l.Dir, "ngxdoctor-upstream.log")); strings.Contains(log, "upstream="+addr) {
+			break
+		}
+	}
+	if !strings.Contains(log, "upstream="+addr) {
 		t.Fatalf("upstream log: %q", log)
 	}
 	undo(t, e, "")
@@ -246,19 +253,21 @@ func TestDebugLogAdvice(t *testing.T) {
 	}
 }
 
-func TestReloadWhenConfigChangedSinceStart(t *testing.T) {
+// A reload is the fix of config-not-loaded only: another cause (here a
+// backend that is down) is never "fixed" by a reload.
+func TestReloadForConfigNotLoaded(t *testing.T) {
 	needRoot(t)
 	addr, _ := backend(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	l := startNginx(t, worldDir(t), proxyServer(addr, ""))
-	cause := checks.Cause{ID: "backend-down", Target: addr}
-	o := l.outcome([]nginx.Pass{l.proxyPass(addr)}, cause)
+	down := checks.Cause{ID: checks.CauseBackendDown, Target: addr}
+	o := l.outcome([]nginx.Pass{l.proxyPass(addr)}, down)
 	e := testEngine(t)
-	// Started just now: the config on disk is what runs.
-	o.Snapshot.Processes = []host.Process{{PID: int32(l.Master), Name: "nginx", Started: time.Now()}}
-	if fs := e.For(o, cause); len(fs) != 0 {
-		t.Fatalf("got %d fixes for a config older than the master, want none", len(fs))
+	o.Snapshot.Processes = []host.Process{{PID: int32(l.Master), Name: "nginx", Started: time.Now().Add(-time.Hour)}}
+	if fs := e.For(o, down); len(fs) != 0 {
+		t.Fatalf("got %d fixes for backend-down, want none", len(fs))
 	}
-	o.Snapshot.Processes[0].Started = time.Now().Add(-time.Hour)
+	cause := checks.Cause{ID: checks.CauseConfigNotLoaded, Target: l.Conf, Facts: checks.Facts{PassAt: l.at("proxy_pass")}}
+	o.Causes = []checks.Cause{cause}
 	f := fixByKind(t, e.For(o, cause), "reload")
 	if got, want := fmt.Sprint(f.Commands), fmt.Sprint([][]string{{"kill", "-HUP", fmt.Sprint(l.Master)}}); got != want {
 		t.Fatalf("commands: got %s, want %s", got, want)

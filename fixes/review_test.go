@@ -269,7 +269,7 @@ func TestFailedNginxTDoesNotReload(t *testing.T) {
 	e := testEngine(t)
 	_, line, _ := parsePos(l.at("proxy_pass"))
 	p := plan{Fix: Fix{ID: "test:bad:edit"}, nginxEdits: true, revertible: true,
-		edits: []Edit{{Path: l.Conf, Line: line, New: "            proxy_buffer_size banana;"}}}
+		edits: []Edit{afterLine(t, l.Conf, line, "            proxy_buffer_size banana;")}}
 	workers := children(l.Master)
 	a, err := e.applyPlan(context.Background(), o, p, Options{})
 	if err == nil || !a.RolledBack {
@@ -322,7 +322,7 @@ func TestMonitorRefusesWordsAShellWouldSplit(t *testing.T) {
 	e := testEngine(t)
 	e.SystemdRoot = ""
 	e.TextfileDir = t.TempDir()
-	e.Self = "/usr/local/bin/ngxdoctor"
+	e.Self = "/usr/bin/true" // root's, in root's directories
 	o := &checks.Outcome{Snapshot: &checks.Snapshot{}}
 	fixByKind(t, e.Advice(o), "monitor")
 	for _, conf := range []string{"/etc/nginx/nginx.conf;touch /tmp/pwned", "/etc/nginx/my site.conf", "/etc/nginx/$(id).conf", "/etc/nginx/100%.conf"} {
@@ -407,8 +407,8 @@ func TestCreateNeverReplacesAFileMadeSince(t *testing.T) {
 	b := filepath.Join(dir, "b.conf")
 	os.WriteFile(a, []byte("one\n"), 0o644)
 	p := plan{Fix: Fix{ID: "test:create"}, revertible: true, edits: []Edit{
-		{Path: a, Line: 1, New: "two"},
-		{Path: b, Line: -1, New: "ours\n"},
+		{Path: a, Off: 4, New: "two\n"},
+		{Path: b, Create: true, New: "ours\n"},
 	}}
 	e := testEngine(t)
 	o := &checks.Outcome{Snapshot: &checks.Snapshot{}}
@@ -459,7 +459,7 @@ func TestRollbackBeforeTheBackendReloadDoesNotReloadIt(t *testing.T) {
 	notASocket := filepath.Join(dir, "file.sock")
 	os.WriteFile(notASocket, nil, 0o600)
 	p := plan{Fix: Fix{ID: "test:pool"}, revertible: true,
-		edits:         []Edit{{Path: pool, Line: 2, New: "listen.mode = 0660"}},
+		edits:         []Edit{afterLine(t, pool, 2, "listen.mode = 0660")},
 		modes:         []modeChange{{Path: notASocket, Kind: "socket", UID: -1, GID: -1, Mode: 0o660}},
 		reloadBackend: &reloadRef{Argv: []string{"systemctl", "reload", "php8.2-fpm.service"}}}
 	e := testEngine(t)
@@ -585,5 +585,28 @@ func TestFirewallRuleWithQuotesIsNotSplit(t *testing.T) {
 		if fs := testEngine(t).For(o, c); len(fs) != 0 {
 			t.Fatalf("%s: offered %q with undo %q", r.Tool, fs[0].Commands, fs[0].Undo)
 		}
+	}
+}
+
+// The monitoring job runs as root: a binary in a directory someone else
+// may write is not offered, and the advice says why.
+func TestMonitorNeedsARootOnlyBinary(t *testing.T) {
+	e := testEngine(t)
+	e.SystemdRoot = ""
+	e.TextfileDir = t.TempDir()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o777)
+	e.Self = filepath.Join(dir, "ngxdoctor")
+	os.WriteFile(e.Self, []byte("#!/bin/sh\n"), 0o755)
+	o := &checks.Outcome{Snapshot: &checks.Snapshot{}}
+	f := fixByKind(t, e.Advice(o), "monitor")
+	if !strings.Contains(f.NotOffered, dir+" is writable by others") || len(f.Commands) != 0 || f.Diff != "" {
+		t.Fatalf("got %+v, want a monitor advice not offered because %s is writable", f, dir)
+	}
+	if _, err := e.Apply(context.Background(), o, f, Options{}); err == nil || !strings.Contains(err.Error(), "not offered") {
+		t.Fatalf("applied a monitor job not offered: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(e.CronDir, "*")); len(m) != 0 {
+		t.Fatalf("wrote %q", m)
 	}
 }

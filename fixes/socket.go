@@ -575,11 +575,11 @@ func (e *Engine) planPool(o *checks.Outcome, c checks.Cause, w worker, socket st
 				}
 				found = true
 				if m[4] != want[key] {
-					edits = append(edits, Edit{Path: file, Line: i + 1, Old: body, New: m[1] + m[2] + m[3] + want[key]})
+					edits = append(edits, lineEdit(file, lines, i+1, body, m[1]+m[2]+m[3]+want[key]))
 				}
 			}
 			if !found {
-				edits = append(edits, Edit{Path: file, Line: insertAt, New: key + " = " + want[key]})
+				edits = append(edits, lineInsert(file, lines, insertAt, key+" = "+want[key]))
 			}
 		}
 		p := plan{

@@ -165,12 +165,12 @@ func TestMonitorStandIns(t *testing.T) {
 	e := testEngine(t)
 	e.SystemdRoot = t.TempDir()
 	e.TextfileDir = t.TempDir()
-	e.Self = "/usr/local/bin/ngxdoctor"
+	e.Self = "/usr/bin/true" // root's, in root's directories
 	o := &checks.Outcome{Snapshot: &checks.Snapshot{}}
 	f := fixByKind(t, e.Advice(o), "monitor")
 	svc := filepath.Join(e.UnitDir, "ngxdoctor-check.service")
 	applyUndo(t, e, o, f, ran,
-		[]string{"systemctl daemon-reload", "systemctl enable --now ngxdoctor-check.timer"},
+		[]string{"systemctl daemon-reload", "systemctl enable --now ngxdoctor-check.timer", "systemctl is-active ngxdoctor-check.timer"},
 		[]string{"systemctl disable --now ngxdoctor-check.timer", "systemctl daemon-reload"})
 	if _, err := os.Lstat(svc); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("undo left %s: %v", svc, err)
@@ -183,7 +183,7 @@ func TestMonitorStandIns(t *testing.T) {
 		t.Fatal(err)
 	}
 	cron := readFile(t, filepath.Join(e.CronDir, "ngxdoctor"))
-	if !strings.Contains(cron, "* * * * * root /usr/local/bin/ngxdoctor check --format prom > "+e.TextfileDir+"/ngxdoctor.prom.tmp") {
+	if !strings.Contains(cron, "* * * * * root /usr/bin/true check --format prom > "+e.TextfileDir+"/ngxdoctor.prom.tmp") {
 		t.Fatalf("cron file:\n%s", cron)
 	}
 	undo(t, e, "")

@@ -41,26 +41,22 @@ func planTLS(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		from, to = "grpc://", "grpcs://"
 	}
 	if from != "" {
-		file, line, ok := parsePos(p.At.String())
-		if lines, err := filesOf(o).readLines(file); ok && err == nil {
-			old := lineBody(lines, line)
-			if strings.Count(old, from) == 1 {
-				warning := ""
-				if to == "http://" {
-					warning = "Traffic to the backend is then unencrypted; right on loopback or a private " +
-						"network, wrong across an untrusted one"
-				}
-				out = append(out, plan{
-					Fix: Fix{
-						ID:      fixID(c.ID, c.Target, strings.TrimSuffix(to, "://")),
-						Title:   fmt.Sprintf("Use %s for %s: the port speaks %s", to, c.Target, map[string]string{"http": "plain HTTP", "tls": "TLS"}[speaks]),
-						Undo:    "ngxdoctor undo restores the file byte for byte and reloads nginx",
-						Warning: warning,
-					},
-					edits:      []Edit{{Path: file, Line: line, Old: old, New: strings.Replace(old, from, to, 1)}},
-					nginxEdits: true, revertible: true,
-				})
+		if pp, ok := directiveAt(filesOf(o), p.At.String(), isPass, namesTargetArg(c)); ok && len(pp.D.Args) > 0 && strings.HasPrefix(pp.D.Args[0], from) {
+			warning := ""
+			if to == "http://" {
+				warning = "Traffic to the backend is then unencrypted; right on loopback or a private " +
+					"network, wrong across an untrusted one"
 			}
+			out = append(out, plan{
+				Fix: Fix{
+					ID:      fixID(c.ID, c.Target, strings.TrimSuffix(to, "://")),
+					Title:   fmt.Sprintf("Use %s for %s: the port speaks %s", to, c.Target, map[string]string{"http": "plain HTTP", "tls": "TLS"}[speaks]),
+					Undo:    "ngxdoctor undo restores the file byte for byte and reloads nginx",
+					Warning: warning,
+				},
+				edits:      []Edit{pp.Tree.setArg(pp.File, pp.D, 0, to+strings.TrimPrefix(pp.D.Args[0], from))},
+				nginxEdits: true, revertible: true,
+			})
 		}
 	}
 	if p.Scheme != "https" && p.Scheme != "grpcs" {

@@ -263,7 +263,28 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 	}
 	httpOK, tried := false, false
 	ourPath := ""
-	if url, host, why := requestURL(o, p.cause); url == "" {
+	if p.advice {
+		// Advice changes a log format or a timer, not the failing
+		// location: it is judged by what it changes, never by a request
+		// that fails for the incident's own cause.
+		tried = true
+		if p.checkFile != "" {
+			if fi, err := os.Lstat(p.checkFile); err == nil && fi.Mode().IsRegular() {
+				httpOK = true
+				logf("verify: nginx writes %s", p.checkFile)
+			} else {
+				bad(fmt.Sprintf("nginx does not write %s after the reload", p.checkFile))
+			}
+		}
+		if len(p.checkCmd) > 0 {
+			if out, err := e.run(ctx, p.checkCmd); err != nil {
+				bad(fmt.Sprintf("%s: %v", strings.Join(p.checkCmd, " "), withOutput(err, out)))
+			} else {
+				httpOK = true
+				logf("verify: %s: %s", strings.Join(p.checkCmd, " "), firstLines(out, 1))
+			}
+		}
+	} else if url, host, why := requestURL(o, p.cause); url == "" {
 		if p.cause.ID != "" {
 			logf("verify: no request through nginx: %s", why)
 		}

@@ -121,6 +121,10 @@ func Markdown(in Input) []byte {
 		p("## Advice for the next incident")
 		p("")
 		for _, f := range r.Advice {
+			if f.NotOffered != "" {
+				p("- %s: not offered, %s", f.Title, f.NotOffered)
+				continue
+			}
 			p("- %s (`ngxdoctor fix %s`)", f.Title, f.ID)
 		}
 	}

@@ -87,7 +87,9 @@ type Cause struct {
 	Confidence  string   `json:"confidence"`
 	Occurrences int      `json:"occurrences"`
 	Evidence    []string `json:"evidence"`
-	Fixes       []Fix    `json:"fixes"`
+	// Requests are the failing requests through nginx the cause explains.
+	Requests []string `json:"requests,omitempty"`
+	Fixes    []Fix    `json:"fixes"`
 }
 
 type Fix struct {
@@ -98,6 +100,8 @@ type Fix struct {
 	Undo      string     `json:"undo"`
 	Transient bool       `json:"transient,omitempty"`
 	Warning   string     `json:"warning,omitempty"`
+	// NotOffered says why an advice cannot be applied here.
+	NotOffered string `json:"not_offered,omitempty"`
 }
 
 type Target struct {
@@ -172,7 +176,7 @@ func Build(in Input) Report {
 	}
 	for i, c := range o.Causes {
 		rc := Cause{ID: string(c.ID), Target: c.Target, Summary: c.Summary, Confidence: string(c.Confidence),
-			Occurrences: c.Occurrences, Evidence: c.Evidence, Fixes: []Fix{}}
+			Occurrences: c.Occurrences, Evidence: c.Evidence, Requests: c.Requests, Fixes: []Fix{}}
 		if rc.Evidence == nil {
 			rc.Evidence = []string{}
 		}
@@ -256,5 +260,5 @@ func nonNil(c [][]string) [][]string {
 }
 
 func fixOf(f fixes.Fix) Fix {
-	return Fix{ID: f.ID, Title: f.Title, Commands: nonNil(f.Commands), Diff: f.Diff, Undo: f.Undo, Transient: f.Transient, Warning: f.Warning}
+	return Fix{ID: f.ID, Title: f.Title, Commands: nonNil(f.Commands), Diff: f.Diff, Undo: f.Undo, Transient: f.Transient, Warning: f.Warning, NotOffered: f.NotOffered}
 }

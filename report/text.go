@@ -135,6 +135,10 @@ func Text(in Input, color bool) []byte {
 		line(st.title.Render("Advice for the next incident"))
 		for _, f := range r.Advice {
 			wrap(&b, f.Title, "  - ", "    ")
+			if f.NotOffered != "" {
+				wrap(&b, "not offered: "+f.NotOffered, "    ", "      ")
+				continue
+			}
 			wrap(&b, "ngxdoctor fix "+f.ID, "    ", "      ")
 		}
 	}

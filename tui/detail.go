@@ -208,7 +208,7 @@ func (m *Model) causesBlock(b *textBuilder, step int) {
 			continue
 		}
 		b.blank()
-		b.add("", report.Group.Headline(g, m.outcome), "", s.Heading)
+		b.add("", g.Headline(m.outcome), "", s.Heading)
 		if ups := g.UpstreamNames(m.outcome); len(ups) > 0 {
 			b.add("  ", "upstreams: "+capNames(ups, 6), "    ", s.Muted)
 		}

@@ -42,7 +42,7 @@ func (m *Model) filterKey(msg tea.KeyPressMsg) tea.Cmd {
 	case "ctrl+u":
 		m.filter.value = ""
 	default:
-		if msg.Text == "" {
+		if msg.Text == "" || strings.ContainsAny(msg.Text, "\r\n\t\x1b") {
 			return nil
 		}
 		m.filter.value += msg.Text

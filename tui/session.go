@@ -13,6 +13,10 @@ import (
 // the incident as found, a later one follows a fix or an r.
 func (m *Model) recordVerdict(o *checks.Outcome, afterFix bool) {
 	now := time.Now()
+	if !m.discovered {
+		m.discovered = true
+		m.session.Add(o.Started, "discovered", report.ContextShort(o))
+	}
 	kind := "verdict"
 	if m.session.Before != nil {
 		kind = "rerun"
@@ -32,17 +36,17 @@ func (m *Model) recordVerdict(o *checks.Outcome, afterFix bool) {
 func (m *Model) recordApplied(a report.Action) {
 	switch {
 	case a.Err != "":
-		m.session.Add(a.At, "failed", a.Fix.ID+": "+a.Err)
+		m.session.Add(a.At, "failed", a.Fix.Title+": "+a.Err)
 		return
 	case a.Applied.RolledBack:
-		m.session.Add(a.At, "rolled-back", a.Fix.ID)
+		m.session.Add(a.At, "rolled-back", a.Fix.Title)
 		return
 	}
-	m.session.Add(a.At, "applied", a.Fix.ID)
+	m.session.Add(a.At, "applied", a.Fix.Title)
 	if a.Applied.Verified {
 		m.session.Add(a.At, "verified", strings.Join(requestsOf(a), "; "))
 	} else {
-		m.session.Add(a.At, "unverified", a.Fix.ID)
+		m.session.Add(a.At, "unverified", "no request or probe confirmed it")
 	}
 	if u := a.UndoCommand(); u != "" {
 		m.session.Add(a.At, "undo", u)
@@ -87,7 +91,7 @@ func bannerOf(a report.Action) []string {
 
 func verdictWord(o *checks.Outcome) string {
 	if len(o.Causes) == 0 {
-		return "no cause found: " + strings.TrimSuffix(o.Verdict.Summary, ".")
+		return strings.TrimSuffix(o.Verdict.Summary, ".")
 	}
 	if len(o.Causes) == 1 {
 		return string(o.Causes[0].ID) + " on " + o.Causes[0].Target

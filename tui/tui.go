@@ -117,8 +117,9 @@ type Model struct {
 	filter    filterLine
 	filtering bool // the filter line has the keys
 
-	timeline bool // the timeline replaces the detail
-	session  report.Session
+	timeline   bool // the timeline replaces the detail
+	session    report.Session
+	discovered bool // the session has its discovered event
 
 	// progress of the probes while they run.
 	probesDone, probesTotal int
@@ -345,9 +346,6 @@ func (m *Model) onEvent(ev checks.Event) {
 		return
 	}
 	m.phase = ev.Phase
-	if ev.Phase == "discovered" && len(m.session.Events) == 0 {
-		m.session.Add(time.Now(), "discovered", "nginx and its config found")
-	}
 	if ev.Phase == "step" && ev.Step != nil {
 		if i := ev.Step.Number - 1; i >= 0 && i < stepCount {
 			m.steps[i] = *ev.Step
@@ -658,7 +656,7 @@ func (m *Model) openFix() tea.Cmd {
 	}
 	m.dialog = &fixDialog{cause: m.outcome.Causes[ci], fixes: m.fixesOf(ci), view: viewport.New()}
 	m.setStatus("", false)
-	m.session.Add(time.Now(), "preview", m.dialog.fixes[0].ID)
+	m.session.Add(time.Now(), "preview", m.dialog.fixes[0].Title)
 	m.setFocus(focusDialog)
 	m.refreshDialog()
 	return nil

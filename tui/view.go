@@ -256,8 +256,11 @@ func (m *Model) waiting() string {
 func (m *Model) causeHint() string {
 	c := m.outcome.Causes[0]
 	var parts []string
-	if len(m.groups) > 0 && len(m.groups[0].Causes) > 1 {
-		parts = append(parts, report.Group.Headline(m.groups[0], m.outcome))
+	for _, g := range m.groups {
+		if len(g.Causes) > 1 {
+			parts = append(parts, g.Headline(m.outcome))
+			break
+		}
 	}
 	if n := causeStep(c.ID); n > 0 {
 		parts = append(parts, fmt.Sprintf("evidence in step %d", n))

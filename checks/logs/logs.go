@@ -147,6 +147,23 @@ type AccessLog struct {
 	// Future and FutureLast: as in ErrorLog.
 	Future     int       `json:"future,omitempty"`
 	FutureLast time.Time `json:"future_last,omitempty"`
+	// Failed are the most recent 5xx requests of the window (at most
+	// MaxFailed, oldest first); ngxdoctor's own requests are not among them.
+	Failed []Request `json:"failed,omitempty"`
+	// Ours are ngxdoctor's own requests (User-Agent ngxdoctor/...) that
+	// answered 5xx: not the incident's evidence, and not in Status.
+	Ours []Request `json:"ours,omitempty"`
+}
+
+// MaxFailed bounds AccessLog.Failed and AccessLog.Ours.
+const MaxFailed = 64
+
+// Request is what an access-log line says of one request.
+type Request struct {
+	Time   time.Time `json:"time"`
+	Method string    `json:"method"`
+	URI    string    `json:"uri"` // path and query as sent
+	Status int       `json:"status"`
 }
 
 // SkewTolerance is how far past the host's clock a line may be dated and
