@@ -1,7 +1,10 @@
 package checks
 
 import (
+	"context"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks/logs"
 	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
@@ -34,6 +37,24 @@ func (s *Snapshot) probeAsks() map[string]probe.Ask {
 // its Host when the pass sends the client's Host on. It needs the logs.
 func (s *Snapshot) failingAsks() map[string]probe.Ask {
 	asks := s.probeAsks()
+	// The replayed requests that failed through nginx first: they are
+	// what users meet now.
+	for _, r := range s.Replays {
+		if !r.Failed() || (r.Method != "GET" && r.Method != "HEAD") {
+			continue
+		}
+		for _, t := range s.passTargets(r.Pass) {
+			a := asks[t.Address]
+			if a.Path != "" {
+				continue
+			}
+			a.Method, a.Path = r.Method, r.Path
+			if r.Host != "" && s.sendsClientHost(t) {
+				a.Host = r.Host
+			}
+			asks[t.Address] = a
+		}
+	}
 	counts := s.countsByTarget()
 	for _, t := range s.Targets {
 		var newest logs.Entry
@@ -45,10 +66,10 @@ func (s *Snapshot) failingAsks() map[string]probe.Ask {
 			}
 		}
 		f := strings.Fields(newest.Request)
-		if len(f) < 2 {
+		a := asks[t.Address]
+		if len(f) < 2 || a.Path != "" {
 			continue
 		}
-		a := asks[t.Address]
 		a.Method, a.Path = f[0], f[1]
 		if newest.Host != "" && s.sendsClientHost(t) {
 			a.Host = newest.Host
@@ -72,4 +93,37 @@ func (s *Snapshot) sendsClientHost(t nginx.Target) bool {
 		}
 	}
 	return false
+}
+
+// askFailing asks again, with the failing request, each target that
+// answered the first probe's nginx-default GET / quickly: its answer to
+// what users ask is the one the diagnosis judges (a 5xx, a big header or a
+// slow page may be on that path only). A slow first answer is kept: asking
+// again would cost another wait.
+func (s *Snapshot) askFailing(ctx context.Context) {
+	asks, plain := s.failingAsks(), s.probeAsks()
+	seen := map[string]bool{}
+	var jobs []nginx.Target
+	for _, t := range s.Targets {
+		a, p := asks[t.Address], s.Probes[t.Address]
+		h := p.HTTP
+		if seen[t.Address] || a == plain[t.Address] || a.Path == "" || p.Status != probe.Connected || h == nil || h.Class != "" || h.TTFB > time.Second {
+			continue
+		}
+		seen[t.Address] = true
+		jobs = append(jobs, t)
+	}
+	answers := make([]*probe.HTTP, len(jobs))
+	var wg sync.WaitGroup
+	for i, t := range jobs {
+		wg.Go(func() { answers[i] = probe.Request(ctx, s.Sys, t, asks[t.Address], s.Options.timeout()) })
+	}
+	wg.Wait()
+	for i, t := range jobs {
+		if answers[i] != nil {
+			p := s.Probes[t.Address]
+			p.HTTP = answers[i]
+			s.Probes[t.Address] = p
+		}
+	}
 }

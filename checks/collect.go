@@ -202,6 +202,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		s.PHPFPM = host.ReadPHPFPM(hctx, sys, s.Processes, s.Since)
 	})
 	wg.Wait()
+	s.askFailing(ctx)
 	s.findMoved(ctx)
 	s.readOwnFiles()
 	waitConfigTest()
