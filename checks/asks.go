@@ -114,9 +114,14 @@ func (s *Snapshot) askFailing(ctx context.Context) {
 		jobs = append(jobs, t)
 	}
 	answers := make([]*probe.HTTP, len(jobs))
+	slots := make(chan struct{}, probe.DefaultWorkers) // open files stay bounded
 	var wg sync.WaitGroup
 	for i, t := range jobs {
-		wg.Go(func() { answers[i] = probe.Request(ctx, s.Sys, t, asks[t.Address], s.Options.timeout()) })
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			answers[i] = probe.Request(ctx, s.Sys, t, asks[t.Address], s.Options.timeout())
+		})
 	}
 	wg.Wait()
 	for i, t := range jobs {
