@@ -56,11 +56,12 @@ func (s *Snapshot) findMoved(ctx context.Context) {
 	if len(dead) == 0 || len(s.Listeners) == 0 {
 		return
 	}
-	referenced := map[string]bool{}
+	// A listener on a port or socket some target names is that target's
+	// (the other address of the same port is alternative()'s business);
+	// indexed once, so a thousand targets cost one pass.
+	ports, paths := map[int]bool{}, map[string]bool{}
 	for _, t := range s.Targets {
-		if l, ok := listenerFor(s.Listeners, t); ok {
-			referenced[l.Network+" "+l.Address] = true
-		}
+		ports[t.Port], paths[t.Path] = true, true
 	}
 	type pick struct {
 		l   host.Listener
@@ -68,7 +69,7 @@ func (s *Snapshot) findMoved(ctx context.Context) {
 	}
 	var picks []pick
 	for _, l := range s.Listeners {
-		if referenced[l.Network+" "+l.Address] {
+		if l.Network == "tcp" && ports[l.Port] || l.Network == "unix" && paths[l.Address] {
 			continue
 		}
 		who := host.Identify(l, s.Processes)

@@ -26,6 +26,9 @@ type Options struct {
 	// NotBefore starts the window no earlier than this: after a fix, the
 	// lines from before it are history, not evidence of the present.
 	NotBefore time.Time
+	// MasterPID selects one of several running masters (the wizard's
+	// switch); zero: discover. With Config, the master must run it.
+	MasterPID int32
 }
 
 // Snapshot is the evidence collected once, then read by every check and by
@@ -90,6 +93,9 @@ type Snapshot struct {
 
 	// Notes are problems met while collecting, shown in the report.
 	Notes []string
+	// Unfinished are collection phases that ran out of time: the outcome
+	// is then not complete.
+	Unfinished []string
 }
 
 // ConfigTest is `nginx -t`'s answer.
