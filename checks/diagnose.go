@@ -106,7 +106,7 @@ func (d *diagnosis) where() {
 	}
 }
 
-// groupHealth is "upstream app: 1 of 2 servers do not accept (127.0.0.1:3000 refused)".
+// groupHealth is "upstream app: 1 of 2 servers do not accept connections".
 func (s *Snapshot) groupHealth(group string) string {
 	total := 0
 	var down []string
@@ -116,7 +116,7 @@ func (s *Snapshot) groupHealth(group string) string {
 		}
 		total++
 		if p, ok := s.Probes[t.Address]; ok && p.Status != probe.Connected {
-			down = append(down, fmt.Sprintf("%s %s", t.Address, p.Status))
+			down = append(down, t.Address)
 		}
 	}
 	if total == 0 {
@@ -125,11 +125,9 @@ func (s *Snapshot) groupHealth(group string) string {
 	if len(down) == 0 {
 		return fmt.Sprintf("upstream %s: %s, all accepting connections", group, count(total, "server", "servers"))
 	}
-	names := strings.Join(firstN(down, 3), ", ")
-	if len(down) > 3 {
-		names += fmt.Sprintf(" and %d more", len(down)-3)
-	}
-	return fmt.Sprintf("upstream %s: %d of %s do not accept (%s)", group, len(down), count(total, "server", "servers"), names)
+	// The count, not the other servers' addresses: each is its own cause,
+	// and a search for one address finds its cause, not its neighbours'.
+	return fmt.Sprintf("upstream %s: %d of %s do not accept connections", group, len(down), count(total, "server", "servers"))
 }
 
 // serviceHistory adds what systemd and the kernel remember of a backend
