@@ -256,7 +256,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 			}
 			fb.Meta = meta
 			if fb.Backup, err = e.backup(en, i, c.Path, data); err != nil {
-				return res, err
+				return res, fmt.Errorf("nothing was changed: %w", err)
 			}
 			logf("backed up %s to %s", c.Path, fb.Backup)
 		}

@@ -121,6 +121,11 @@ func newFix() *cobra.Command {
 				return err
 			}
 			fx, bound, err := fixes.Find(in.Outcome, args[0])
+			if errors.Is(err, fixes.ErrNotBound) {
+				// Printed whole: a wrapped path cannot be pasted.
+				fmt.Fprintln(os.Stderr, "Refused: "+err.Error())
+				return &exitError{code: 1, quiet: true}
+			}
 			if err != nil {
 				return err
 			}
