@@ -83,8 +83,14 @@ type Cause struct {
 	Logged bool `json:"-"`
 	// FollowsFrom names the cause this one is a consequence of (no-live-upstreams).
 	FollowsFrom CauseID `json:"-"`
+	// Requests are the failing requests through nginx it explains now:
+	// "GET /export on shop.test → 502".
+	Requests []string `json:"requests,omitempty"`
 	// Facts the fix planner needs.
 	Facts Facts `json:"-"`
+
+	// lastSeen is the newest log line of a cause only the log shows.
+	lastSeen time.Time
 }
 
 // Verdict is the one-line answer.

@@ -147,7 +147,13 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		}()
 	}
 
-	goDo("logs", func() { s.readLogs(ctx) })
+	goDo("logs", func() {
+		s.readLogs(ctx)
+		s.indexOurs()
+		if !opts.NoReplay && inst.Running {
+			s.replay(ctx)
+		}
+	})
 	goDo("probes", func() {
 		s.Probes = probe.All(ctx, countProbes(sys, s.Targets, opts.timeout(), progress), s.Targets, hostHeaders(s.Targets), opts.timeout(), probeWorkers)
 	})

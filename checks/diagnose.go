@@ -54,6 +54,7 @@ func Diagnose(s *Snapshot) []Cause {
 		}
 	}
 	d.unattached(counts)
+	d.requests()
 	for _, r := range rules {
 		if r.Relate == nil {
 			continue
@@ -151,12 +152,170 @@ func (d *diagnosis) logged(t nginx.Target, n logs.Count) {
 		if creator == nil {
 			return
 		}
-		c = d.add(Cause{ID: creator.ID, Target: t.Address, Confidence: Medium, Summary: loggedSummary(creator.Seen, t, n.Last), Facts: d.s.baseFacts(t)})
+		c = d.add(Cause{ID: creator.ID, Target: t.Address, Confidence: Medium, Summary: loggedSummary(creator.Seen, t), Facts: d.s.baseFacts(t)})
 		if creator.LogFacts != nil && len(t.Passes) > 0 {
 			creator.LogFacts(d.s, t, c)
 		}
 	}
+	if n.Last.After(c.lastSeen) {
+		c.lastSeen = n.Last
+	}
 	d.countLines(c, n)
+}
+
+// requests attributes every failing request through nginx to a cause: by
+// the lines nginx wrote for it, else by a rule's Request hook, else to a
+// cause already found behind its location. Then the causes only the log
+// showed say whether the request through nginx works now.
+func (d *diagnosis) requests() {
+	s := d.s
+	for _, r := range s.Replays {
+		if !r.Failed() {
+			continue
+		}
+		c := d.explain(r)
+		if c == nil {
+			continue // the verdict says what nothing explains
+		}
+		c.Live = true
+		c.Requests = append(c.Requests, r.Text()+" → "+r.Answer())
+		c.Evidence = append(c.Evidence, fmt.Sprintf("through nginx now: %s %s Host: %s → %s", r.Method, r.Path, r.Host, r.Answer()))
+	}
+	for _, c := range d.order {
+		if len(c.Requests) > 0 {
+			if works := d.s.working(c); len(works) > 0 {
+				c.Summary = strings.TrimSuffix(c.Summary, ".") + fmt.Sprintf(": %s fails, %s works.", firstWord(c.Requests), strings.Join(works, ", "))
+			}
+			continue
+		}
+		if c.Live || !c.Logged || c.lastSeen.IsZero() {
+			continue
+		}
+		c.Summary = strings.TrimSuffix(c.Summary, ".") + " " + d.s.nowPhrase(c) + "."
+	}
+}
+
+// explain finds the cause of one failing request through nginx.
+func (d *diagnosis) explain(r Replay) *Cause {
+	s := d.s
+	alias := s.aliases()
+	for _, e := range r.Lines {
+		k := e.Target
+		if a, ok := alias[k]; ok {
+			k = a
+		}
+		for _, t := range s.Targets {
+			if t.Address != k || t.Dynamic {
+				continue
+			}
+			if c := d.fromLine(t, e, r); c != nil {
+				return c
+			}
+		}
+	}
+	for _, rule := range rules {
+		if rule.Request == nil {
+			continue
+		}
+		if c, ok := rule.Request(s, r); ok {
+			return d.add(c)
+		}
+	}
+	for _, t := range s.passTargets(r.Pass) {
+		for _, c := range d.order {
+			if c.Target == t.Address {
+				return c
+			}
+		}
+	}
+	for _, t := range s.passTargets(r.Pass) {
+		if t.Upstream == "" {
+			continue
+		}
+		if c, ok := d.get(CauseNoLiveUpstreams, "upstream "+t.Upstream); ok {
+			return c
+		}
+	}
+	return nil
+}
+
+// fromLine is the cause a line nginx wrote for a request made now shows:
+// one already found absorbs it, else the rule that creates it makes one,
+// confirmed live by the request itself.
+func (d *diagnosis) fromLine(t nginx.Target, e logs.Entry, r Replay) *Cause {
+	var creator *Rule
+	for _, rule := range rules {
+		if rule.Logged == nil {
+			continue
+		}
+		m := rule.Logged(e, t)
+		if m == NoMatch {
+			continue
+		}
+		if old, ok := d.get(rule.ID, t.Address); ok {
+			return old
+		}
+		if m == Creates {
+			creator = rule
+		}
+	}
+	if creator == nil {
+		return nil
+	}
+	c := d.add(Cause{ID: creator.ID, Target: t.Address, Confidence: High,
+		Summary:  fmt.Sprintf("The backend at %s %s: nginx logged it for %s just now.", t.Address, creator.Seen, r.Text()),
+		Evidence: []string{"error.log: " + e.Raw}, Facts: d.s.baseFacts(t)})
+	if creator.LogFacts != nil && len(t.Passes) > 0 {
+		creator.LogFacts(d.s, t, c)
+	}
+	return c
+}
+
+// working lists the requests through nginx that answered, on the
+// locations behind c's target: "GET / works" beside "GET /export fails".
+func (s *Snapshot) working(c *Cause) []string {
+	var out []string
+	for _, r := range s.Replays {
+		if r.Failed() || !s.behind(r, c.Target) {
+			continue
+		}
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
+// behind says whether a request's location leads to target.
+func (s *Snapshot) behind(r Replay, target string) bool {
+	for _, t := range s.passTargets(r.Pass) {
+		if t.Address == target || "upstream "+t.Upstream == target {
+			return true
+		}
+	}
+	return false
+}
+
+// nowPhrase says, for a cause only the log shows, what a request through
+// nginx shows now.
+func (s *Snapshot) nowPhrase(c *Cause) string {
+	last := "(last at " + c.lastSeen.Format("15:04:05")
+	var ok []string
+	for _, r := range s.Replays {
+		if s.behind(r, c.Target) && !r.Failed() {
+			ok = append(ok, r.Method+" "+r.Path)
+		}
+	}
+	if len(ok) > 0 {
+		return last + "; it looks healthy now: " + strings.Join(ok, ", ") + " through nginx answers)"
+	}
+	return last + "; no request through nginx checked it now)"
+}
+
+func firstWord(reqs []string) string {
+	r := reqs[0]
+	if i := strings.Index(r, " on "); i >= 0 {
+		r = r[:i]
+	}
+	return r
 }
 
 // unattached hands the window's log lines to the rules that read lines
@@ -282,13 +441,10 @@ func logProves(id CauseID) bool {
 }
 
 // loggedSummary is a cause's summary when only the log shows it; seen is
-// the rule's phrase ("refused connections").
-func loggedSummary(seen string, t nginx.Target, at time.Time) string {
-	last := ""
-	if !at.IsZero() {
-		last = " (last at " + at.Format("15:04:05") + "; it looks healthy now)"
-	}
-	return fmt.Sprintf("The backend at %s %s, per the error log%s.", t.Address, seen, last)
+// the rule's phrase ("refused connections"). Whether it looks healthy now
+// is said once the requests through nginx are judged (nowPhrase).
+func loggedSummary(seen string, t nginx.Target) string {
+	return fmt.Sprintf("The backend at %s %s, per the error log.", t.Address, seen)
 }
 
 // baseFacts every cause of a target carries for the fix planner.
@@ -352,12 +508,7 @@ func (s *Snapshot) answered(t nginx.Target, p probe.Result) *probe.HTTP {
 // The diagnosis works per count, not per line: its cost follows the
 // distinct (class, target, phase) keys, whatever the window holds.
 func (s *Snapshot) countsByTarget() map[string][]logs.Count {
-	alias := map[string]string{}
-	for _, t := range s.Targets {
-		for _, a := range s.Probes[t.Address].Resolved {
-			alias[net.JoinHostPort(a, strconv.Itoa(t.Port))] = t.Address
-		}
-	}
+	alias := s.aliases()
 	out := map[string][]logs.Count{}
 	for _, l := range s.ErrorLogs {
 		for _, n := range s.windowCounts(l) {
@@ -371,20 +522,68 @@ func (s *Snapshot) countsByTarget() map[string][]logs.Count {
 	return out
 }
 
+// aliases map the addresses host names resolved to onto their targets.
+func (s *Snapshot) aliases() map[string]string {
+	alias := map[string]string{}
+	for _, t := range s.Targets {
+		for _, a := range s.Probes[t.Address].Resolved {
+			alias[net.JoinHostPort(a, strconv.Itoa(t.Port))] = t.Address
+		}
+	}
+	return alias
+}
+
 // windowCounts are a log's counts in the window. A log read without
 // counts (a recording made before them, a test's snapshot) is counted
 // from its entries.
 func (s *Snapshot) windowCounts(l logs.ErrorLog) []logs.Count {
 	if len(l.Counts) > 0 || len(l.Entries) == 0 {
-		return l.Counts
+		return s.withoutOurs(l)
 	}
 	in := make([]logs.Entry, 0, len(l.Entries))
 	for _, e := range l.Entries {
-		if s.Since.IsZero() || !e.Time.Before(s.Since) {
+		if (s.Since.IsZero() || !e.Time.Before(s.Since)) && !s.ours(e) {
 			in = append(in, e)
 		}
 	}
 	return logs.Tally(in)
+}
+
+// withoutOurs are a log's counts less the lines nginx wrote for
+// ngxdoctor's own earlier requests through nginx: not the incident's.
+func (s *Snapshot) withoutOurs(l logs.ErrorLog) []logs.Count {
+	if len(s.ourRequests) == 0 {
+		return l.Counts
+	}
+	out := make([]logs.Count, len(l.Counts))
+	copy(out, l.Counts)
+	for _, e := range l.Entries {
+		if !s.ours(e) {
+			continue
+		}
+		for i := range out {
+			n := &out[i]
+			if n.Class != e.Class || n.Target != e.Target || n.Phase != e.Phase {
+				continue
+			}
+			n.Lines--
+			kept := make([]logs.Entry, 0, len(n.Examples))
+			for _, x := range n.Examples {
+				if x.Raw != e.Raw {
+					kept = append(kept, x)
+				}
+			}
+			n.Examples = kept
+			break
+		}
+	}
+	kept := out[:0]
+	for _, n := range out {
+		if n.Lines > 0 {
+			kept = append(kept, n)
+		}
+	}
+	return kept
 }
 
 // listenerFor finds the listener that accepts connections for t.

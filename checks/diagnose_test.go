@@ -221,15 +221,15 @@ func TestRunStepsContainsFailures(t *testing.T) {
 	}
 }
 
-// TestVerdictNamesABackendsOwn5xx: a backend answering 503 itself is no
-// cause of nginx's, but the verdict must not call the setup healthy.
+// TestVerdictNamesABackendsOwn5xx: a backend answering 503 itself is the
+// cause backend-error (exit 1), not a healthy setup.
 func TestVerdictNamesABackendsOwn5xx(t *testing.T) {
 	s := snap(tcp3000)
 	s.Probes[tcp3000.Address] = probe.Result{Status: probe.Connected, HTTP: &probe.HTTP{Protocol: "http", Status: 503}}
 	cs := Diagnose(s)
 	v := verdict(s, cs)
-	if len(cs) != 0 || v.Status != "ok" {
-		t.Fatalf("got %d causes and %s, want none and ok (exit 0: nginx is not at fault)", len(cs), v.Status)
+	if len(cs) != 1 || cs[0].ID != CauseBackendError || v.Status != "problem" {
+		t.Fatalf("got %v and %s, want backend-error and a problem", ids(cs), v.Status)
 	}
 	if !strings.Contains(v.Summary, "127.0.0.1:3000 answers 503 itself") {
 		t.Errorf("verdict should point at the backend's own 503: %q", v.Summary)

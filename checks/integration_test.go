@@ -43,6 +43,7 @@ func TestScenarios(t *testing.T) {
 			if err != nil {
 				t.Fatalf("run: %v", err)
 			}
+			symptomHolds(t, o)
 			if sc.Name == "healthy" {
 				if len(o.Causes) != 0 {
 					t.Fatalf("healthy setup: got causes %s, want none (a false alarm)", describe(o.Causes))
@@ -114,4 +115,31 @@ func steps(o *checks.Outcome) string {
 		b.WriteString("  note: " + n + "\n")
 	}
 	return b.String()
+}
+
+// symptomHolds is the property every scenario keeps: the verdict is "ok"
+// only when every request through nginx answered without a 5xx, and every
+// failing request is explained by a cause or named by the verdict.
+func symptomHolds(t *testing.T, o *checks.Outcome) {
+	t.Helper()
+	if len(o.Snapshot.Replays) == 0 {
+		t.Errorf("no request was made through nginx")
+	}
+	explained := map[string]bool{}
+	for _, c := range o.Causes {
+		for _, r := range c.Requests {
+			explained[r] = true
+		}
+	}
+	for _, r := range o.Snapshot.Replays {
+		if !r.Failed() {
+			continue
+		}
+		if o.Verdict.Status == "ok" {
+			t.Errorf("verdict ok, but %s through nginx answered %s", r.Text(), r.Answer())
+		}
+		if !explained[r.Text()+" → "+r.Answer()] && !strings.Contains(o.Verdict.Summary, r.Text()) {
+			t.Errorf("%s → %s is neither explained by a cause nor named by the verdict %q", r.Text(), r.Answer(), o.Verdict.Summary)
+		}
+	}
 }

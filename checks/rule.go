@@ -33,6 +33,8 @@ const (
 	CauseNoResolver        CauseID = "no-resolver"
 	CauseNoLiveUpstreams   CauseID = "no-live-upstreams"
 	CauseNginxResources    CauseID = "nginx-resources"
+	CauseConfigNotLoaded   CauseID = "config-not-loaded"
+	CauseBackendError      CauseID = "backend-error"
 )
 
 // Facts are what a fix planner reads of a cause. Every field is optional;
@@ -130,6 +132,12 @@ const (
 //     one where the rule must stay silent;
 //  4. a fix for it is one file in fixes/ keyed on the id; the TUI shows it
 //     in rule.Step's detail.
+//
+// A failing request through nginx (Snapshot.Replays) is attributed by the
+// engine: by the error-log lines nginx wrote for it (Logged, as for the
+// window's lines, but live), else by a rule's Request hook, else to a cause
+// already found for a target behind its location; what none explains, the
+// verdict says.
 type Rule struct {
 	ID CauseID
 	// Step is the step (1-10) whose detail explains and fixes the cause.
@@ -160,6 +168,10 @@ type Rule struct {
 	// static target (an upstream group, a name resolved at request time,
 	// nginx's own limits). The engine counts the line into the cause.
 	Unattached func(s *Snapshot, e logs.Entry) (Cause, bool)
+	// Request explains a failing request through nginx that no error-log
+	// line of it attributes to a static target's cause (a backend's own
+	// 5xx, a config nginx has not loaded).
+	Request func(s *Snapshot, r Replay) (Cause, bool)
 	// Relate runs after all evidence is in, to tie the cause to others
 	// (FollowsFrom).
 	Relate func(s *Snapshot, c *Cause, all []*Cause)
@@ -186,6 +198,8 @@ var rules = []*Rule{
 	&noResolverRule,
 	&noLiveUpstreamsRule,
 	&nginxResourcesRule,
+	&configNotLoadedRule,
+	&backendErrorRule,
 }
 
 // RuleOf is the rule of a cause id, nil for an unknown id.

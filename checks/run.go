@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/checks/logs"
 )
 
 // Outcome is a finished diagnosis.
@@ -52,6 +53,7 @@ func Run(ctx context.Context, sys host.System, opts Options, progress func(Event
 	o := &Outcome{Snapshot: s, Started: start}
 	o.Steps = RunSteps(ctx, s, Steps(), progress)
 	o.Causes = Diagnose(s)
+	judgeSteps(o.Steps, o.Causes)
 	o.Verdict = verdict(s, o.Causes)
 	o.Duration = time.Since(start)
 	return o, nil
@@ -131,22 +133,109 @@ func worst(rs []Result) Status {
 	return st
 }
 
-func verdict(s *Snapshot, cs []Cause) Verdict {
-	if len(cs) > 0 {
-		return Verdict{Status: "problem", Summary: cs[0].Summary}
-	}
-	// A backend's own 5xx reaches the client untouched and leaves no line in
-	// nginx's error log: nginx is not at fault, but saying "healthy" would
-	// send the engineer away from where the answer is.
-	var own []string
-	for _, t := range s.Targets {
-		if h := s.Probes[t.Address].HTTP; h != nil && h.Status >= 500 {
-			own = append(own, fmt.Sprintf("%s answers %d itself", t.Address, h.Status))
+// judgeSteps makes each step agree with the causes of its part: no step
+// is green while a cause it explains exists.
+func judgeSteps(steps []StepResult, cs []Cause) {
+	for i := range steps {
+		st := &steps[i]
+		var found []string
+		for _, c := range cs {
+			if StepOf(c.ID) == st.Number {
+				found = append(found, fmt.Sprintf("%s on %s", c.ID, c.Target))
+			}
 		}
+		if len(found) == 0 || st.Status == Fail || st.Status == Error {
+			continue
+		}
+		st.Checks = append(st.Checks, Result{ID: "diagnosis", Status: Fail,
+			Summary:  "The diagnosis found " + strings.Join(found, ", ") + " here.",
+			Evidence: []string{}, Manual: []string{}})
+		st.Status = Fail
 	}
-	if len(own) > 0 {
-		return Verdict{Status: "ok", Summary: "No cause found in nginx or the path to its backends, but " + strings.Join(own, ", ") +
-			": nginx passes that on as it is; the application's own logs say why."}
+}
+
+// verdict is anchored to the symptom: a failing request through nginx
+// makes it a problem whether or not a cause explains it, and what none
+// explains it says.
+func verdict(s *Snapshot, cs []Cause) Verdict {
+	unexplained := unexplainedRequests(s, cs)
+	if len(cs) > 0 {
+		v := Verdict{Status: "problem", Summary: cs[0].Summary}
+		if len(unexplained) > 0 {
+			v.Summary = strings.TrimSuffix(v.Summary, ".") + ". Not explained by it: " + unexplainedText(s, unexplained) + "."
+		}
+		return v
+	}
+	if len(unexplained) > 0 {
+		return Verdict{Status: "problem", Summary: unexplainedText(s, unexplained) + "; no cause found: " + seenText(unexplained[0]) + "."}
+	}
+	if n := len(s.Replays); n > 0 {
+		return Verdict{Status: "ok", Summary: fmt.Sprintf("No cause found: nginx and its backends look healthy, and %s through nginx without an error.", count(n, "request answers", "requests answer"))}
 	}
 	return Verdict{Status: "ok", Summary: "No cause found: nginx and its backends look healthy."}
+}
+
+// unexplainedRequests are the failing requests through nginx no cause explains.
+func unexplainedRequests(s *Snapshot, cs []Cause) []Replay {
+	explained := map[string]bool{}
+	for _, c := range cs {
+		for _, r := range c.Requests {
+			explained[r] = true
+		}
+	}
+	var out []Replay
+	for _, r := range s.Replays {
+		if r.Failed() && !explained[r.Text()+" → "+r.Answer()] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// unexplainedText is "nginx answers 502 for GET /export on shop.test".
+func unexplainedText(s *Snapshot, rs []Replay) string {
+	var parts []string
+	for _, r := range firstReplays(rs, 3) {
+		if r.Error != "" {
+			parts = append(parts, fmt.Sprintf("nginx gives no valid answer for %s (%s)", r.Text(), r.Error))
+		} else {
+			parts = append(parts, fmt.Sprintf("nginx answers %d for %s", r.Status, r.Text()))
+		}
+	}
+	if len(rs) > 3 {
+		parts = append(parts, fmt.Sprintf("%d more", len(rs)-3))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// seenText says what was seen of a request nothing explains.
+func seenText(r Replay) string {
+	var seen []string
+	for _, e := range firstEntries(r.Lines, 2) {
+		seen = append(seen, "nginx logged \""+e.Message+"\"")
+	}
+	if len(r.Lines) == 0 {
+		seen = append(seen, "nginx logged nothing for it")
+	}
+	for addr, st := range r.Direct {
+		seen = append(seen, fmt.Sprintf("the backend %s answers %d asked directly", addr, st))
+	}
+	if r.Location != "" {
+		seen = append(seen, "its location is "+r.Location)
+	}
+	return strings.Join(seen, ", ")
+}
+
+func firstReplays(rs []Replay, n int) []Replay {
+	if len(rs) > n {
+		return rs[:n]
+	}
+	return rs
+}
+
+func firstEntries(es []logs.Entry, n int) []logs.Entry {
+	if len(es) > n {
+		return es[:n]
+	}
+	return es
 }

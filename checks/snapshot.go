@@ -19,6 +19,10 @@ type Options struct {
 	Since   time.Duration
 	All     bool          // --since all
 	Timeout time.Duration // per probe; zero means 3s
+	// NoReplay: make no request through nginx (--no-replay).
+	NoReplay bool
+	// Version is ngxdoctor's, for the User-Agent of its requests.
+	Version string
 	// NotBefore starts the window no earlier than this: after a fix, the
 	// lines from before it are history, not evidence of the present.
 	NotBefore time.Time
@@ -44,6 +48,12 @@ type Snapshot struct {
 	Access    []logs.AccessLog
 	// LogErrors are logs that could not be read (path: reason).
 	LogErrors []string
+	// ourRequests are ngxdoctor's own earlier requests through nginx, by
+	// ourKey: the error-log lines they caused are not the incident's.
+	ourRequests map[string]bool
+
+	// Replays are the requests made through nginx, after the logs were read.
+	Replays []Replay
 
 	// Probes by target address.
 	Probes    map[string]probe.Result

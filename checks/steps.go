@@ -1,11 +1,9 @@
 package checks
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -432,15 +430,20 @@ func checkResponses(_ context.Context, s *Snapshot) Result {
 		}
 		return []string{"curl -sv http://" + t.Address + "/"}
 	})}
-	bad := 0
+	bad, slow, own := 0, 0, 0
 	for _, t := range s.Targets {
 		h := s.Probes[t.Address].HTTP
 		if h == nil {
 			continue
 		}
 		r.Evidence = append(r.Evidence, probeLine(t, s.Probes[t.Address]))
-		if h.Class != "" && h.Class != "timeout" {
+		switch {
+		case h.Class == "timeout":
+			slow++
+		case h.Class != "":
 			bad++
+		case h.Status >= 500:
+			own++
 		}
 	}
 	switch {
@@ -448,6 +451,10 @@ func checkResponses(_ context.Context, s *Snapshot) Result {
 		r.Status, r.Summary = Skip, "No backend accepted a request to ask."
 	case bad > 0:
 		r.Status, r.Summary = Fail, fmt.Sprintf("%s but give no valid answer.", count(bad, "backend accepts", "backends accept"))
+	case own > 0:
+		r.Status, r.Summary = Fail, fmt.Sprintf("%s a 5xx of its own.", count(own, "backend answers", "backends answer"))
+	case slow > 0:
+		r.Status, r.Summary = Warn, fmt.Sprintf("%s but did not answer within %s.", count(slow, "backend accepts", "backends accept"), s.Options.timeout())
 	default:
 		r.Status, r.Summary = Pass, "Backends that accept also answer."
 	}
@@ -632,110 +639,50 @@ func checkLogFormat(_ context.Context, s *Snapshot) Result {
 
 // ---- step 9
 
-func checkThroughNginx(ctx context.Context, s *Snapshot) Result {
+func checkThroughNginx(_ context.Context, s *Snapshot) Result {
 	r := Result{Manual: []string{"curl -sv -H 'Host: NAME' http://127.0.0.1:PORT/PATH"}}
-	if !s.Install.Running {
+	switch {
+	case !s.Install.Running:
 		r.Status, r.Summary = Fail, "nginx is not running: nothing to ask."
 		return r
-	}
-	reqs := verifyRequests(s)
-	if len(reqs) == 0 {
+	case s.Options.NoReplay:
+		r.Status, r.Summary = Skip, "No request through nginx was made (--no-replay)."
+		return r
+	case len(s.Replays) == 0:
 		r.Status, r.Summary = Skip, "No server listens on a local address this host can ask."
 		return r
 	}
 	bad := 0
-	for _, q := range reqs {
-		status, err := getThrough(ctx, s, q)
-		line := fmt.Sprintf("GET http://%s%s Host: %s → ", q.addr, q.path, q.host)
-		if err != nil {
-			line += err.Error()
+	for _, q := range s.Replays {
+		line := fmt.Sprintf("%s http://%s%s Host: %s → %s", q.Method, q.Addr, q.Path, q.Host, q.Answer())
+		if q.From != "location" {
+			line += " (a failing request of the " + q.From + ")"
+		}
+		if q.Failed() {
 			bad++
-		} else {
-			line += strconv.Itoa(status)
-			if status == 502 || status == 503 || status == 504 {
-				bad++
-			}
 		}
 		r.Evidence = append(r.Evidence, line)
-		r.Manual = append(r.Manual, fmt.Sprintf("curl -sv -H 'Host: %s' http://%s%s", q.host, q.addr, q.path))
+		for _, e := range firstN(rawLines(q.Lines), 2) {
+			r.Evidence = append(r.Evidence, "  error.log: "+e)
+		}
+		head := ""
+		if q.Method == "HEAD" {
+			head = "-I "
+		}
+		r.Manual = append(r.Manual, fmt.Sprintf("curl -sv %s-H 'Host: %s' 'http://%s%s'", head, q.Host, q.Addr, q.Path))
 	}
 	if bad > 0 {
-		r.Status, r.Summary = Fail, fmt.Sprintf("%d of %s through nginx failed.", bad, count(len(reqs), "request", "requests"))
+		r.Status, r.Summary = Fail, fmt.Sprintf("%d of %s through nginx failed.", bad, count(len(s.Replays), "request", "requests"))
 		return r
 	}
-	r.Status, r.Summary = Pass, fmt.Sprintf("%s through nginx without a gateway error.", count(len(reqs), "request answers", "requests answer"))
+	r.Status, r.Summary = Pass, fmt.Sprintf("%s through nginx without a gateway error.", count(len(s.Replays), "request answers", "requests answer"))
 	return r
 }
 
-type verifyRequest struct{ addr, host, path string }
-
-// getThrough asks nginx itself, as a client would, through the System
-// seam so the demo replays it.
-func getThrough(ctx context.Context, s *Snapshot, q verifyRequest) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.Options.timeout())
-	defer cancel()
-	c, err := s.Sys.Dial(ctx, "tcp", q.addr)
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	}
-	req := fmt.Sprintf("GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: ngxdoctor\r\n\r\n", q.path, q.host)
-	if _, err := c.Write([]byte(req)); err != nil {
-		return 0, err
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		return 0, fmt.Errorf("no valid answer: %w", err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
-}
-
-// verifyRequests picks, for each location with a pass on a locally
-// reachable server, a request that exercises it: the path of a recent
-// failing request when the log has one, else the location's own prefix.
-func verifyRequests(s *Snapshot) []verifyRequest {
-	failed := map[string]string{}
-	for _, l := range s.ErrorLogs {
-		for _, e := range l.Entries {
-			if f := strings.Fields(e.Request); len(f) >= 2 {
-				failed[e.Target] = f[1]
-			}
-		}
-	}
-	seen := map[string]bool{}
-	var out []verifyRequest
-	for _, t := range s.Targets {
-		for _, pi := range t.Passes {
-			p := s.Config.Passes[pi]
-			if p.Server < 0 || p.Server >= len(s.Config.Servers) {
-				continue
-			}
-			sv := s.Config.Servers[p.Server]
-			addr := localListen(sv)
-			if addr == "" || sv.SSL {
-				continue
-			}
-			path := failed[t.Address]
-			if path == "" {
-				path = prefixPath(p.Location)
-			}
-			if path == "" {
-				continue
-			}
-			host := "localhost"
-			if len(sv.Names) > 0 && sv.Names[0] != "_" && sv.Names[0] != "" {
-				host = sv.Names[0]
-			}
-			k := addr + host + path
-			if !seen[k] && len(out) < 8 {
-				seen[k] = true
-				out = append(out, verifyRequest{addr, host, path})
-			}
-		}
+func rawLines(es []logs.Entry) []string {
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.Raw)
 	}
 	return out
 }

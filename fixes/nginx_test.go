@@ -253,19 +253,21 @@ func TestDebugLogAdvice(t *testing.T) {
 	}
 }
 
-func TestReloadWhenConfigChangedSinceStart(t *testing.T) {
+// A reload is the fix of config-not-loaded only: another cause (here a
+// backend that is down) is never "fixed" by a reload.
+func TestReloadForConfigNotLoaded(t *testing.T) {
 	needRoot(t)
 	addr, _ := backend(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	l := startNginx(t, worldDir(t), proxyServer(addr, ""))
-	cause := checks.Cause{ID: "backend-down", Target: addr}
-	o := l.outcome([]nginx.Pass{l.proxyPass(addr)}, cause)
+	down := checks.Cause{ID: checks.CauseBackendDown, Target: addr}
+	o := l.outcome([]nginx.Pass{l.proxyPass(addr)}, down)
 	e := testEngine(t)
-	// Started just now: the config on disk is what runs.
-	o.Snapshot.Processes = []host.Process{{PID: int32(l.Master), Name: "nginx", Started: time.Now()}}
-	if fs := e.For(o, cause); len(fs) != 0 {
-		t.Fatalf("got %d fixes for a config older than the master, want none", len(fs))
+	o.Snapshot.Processes = []host.Process{{PID: int32(l.Master), Name: "nginx", Started: time.Now().Add(-time.Hour)}}
+	if fs := e.For(o, down); len(fs) != 0 {
+		t.Fatalf("got %d fixes for backend-down, want none", len(fs))
 	}
-	o.Snapshot.Processes[0].Started = time.Now().Add(-time.Hour)
+	cause := checks.Cause{ID: checks.CauseConfigNotLoaded, Target: l.Conf, Facts: checks.Facts{PassAt: l.at("proxy_pass")}}
+	o.Causes = []checks.Cause{cause}
 	f := fixByKind(t, e.For(o, cause), "reload")
 	if got, want := fmt.Sprint(f.Commands), fmt.Sprint([][]string{{"kill", "-HUP", fmt.Sprint(l.Master)}}); got != want {
 		t.Fatalf("commands: got %s, want %s", got, want)

@@ -87,7 +87,9 @@ type Cause struct {
 	Confidence  string   `json:"confidence"`
 	Occurrences int      `json:"occurrences"`
 	Evidence    []string `json:"evidence"`
-	Fixes       []Fix    `json:"fixes"`
+	// Requests are the failing requests through nginx the cause explains.
+	Requests []string `json:"requests,omitempty"`
+	Fixes    []Fix    `json:"fixes"`
 }
 
 type Fix struct {
@@ -174,7 +176,7 @@ func Build(in Input) Report {
 	}
 	for i, c := range o.Causes {
 		rc := Cause{ID: string(c.ID), Target: c.Target, Summary: c.Summary, Confidence: string(c.Confidence),
-			Occurrences: c.Occurrences, Evidence: c.Evidence, Fixes: []Fix{}}
+			Occurrences: c.Occurrences, Evidence: c.Evidence, Requests: c.Requests, Fixes: []Fix{}}
 		if rc.Evidence == nil {
 			rc.Evidence = []string{}
 		}

@@ -153,13 +153,58 @@ func ReadAccessLog(ctx context.Context, sys host.System, path string, since time
 			out.Unparsed++
 			return
 		}
-		out.Requests++
 		if code >= 500 {
+			q := requestOf(l, i, t, code)
+			if bytes.Contains(l[i:], ourAgent) {
+				out.Ours = keepLast(out.Ours, q)
+				return
+			}
+			out.Failed = keepLast(out.Failed, q)
 			out.Status[code]++
 		}
+		out.Requests++
 	})
 	if err != nil {
 		return out, fmt.Errorf("read access log %s: %w", path, err)
 	}
+	out.Failed, out.Ours = Last(out.Failed), Last(out.Ours)
 	return out, nil
+}
+
+// ourAgent starts ngxdoctor's User-Agent: its own requests through nginx.
+var ourAgent = []byte(`"ngxdoctor/`)
+
+// requestOf reads the quoted "$request" after index i of an access-log line.
+func requestOf(l []byte, i int, t time.Time, code int) Request {
+	q := Request{Time: t, Status: code}
+	o := bytes.IndexByte(l[i:], '"')
+	if o < 0 {
+		return q
+	}
+	rest := l[i+o+1:]
+	e := bytes.IndexByte(rest, '"')
+	if e < 0 {
+		return q
+	}
+	f := bytes.Fields(rest[:e])
+	if len(f) >= 2 {
+		q.Method, q.URI = string(f[0]), string(f[1])
+	}
+	return q
+}
+
+// keepLast appends q, keeping the last MaxFailed.
+func keepLast(rs []Request, q Request) []Request {
+	if len(rs) >= 2*MaxFailed {
+		rs = append(rs[:0], rs[len(rs)-MaxFailed:]...)
+	}
+	return append(rs, q)
+}
+
+// Last is the final MaxFailed of rs.
+func Last(rs []Request) []Request {
+	if len(rs) > MaxFailed {
+		return rs[len(rs)-MaxFailed:]
+	}
+	return rs
 }

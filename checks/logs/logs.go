@@ -136,6 +136,23 @@ type AccessLog struct {
 	Status    map[int]int `json:"status"`
 	Unparsed  int         `json:"unparsed"`
 	BytesRead int64       `json:"bytes_read"`
+	// Failed are the most recent 5xx requests of the window (at most
+	// MaxFailed, oldest first); ngxdoctor's own requests are not among them.
+	Failed []Request `json:"failed,omitempty"`
+	// Ours are ngxdoctor's own requests (User-Agent ngxdoctor/...) that
+	// answered 5xx: not the incident's evidence, and not in Status.
+	Ours []Request `json:"ours,omitempty"`
+}
+
+// MaxFailed bounds AccessLog.Failed and AccessLog.Ours.
+const MaxFailed = 64
+
+// Request is what an access-log line says of one request.
+type Request struct {
+	Time   time.Time `json:"time"`
+	Method string    `json:"method"`
+	URI    string    `json:"uri"` // path and query as sent
+	Status int       `json:"status"`
 }
 
 // Tally counts entries as ReadErrorLog counts lines, for entries that

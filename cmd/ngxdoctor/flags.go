@@ -25,6 +25,7 @@ type flags struct {
 	timeout    time.Duration
 	format     string
 	readOnly   bool
+	noReplay   bool
 	noColor    bool
 	learn      bool
 	// replay diagnoses a recorded host instead of this one (support, tests).
@@ -40,6 +41,7 @@ func (f *flags) register(c *cobra.Command, wizard bool) {
 	fl.StringVar(&f.since, "since", "15m", "log window: a duration such as 15m or 2h, or all")
 	fl.DurationVar(&f.timeout, "timeout", checks.DefaultTimeout, "deadline for each probe")
 	fl.BoolVar(&f.readOnly, "read-only", false, "never offer or apply fixes")
+	fl.BoolVar(&f.noReplay, "no-replay", false, "make no request through nginx (by default the window's failing GET/HEAD requests are asked again)")
 	fl.BoolVar(&f.noColor, "no-color", false, "plain output (NO_COLOR is honoured too)")
 	fl.StringVar(&f.replay, "replay", "", "diagnose a recording made by `ngxdoctor record` instead of this host")
 	_ = fl.MarkHidden("replay")
@@ -50,7 +52,8 @@ func (f *flags) register(c *cobra.Command, wizard bool) {
 
 // options turns the flags into the checks' options, rejecting bad values.
 func (f *flags) options() (checks.Options, error) {
-	o := checks.Options{Config: f.config, Nginx: f.nginx, ErrorLogs: f.errorLogs, AccessLogs: f.accessLogs, Timeout: f.timeout}
+	o := checks.Options{Config: f.config, Nginx: f.nginx, ErrorLogs: f.errorLogs, AccessLogs: f.accessLogs, Timeout: f.timeout,
+		NoReplay: f.noReplay, Version: version}
 	switch s := strings.TrimSpace(f.since); s {
 	case "all":
 		o.All = true
