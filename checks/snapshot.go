@@ -26,6 +26,10 @@ type Options struct {
 	// NotBefore starts the window no earlier than this: after a fix, the
 	// lines from before it are history, not evidence of the present.
 	NotBefore time.Time
+	// Again are requests through nginx that failed before a fix: they are
+	// asked again whatever the window holds, so the run after a fix is
+	// judged by the very requests that failed (the wizard's rerun).
+	Again []Replay
 }
 
 // Snapshot is the evidence collected once, then read by every check and by

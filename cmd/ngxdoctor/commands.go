@@ -163,6 +163,12 @@ func newFix() *cobra.Command {
 			if err != nil {
 				return &exitError{code: 1, err: err}
 			}
+			if len(a.Requests) > 0 {
+				fmt.Println("The requests that failed before the fix, asked again:")
+				for _, q := range a.Requests {
+					fmt.Printf("  %s: %s before, %s now\n", q.Text, q.Before, q.After)
+				}
+			}
 			switch {
 			case a.RolledBack:
 				fmt.Println("The fix did not help and was rolled back.")
