@@ -30,7 +30,7 @@ const probeWorkers = 256
 // plus configTestPerMiB for each MiB of config it has to read.
 const (
 	configTestTimeout = 10 * time.Second
-	configTestPerMiB  = 2 * time.Second
+	configTestPerMiB  = 5 * time.Second
 )
 
 // DefaultTimeout is the probe deadline when --timeout is not given.
@@ -100,6 +100,12 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	}
 	if cfg == nil {
 		tcancel()
+		if ctx.Err() != nil {
+			// nginx -t is killed; waiting for a 1 GB process to be torn
+			// down would only delay the answer to SIGTERM.
+			// Interrupted (SIGTERM, q), not a missing config: say so.
+			return nil, fmt.Errorf("interrupted while reading the configuration %s: %w", inst.Config, ctx.Err())
+		}
 		<-tdone
 		if err == nil {
 			err = errors.New("empty configuration")

@@ -627,30 +627,39 @@ func (s *Snapshot) alternative(t nginx.Target) (host.Listener, string, bool) {
 			return l, why, true
 		}
 	}
-	used := map[int]bool{}
-	for _, o := range s.Targets {
-		used[o.Port] = true
-	}
 	var best host.Listener
 	bestDist := 0
 	for _, l := range s.Listeners {
-		// A listener on an ephemeral port is some program's passing
-		// socket, not a configured backend: only fixed ports qualify.
-		if l.Network != "tcp" || l.Port >= ephemeralPorts || used[l.Port] || isNginx(l) || notBackend(l) || !(isLoopback(l.IP) || l.IP == "0.0.0.0" || l.IP == "::") {
-			continue
-		}
 		dist := l.Port - t.Port
 		if dist < 0 {
 			dist = -dist
 		}
-		if dist <= 10 && (bestDist == 0 || dist < bestDist) {
-			best, bestDist = l, dist
+		// A listener on an ephemeral port is some program's passing
+		// socket, not a configured backend: only fixed ports qualify.
+		if dist > 10 || bestDist != 0 && dist >= bestDist || l.Network != "tcp" || l.Port >= ephemeralPorts || isNginx(l) || notBackend(l) || !(isLoopback(l.IP) || l.IP == "0.0.0.0" || l.IP == "::") {
+			continue
 		}
+		// Another target's port is that target's, not this one's: asked
+		// only of the few nearby listeners, so a thousand targets do not
+		// cost a thousand scans each.
+		if s.portOfTarget(l.Port) {
+			continue
+		}
+		best, bestDist = l, dist
 	}
 	if bestDist > 0 {
 		return best, "a nearby port", true
 	}
 	return host.Listener{}, "", false
+}
+
+func (s *Snapshot) portOfTarget(port int) bool {
+	for _, o := range s.Targets {
+		if o.Port == port {
+			return true
+		}
+	}
+	return false
 }
 
 // alternativeSocket finds a listening unix socket beside a missing one:

@@ -4,14 +4,23 @@
 # first chunk of screen (over 500 bytes), the verdict the chunk that first
 # carries the verdict's text.
 #   scripts/bench-tui.sh [runs] [verdict-text] [-- ngxdoctor args]
-#   default: 15 runs of `demo`, verdict text "may not connect"
+#   scripts/bench-tui.sh --200 [runs]
+#   default: 15 runs of `demo`, verdict text "may not connect"; --200: a
+#   config of one upstream with 200 servers on 127.0.0.1 where nothing
+#   listens (internal/benchgen), verdict text "backend-down: 200 of 200"
 set -euo pipefail
 cd "$(dirname "$0")/.."
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+many=
+if [ "${1:-}" = "--200" ]; then many=1; shift; fi
 runs=${1:-15}; shift || true
 want=${1:-may not connect}; shift || true
 [ "${1:-}" = "--" ] && shift
 args=("$@"); [ ${#args[@]} -eq 0 ] && args=(demo)
-dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+if [ -n "$many" ]; then
+  mkdir -p "$dir/many" && go run ./internal/benchgen upstreams "$dir/many" 200 21000 >/dev/null
+  want="backend-down: 200 of 200"; args=(-c "$dir/many/nginx.conf" --read-only)
+fi
 go build -o "$dir/ngxdoctor" ./cmd/ngxdoctor
 first_all=(); verdict_all=()
 for _ in $(seq "$runs"); do

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what the tests need when it
-# is missing (nginx, php-fpm, iptables, tmux from Debian's packages), then
-# runs every test: vet, gofmt, the race-enabled suite with the real
-# integration tests, and a short run of each fuzz target.
+# is missing (nginx, php-fpm, iptables, tmux, ansible-core, man-db from
+# Debian's packages), then runs every test: vet, gofmt, the race-enabled
+# suite with the real integration tests, the package and Ansible test, and
+# a short run of each fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,10 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light
 command -v php-fpm8.2 >/dev/null 2>&1 || [ -x /usr/sbin/php-fpm8.2 ] || need+=(php8.2-fpm)
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
+# The package and fleet test (scripts/test-ship.sh): Ansible, man, readelf.
+command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible-core)
+command -v man >/dev/null 2>&1 || need+=(man-db)
+command -v readelf >/dev/null 2>&1 || need+=(binutils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   sudo=""
@@ -29,6 +34,8 @@ echo "== go test -race"
 # Integration tests start real nginx, php-fpm and iptables rules on
 # loopback; in CI (CI=true) a missing piece fails instead of skipping.
 go test -race -count=1 -timeout 20m ./...
+echo "== package and fleet (scripts/test-ship.sh)"
+./scripts/test-ship.sh
 echo "== fuzz (short)"
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do

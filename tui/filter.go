@@ -25,6 +25,17 @@ func (m *Model) filterKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.syncKeys()
 		if f := m.filter.Value(); f != "" {
 			m.setStatus(m.filterStatus(), false)
+			// The matching cause is what was looked for: bring it into view.
+			first := -1
+			for _, l := range m.causeLine {
+				if first < 0 || l < first {
+					first = l
+				}
+			}
+			if first >= 0 {
+				m.detail.SetYOffset(first)
+				m.refreshDetail(false)
+			}
 		}
 		return nil
 	case msg.String() == "esc", key.Matches(msg, m.keys.Quit) && msg.String() == "ctrl+c":

@@ -53,7 +53,7 @@ func (f *flags) register(c *cobra.Command, wizard bool) {
 // options turns the flags into the checks' options, rejecting bad values.
 func (f *flags) options() (checks.Options, error) {
 	o := checks.Options{Config: f.config, Nginx: f.nginx, ErrorLogs: f.errorLogs, AccessLogs: f.accessLogs, Timeout: f.timeout,
-		NoReplay: f.noReplay, Version: version}
+		NoReplay: f.noReplay, Version: agentVersion()}
 	switch s := strings.TrimSpace(f.since); s {
 	case "all":
 		o.All = true

@@ -15,9 +15,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "0.1.0-dev"
-
 // exitError carries an exit code; quiet ones print nothing (check's 1).
 type exitError struct {
 	code  int
@@ -36,8 +33,11 @@ func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
 	root := newRoot()
+	// --version says what `version` says: fang's own line has no commit time.
+	root.SetVersionTemplate("{{.Version}}")
 	err := fang.Execute(context.Background(), root,
-		fang.WithVersion(version),
+		fang.WithVersion(readBuildInfo().String()),
+		fang.WithoutManpage(),
 		fang.WithNotifySignal(os.Interrupt, syscall.SIGTERM),
 		fang.WithErrorHandler(func(w io.Writer, st fang.Styles, err error) {
 			var ee *exitError
@@ -77,15 +77,6 @@ func newRoot() *cobra.Command {
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runWizard(cmd, &f) },
 	}
 	f.register(root, true)
-	root.AddCommand(newCheck(), newFix(), newUndo(), newDemo(), newVersion(), newRecord())
+	root.AddCommand(newCheck(), newFix(), newUndo(), newDemo(), newMerge(), newVersion(), newRecord(), newMan())
 	return root
-}
-
-func newVersion() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "ngxdoctor", version) },
-	}
 }

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/lab"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
+)
+
+// These drive the real binary in tmux at 80x24 against a real nginx that
+// the lab starts on loopback, as an on-call engineer would.
+
+func needTmux(t *testing.T) {
+	t.Helper()
+	_, err := exec.LookPath("tmux")
+	labtest.Need(t, err == nil, "tmux is not installed (scripts/test.sh installs it)")
+}
+
+// TestWizardIncidentReportInTmux: fix → the outcome on top of the screen
+// → e → the report holds the incident before, the action with its undo,
+// and after.
+func TestWizardIncidentReportInTmux(t *testing.T) {
+	labtest.Need(t, os.Geteuid() == 0, "the lab runs php-fpm and nginx workers as www-data: root is needed")
+	needTmux(t)
+	bin := binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sc, _ := lab.Find("socket-permission")
+	l, err := lab.Start(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Trigger(ctx, 3)
+
+	x := tmux{t: t, socket: fmt.Sprintf("ngxdoctor-report-%d", os.Getpid())}
+	defer x.run("kill-server")
+	work, state := t.TempDir(), t.TempDir()
+	cmdline := fmt.Sprintf("cd %s && NGXDOCTOR_STATE_DIR=%s %s -c %s", work, state, bin, l.Config)
+	x.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", "sh", "-c", cmdline)
+
+	x.waitFor("may not connect", 30*time.Second)
+	x.run("send-keys", "-t", "e2e", "f")
+	x.waitFor("chmod", 10*time.Second)
+	x.run("send-keys", "-t", "e2e", "y")
+	s := x.waitFor("applied and verified", 30*time.Second)
+	top := strings.Join(strings.Split(s, "\n")[:3], "\n")
+	// The second line is the engine's own verification (a request through
+	// nginx, or a connection when it had none to replay).
+	for _, want := range []string{"applied and verified", "undo: ngxdoctor undo "} {
+		if !strings.Contains(top, want) {
+			t.Errorf("the top of the screen lacks %q:\n%s", want, s)
+		}
+	}
+	x.waitFor("checks ran again after the fix", 30*time.Second)
+	x.run("send-keys", "-t", "e2e", "e")
+	s = x.waitFor("report written", 10*time.Second)
+	m := regexp.MustCompile(`report written: (\S+)`).FindStringSubmatch(strings.ReplaceAll(s, "\n", ""))
+	if m == nil {
+		t.Fatalf("no report path on screen:\n%s", s)
+	}
+	matches, _ := filepath.Glob(filepath.Join(work, "ngxdoctor-report-*.md"))
+	if len(matches) != 1 {
+		t.Fatalf("reports in %s: %v, want one", work, matches)
+	}
+	body, err := os.ReadFile(matches[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(body)
+	for _, want := range []string{
+		"# nginx incident report", "## Before", "socket-permission", "(13: Permission denied)",
+		"## Actions", "chmod 0660", "ngxdoctor undo ", "## After", "verify: ", "**OK.**",
+		"## Timeline", "## Host and versions", l.Config,
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the report lacks %q:\n%s", want, md)
+		}
+	}
+	x.run("send-keys", "-t", "e2e", "q")
+}
+
+// TestWizardFilterFindsOneBackendAmong200InTmux: 200 servers in 60
+// upstreams, 180 stopped; the screen groups them and / finds one.
+func TestWizardFilterFindsOneBackendAmong200InTmux(t *testing.T) {
+	needTmux(t)
+	bin := binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l, err := lab.Start(ctx, lab.ManyBackends(60, 200, 180))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, p := range []string{"/api00/", "/api07/", "/api42/"} {
+		_, _ = l.Get(ctx, p)
+	}
+	x := tmux{t: t, socket: fmt.Sprintf("ngxdoctor-many-%d", os.Getpid())}
+	defer x.run("kill-server")
+	x.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", "sh", "-c",
+		fmt.Sprintf("NGXDOCTOR_STATE_DIR=%s %s -c %s --read-only", t.TempDir(), bin, l.Config))
+	s := x.waitFor("backend-down: 180 of 200 servers in 60 upstreams", 30*time.Second)
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > 24 {
+		t.Fatalf("the screen has %d lines at 80x24", len(lines))
+	}
+	one := l.Backends[137] // a stopped one
+	x.run("send-keys", "-t", "e2e", "/")
+	x.run("send-keys", "-t", "e2e", "-l", one)
+	x.run("send-keys", "-t", "e2e", "Enter")
+	s = x.waitFor("Cause: backend-down on "+one, 10*time.Second)
+	if !strings.Contains(s, "filter") {
+		t.Errorf("the filter is not named on screen:\n%s", s)
+	}
+	for _, other := range []string{l.Backends[0], l.Backends[1]} {
+		if strings.Contains(s, other+" ") || strings.HasSuffix(strings.TrimSpace(s), other) {
+			t.Errorf("the filter for %s still shows %s:\n%s", one, other, s)
+		}
+	}
+	x.run("send-keys", "-t", "e2e", "q")
+}
+
+// TestWizardDumbTerminalPrintsTheReport: TERM=dumb gets the text report,
+// not the full screen.
+func TestWizardDumbTerminalPrintsTheReport(t *testing.T) {
+	needTmux(t)
+	bin := binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sc, _ := lab.Find("backend-down")
+	l, err := lab.Start(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Trigger(ctx, 2)
+	x := tmux{t: t, socket: fmt.Sprintf("ngxdoctor-dumb-%d", os.Getpid())}
+	defer x.run("kill-server")
+	done := filepath.Join(t.TempDir(), "done")
+	x.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "120", "sh", "-c",
+		fmt.Sprintf("TERM=dumb NGXDOCTOR_STATE_DIR=%s %s -c %s; echo $? > %s; sleep 30", t.TempDir(), bin, l.Config, done))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if b, err := os.ReadFile(done); err == nil && len(b) > 0 {
+			if code := strings.TrimSpace(string(b)); code != "1" {
+				t.Errorf("exit code %s, want 1 (a cause found)", code)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("TERM=dumb did not finish; screen:\n%s", x.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s := x.screen()
+	for _, want := range []string{"ngxdoctor: ", "The ten steps", "backend-down"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("TERM=dumb output lacks %q:\n%s", want, s)
+		}
+	}
+}
