@@ -30,6 +30,9 @@ type Options struct {
 	// asked again whatever the window holds, so the run after a fix is
 	// judged by the very requests that failed (the wizard's rerun).
 	Again []Replay
+	// MasterPID selects one of several running masters (the wizard's
+	// switch); zero: discover. With Config, the master must run it.
+	MasterPID int32
 }
 
 // Snapshot is the evidence collected once, then read by every check and by
@@ -84,6 +87,9 @@ type Snapshot struct {
 
 	// Notes are problems met while collecting, shown in the report.
 	Notes []string
+	// Unfinished are collection phases that ran out of time: the outcome
+	// is then not complete.
+	Unfinished []string
 }
 
 // ConfigTest is `nginx -t`'s answer.

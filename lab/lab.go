@@ -283,6 +283,19 @@ func (l *Lab) Processes() []int {
 	return pids
 }
 
+// StopNginx stops the lab's nginx (master and workers) and leaves its
+// config, logs and backends in place: a config whose nginx is stopped.
+// Close still cleans up everything.
+func (l *Lab) StopNginx() error {
+	if l.nginx == nil {
+		return nil
+	}
+	return stopChild(l.nginx, syscall.SIGTERM)
+}
+
+// Workers are the nginx master's live workers (a reload replaces them).
+func (l *Lab) Workers() map[int]bool { return l.workers() }
+
 // NginxPID is the nginx master's pid.
 func (l *Lab) NginxPID() int {
 	if l.nginx == nil {
