@@ -363,6 +363,12 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 		for _, r := range before {
 			ourPaths[r.Path] = true
 			st, errText := ask(ctx, r, reqTimeout)
+			// A backend just reloaded may take a moment to answer at all:
+			// no answer is asked again twice; an answer is final.
+			for try := 0; errText != "" && try < 2 && ctx.Err() == nil; try++ {
+				time.Sleep(500 * time.Millisecond)
+				st, errText = ask(ctx, r, reqTimeout)
+			}
 			q := Request{Text: r.Text(), Before: r.Answer(), After: errText, OK: errText == "" && st < 500}
 			if errText == "" {
 				q.After = strconv.Itoa(st)
