@@ -93,7 +93,7 @@ dpkg -i "$deb" > "$tmp/dpkg.out" 2>&1 || fail "dpkg -i: $(cat "$tmp/dpkg.out")"
 /usr/bin/ngxdoctor version > "$tmp/version"
 head -1 "$tmp/version" | grep -qxF "ngxdoctor $version" || fail "installed version: $(cat "$tmp/version"), want $version"
 if rev=$(git rev-parse HEAD 2>/dev/null); then
-  grep -qxF "commit   $rev" "$tmp/version" || fail "installed version does not name commit $rev: $(cat "$tmp/version")"
+  grep -q "^commit   $rev" "$tmp/version" || fail "installed version does not name commit $rev: $(cat "$tmp/version")"
 fi
 cat "$tmp/version"
 # Installed, not enabled: no wants link (systemctl enable would make one).
