@@ -169,7 +169,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		}
 	})
 	goDo("probes", func() {
-		s.Probes = probe.All(ctx, countProbes(sys, s.Targets, opts.timeout(), progress), s.Targets, hostHeaders(s.Targets), opts.timeout(), probeWorkers)
+		s.Probes = probe.All(ctx, countProbes(sys, s.Targets, opts.timeout(), progress), s.Targets, s.probeAsks(), opts.timeout(), probeWorkers)
 	})
 	goDo("host", func() {
 		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)
@@ -216,9 +216,14 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		if hctx.Err() != nil && ctx.Err() == nil {
 			unfinished("host facts (listeners, processes, firewall, units) did not finish within %s", 2*opts.timeout()+2*time.Second)
 		}
+		s.PHPFPM = host.ReadPHPFPM(hctx, sys, s.Processes, s.Since)
 	})
 	wg.Wait()
+	s.askFailing(ctx)
+	s.findMoved(ctx)
+	s.readOwnFiles()
 	waitConfigTest()
+	s.noteGaps()
 	sort.Strings(s.Notes)
 	return s, nil
 }
