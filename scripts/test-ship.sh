@@ -29,7 +29,7 @@ fail() { echo "FAIL package test: $*" >&2; exit 1; }
 step() { echo "-- [${SECONDS}s] $*"; }
 
 [ "$(id -u)" -eq 0 ] || need "dpkg -i and the lab nginx need root"
-for c in dpkg dpkg-deb man ansible-playbook readelf nginx /usr/bin/python3; do
+for c in dpkg dpkg-deb man col ansible-playbook readelf nginx /usr/bin/python3; do
   command -v "$c" >/dev/null 2>&1 || need "$c is not installed (scripts/test.sh installs it)"
 done
 if dpkg-query -W -f='${db:Status-Status}' ngxdoctor 2>/dev/null | grep -qv '^not-installed$'; then
