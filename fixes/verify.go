@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -75,21 +76,26 @@ func alive(pid int, name string) bool {
 // a new worker has started: a master that rejects the new config keeps its
 // old workers, so no new worker means the reload did not take.
 func (e *Engine) reloadNginx(ctx context.Context, nx nginxRef, old map[int]bool, logf func(string, ...any)) error {
-	// The pid must still be a master: after a restart it may name a worker
-	// (which ignores HUP) or anything else.
-	if nx.MasterPID > 0 && alive(nx.MasterPID, "nginx: master process") {
-		if err := syscall.Kill(nx.MasterPID, syscall.SIGHUP); err != nil {
-			return fmt.Errorf("reload: %w", err)
-		}
-		logf("sent HUP to the nginx master (pid %d)", nx.MasterPID)
-	} else {
-		argv := nx.args("-s", "reload")
-		if out, err := e.run(ctx, argv); err != nil {
-			return fmt.Errorf("reload: %w", withOutput(err, out))
-		}
-		logf("ran %s", strings.Join(argv, " "))
+	// Only the master verified, just now, to run this config is signalled:
+	// after a restart the journal's pid may name a worker, another nginx,
+	// or nothing.
+	target, err := verifiedMaster(ctx, nx)
+	switch {
+	case errors.Is(err, nginx.ErrNoMaster) && nx.MasterPID <= 0:
+		logf("nginx is not running for %s: the change takes effect when it starts", nx.Config)
 		return nil
+	case err != nil:
+		return fmt.Errorf("reload: nothing was signalled: %w", err)
 	}
+	defer target.close()
+	pid := target.pid
+	if pid != nx.MasterPID {
+		old = children(pid)
+	}
+	if err := target.signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	logf("sent HUP to the nginx master (pid %d), verified to run %s", pid, nx.Config)
 	wait := e.ReloadWait
 	if wait == 0 {
 		wait = 10 * time.Second
@@ -97,7 +103,7 @@ func (e *Engine) reloadNginx(ctx context.Context, nx nginxRef, old map[int]bool,
 	deadline := time.Now().Add(wait)
 	started := 0
 	for {
-		cur := children(nx.MasterPID)
+		cur := children(pid)
 		lingering := 0
 		for pid := range cur {
 			if !old[pid] && started == 0 {

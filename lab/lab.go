@@ -283,6 +283,19 @@ func (l *Lab) Processes() []int {
 	return pids
 }
 
+// StopNginx stops the lab's nginx (master and workers) and leaves its
+// config, logs and backends in place: a config whose nginx is stopped.
+// Close still cleans up everything.
+func (l *Lab) StopNginx() error {
+	if l.nginx == nil {
+		return nil
+	}
+	return stopChild(l.nginx, syscall.SIGTERM)
+}
+
+// Workers are the nginx master's live workers (a reload replaces them).
+func (l *Lab) Workers() map[int]bool { return l.workers() }
+
 // NginxPID is the nginx master's pid.
 func (l *Lab) NginxPID() int {
 	if l.nginx == nil {
@@ -414,10 +427,22 @@ func (l *Lab) Get(ctx context.Context, path string) (int, error) {
 }
 
 // Trigger makes n requests to l.Path one after another (at least as many as
-// the scenario needs to show its failure, e.g. 2 for no-live-upstreams) so
-// that the logs get their lines. A request that fails gets status 0.
+// the scenario needs to show its failure, e.g. 2 for no-live-upstreams; all
+// at once for a scenario with Concurrency) so that the logs get their
+// lines. A request that fails gets status 0.
 func (l *Lab) Trigger(ctx context.Context, n int) []int {
 	n = max(n, l.Scenario.MinRequests)
+	if c := l.Scenario.Concurrency; c > 1 {
+		// All at once: what shows only under load.
+		n = max(n, c)
+		statuses := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { statuses[i], _ = l.Get(ctx, l.Path) })
+		}
+		wg.Wait()
+		return statuses
+	}
 	statuses := make([]int, 0, n)
 	for range n {
 		if ctx.Err() != nil {

@@ -30,6 +30,17 @@ type Scenario struct {
 	NeedsRoot bool
 	// MinRequests is how many requests it takes for Message to appear.
 	MinRequests int
+	// Intermittent: only some requests get Status, the others 200 (nginx
+	// alternates between a name's addresses and rests a failed one).
+	Intermittent bool
+	// Concurrency: Trigger sends this many requests at once (an overload
+	// shows only under load); 0 or 1 sends them one after another.
+	Concurrency int
+	// ErrorLevel is the error_log level of the config ("info" when empty).
+	ErrorLevel string
+	// Hosts is the /etc/hosts the scenario needs ("" for the machine's):
+	// run it in a private mount namespace (labtest.PrivateHosts).
+	Hosts string
 
 	rootReason string
 	setup      func(ctx context.Context, l *Lab) (site string, err error)
@@ -37,6 +48,10 @@ type Scenario struct {
 
 // Scenarios returns all scenarios, healthy first, in a stable order.
 func Scenarios() []Scenario {
+	return append(baseScenarios(), evidenceScenarios()...)
+}
+
+func baseScenarios() []Scenario {
 	return []Scenario{
 		{
 			Name:        "healthy",

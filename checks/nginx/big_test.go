@@ -82,3 +82,28 @@ func BenchmarkLoadServers(b *testing.B) {
 		})
 	}
 }
+
+// A line reached twice (a snippet included by two servers, an address an
+// upstream lists twice) is listed once per target.
+func TestTargetsListLinesOnce(t *testing.T) {
+	files := map[string][]byte{
+		"/n.conf":   []byte("events {}\nhttp {\n upstream app { server 127.0.0.1:3000; server 127.0.0.1:3000; }\n server { listen 80; include /loc.conf; }\n server { listen 81; include /loc.conf; }\n}\n"),
+		"/loc.conf": []byte("location / { proxy_pass http://app; }\n"),
+	}
+	c, err := Load(context.Background(), memSystem{files: files}, "/n.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := c.Targets()
+	if len(ts) != 1 {
+		t.Fatalf("got %d targets, want 1", len(ts))
+	}
+	var got []string
+	for _, p := range ts[0].ReferencedAt {
+		got = append(got, p.String())
+	}
+	want := []string{"/n.conf:3", "/loc.conf:1"}
+	if strings.Join(got, " ") != strings.Join(want, " ") || len(ts[0].Passes) != 2 {
+		t.Errorf("got references %v and passes %v, want %v and 2 passes", got, ts[0].Passes, want)
+	}
+}

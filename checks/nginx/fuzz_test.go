@@ -92,3 +92,23 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// braceDepth must agree with crossplane's lexer wherever it answers.
+func FuzzBraceDepth(f *testing.F) {
+	for _, s := range []string{
+		"a { b { c; } }", `a "{" { b '}' { } }`, "a { # {\n b { } }", `a \{ { b { } }`,
+		"a {{ }", "a { ; ; }", "} {", "a { b \"x\\\"{\" { } }", "a$ { }", "a { b\r{ } }",
+		"http { server { location / { if ($x) { return 200; } } } }",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := braceDepth(context.Background(), data)
+		if !ok {
+			return
+		}
+		if want := lexDepth(context.Background(), data); got != want {
+			t.Fatalf("braceDepth(%q) = %d, crossplane's tokens nest %d deep", data, got, want)
+		}
+	})
+}

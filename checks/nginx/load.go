@@ -83,7 +83,7 @@ func (s *source) open(path string) (io.ReadCloser, error) {
 		if data, err = s.read(path); err != nil {
 			return s.fail(path, err)
 		}
-		if depth := nesting(data); depth > maxDepth {
+		if depth := nesting(s.ctx, data); depth > maxDepth {
 			return s.fail(path, fmt.Errorf("blocks nested more than %d deep", maxDepth))
 		}
 		s.raw[path] = data
@@ -119,13 +119,23 @@ func (r ctxReader) Read(p []byte) (int, error) {
 
 // nesting is the deepest block nesting in a config file, counted on the
 // same tokens the parser will see (braces in strings, comments and Lua
-// code do not count). Files with few braces need no lexing at all.
-func nesting(data []byte) int {
+// code do not count). Files with few braces need no lexing at all; most
+// others are scanned by braceDepth, and only those it cannot judge are
+// lexed by crossplane (a second full lex of a 50 MB file cost seconds).
+func nesting(ctx context.Context, data []byte) int {
 	if bytes.Count(data, []byte("{")) <= maxDepth {
 		return 0
 	}
+	if d, ok := braceDepth(ctx, data); ok {
+		return d
+	}
+	return lexDepth(ctx, data)
+}
+
+// lexDepth is the deepest nesting of crossplane's tokens of data.
+func lexDepth(ctx context.Context, data []byte) int {
 	depth, deepest := 0, 0
-	for t := range crossplane.LexWithOptions(bytes.NewReader(data), lexOptions()) {
+	for t := range crossplane.LexWithOptions(ctxReader{ctx, bytes.NewReader(data)}, lexOptions()) {
 		if t.Error != nil {
 			break
 		}
@@ -139,6 +149,93 @@ func nesting(data []byte) int {
 		}
 	}
 	return deepest
+}
+
+// braceDepth follows crossplane's lexer (words, quotes, escapes, comments,
+// and its stop at a repeated "{" or ";" or an unbalanced "}") over bytes
+// to find the deepest nesting. It declines (ok false) what that lexer
+// reads otherwise: non-ASCII bytes (Unicode spaces), "${" (its variable
+// state) and Lua blocks (their own lexer).
+func braceDepth(ctx context.Context, data []byte) (deepest int, ok bool) {
+	if bytes.Contains(data, []byte("_by_lua")) {
+		return 0, false
+	}
+	const (
+		space = iota
+		word
+		quoted
+		comment
+	)
+	state, inToken, esc, dup := space, false, false, false
+	var quote, prev byte
+	depth := 0
+	for i, c := range data {
+		if i&(1<<20-1) == 0 && ctx.Err() != nil {
+			return 0, true // load reports the cancellation
+		}
+		if c >= 0x80 {
+			return 0, false
+		}
+		if c == '\r' {
+			continue
+		}
+		if c == '{' && prev == '$' && !esc {
+			return 0, false
+		}
+		prev = c
+		if c == '\\' && !esc {
+			esc = true
+			continue
+		}
+		escaped := esc
+		esc = false
+		isSpace := !escaped && (c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f')
+		switch state {
+		case space:
+			if isSpace {
+				continue
+			}
+			if !escaped && c == '#' {
+				state = comment
+				continue
+			}
+			state, inToken = word, false
+			fallthrough
+		case word:
+			switch {
+			case isSpace:
+				state, inToken = space, false
+			case !escaped && (c == '"' || c == '\'') && !inToken:
+				state, quote, dup = quoted, c, false
+			case !escaped && (c == '{' || c == '}' || c == ';'):
+				if dup && c != '}' {
+					return deepest, true
+				}
+				dup = true
+				switch c {
+				case '{':
+					depth++
+					deepest = max(deepest, depth)
+				case '}':
+					if depth--; depth < 0 {
+						return deepest, true
+					}
+				}
+				state, inToken = space, false
+			default:
+				dup, inToken = false, true
+			}
+		case quoted:
+			if !escaped && c == quote {
+				state, inToken = space, false
+			}
+		case comment:
+			if c == '\n' {
+				state = space
+			}
+		}
+	}
+	return deepest, true
 }
 
 func (s *source) fail(path string, err error) (io.ReadCloser, error) {
@@ -167,24 +264,48 @@ func (s *source) globFiles(pattern string) ([]string, error) {
 // through sys.
 func Load(ctx context.Context, sys host.System, path string) (*Config, error) {
 	src := newSource(ctx, path)
-	src.read = func(p string) ([]byte, error) { return readFile(sys, p, MaxConfigBytes-src.bytes) }
+	src.read = func(p string) ([]byte, error) { return readFileCtx(ctx, sys, p, MaxConfigBytes-src.bytes) }
 	src.glob = sys.Glob
 	return load(src, path, false)
 }
 
 // readFile reads a whole file, refusing more than limit bytes.
 func readFile(sys host.System, path string, limit int64) ([]byte, error) {
+	return readFileCtx(context.Background(), sys, path, limit)
+}
+
+// readFileCtx reads a whole file into one buffer of its size, a MiB at a
+// time, and stops when ctx is done: io.ReadAll's growing buffer took
+// seconds on a 50 MB config, all of them deaf to SIGTERM.
+func readFileCtx(ctx context.Context, sys host.System, path string, limit int64) ([]byte, error) {
 	f, err := sys.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if f.Size() > limit {
+	size := f.Size()
+	if size > limit {
 		return nil, fmt.Errorf("configuration larger than %d MiB", MaxConfigBytes>>20)
 	}
-	data, err := io.ReadAll(io.NewSectionReader(f, 0, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	// One byte more than the size tells a file that grew since.
+	data := make([]byte, 0, size+1)
+	for int64(len(data)) <= limit {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		want := min(int64(cap(data)-len(data)), 1<<20)
+		if want == 0 {
+			data = append(data, 0)[:len(data)] // grow: the file is longer than it said
+			continue
+		}
+		n, err := f.ReadAt(data[len(data):len(data)+int(want)], int64(len(data)))
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) || err == nil && n == 0 {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
 	}
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("configuration larger than %d MiB", MaxConfigBytes>>20)
@@ -351,6 +472,7 @@ func load(src *source, main string, single bool) (cfg *Config, err error) {
 			cfg.Errors = append(cfg.Errors, fmt.Sprintf("%s: %v", p, src.failed[p]))
 		}
 	}
+	cfg.Passes = make([]Pass, 0, t.passes)
 	if err := build(src.ctx, cfg, nodes); err != nil {
 		return nil, fmt.Errorf("read nginx configuration %s: stopped: %w", main, err)
 	}
@@ -384,6 +506,7 @@ type node struct {
 
 type tree struct {
 	ctx     context.Context
+	passes  int // *_pass directives, to size Config.Passes once
 	payload *crossplane.Payload
 	failed  map[string]error
 	active  map[int]bool
@@ -433,6 +556,9 @@ func (t *tree) nodes(dirs crossplane.Directives, file string) []*node {
 		}
 		t.count++
 		n := &node{name: d.Directive, args: d.Args, at: Pos{File: file, Line: d.Line}, isBlock: d.IsBlock()}
+		if _, ok := passModules[n.name]; ok {
+			t.passes++
+		}
 		if n.isBlock {
 			n.block = t.nodes(d.Block, file)
 		}

@@ -175,4 +175,9 @@ type Install struct {
 	// ErrorLogDefault is nginx -V's --error-log-path (used when the config names none).
 	ErrorLogDefault string `json:"error_log_default,omitempty"`
 	Prefix          string `json:"prefix,omitempty"`
+	// Masters are every nginx master on the host, oldest first; Chosen says
+	// which one was taken and why (or why none was: -c names a config no
+	// master runs).
+	Masters []Master `json:"masters,omitempty"`
+	Chosen  string   `json:"chosen,omitempty"`
 }

@@ -14,14 +14,36 @@ func (c *Config) Targets() []Target {
 	var out []Target
 	// Every target, reference and pass is indexed once: a backend that
 	// thousands of locations pass to must not cost a scan of its list
-	// per location (that made a big config quadratic).
+	// per location (that made a big config quadratic), and an upstream's
+	// servers become targets once per kind of pass, not once per pass.
 	index := map[string]int{}
 	type ref struct {
 		target int
 		at     Pos
 	}
 	refs := map[ref]bool{}
-	add := func(t Target, pass int, at ...Pos) {
+	// shared are the lines more than one pass or server line is at (a
+	// snippet included twice, a one-line config): only references to
+	// those need the map to be listed once.
+	shared := map[Pos]bool{}
+	{
+		seen := make(map[Pos]bool, len(c.Passes))
+		note := func(at Pos) {
+			if seen[at] {
+				shared[at] = true
+			}
+			seen[at] = true
+		}
+		for _, u := range c.Upstreams {
+			for _, sv := range u.Servers {
+				note(sv.At)
+			}
+		}
+		for _, p := range c.Passes {
+			note(p.At)
+		}
+	}
+	target := func(t Target) int {
 		key := t.Kind + " " + t.Address
 		i, ok := index[key]
 		if !ok {
@@ -29,21 +51,36 @@ func (c *Config) Targets() []Target {
 			index[key] = i
 			out = append(out, t)
 		}
-		for _, p := range at {
-			if r := (ref{i, p}); !refs[r] {
-				refs[r] = true
-				out[i].ReferencedAt = append(out[i].ReferencedAt, p)
-			}
+		return i
+	}
+	refer := func(i int, at Pos, once bool) {
+		if once {
+			out[i].ReferencedAt = append(out[i].ReferencedAt, at)
+			return
 		}
-		// Passes come in order, so a pass already listed is the last one.
-		if ps := out[i].Passes; len(ps) == 0 || ps[len(ps)-1] != pass {
-			out[i].Passes = append(out[i].Passes, pass)
+		if r := (ref{i, at}); !refs[r] {
+			refs[r] = true
+			out[i].ReferencedAt = append(out[i].ReferencedAt, at)
 		}
+	}
+	use := func(i, pass int, at Pos, once bool) {
+		// Passes come in order, so a pass already listed is the last one
+		// (an upstream may list one address twice), its line with it.
+		if ps := out[i].Passes; len(ps) > 0 && ps[len(ps)-1] == pass {
+			return
+		}
+		out[i].Passes = append(out[i].Passes, pass)
+		refer(i, at, once)
 	}
 	groups := make(map[string]*Upstream, len(c.Upstreams))
 	for i := len(c.Upstreams) - 1; i >= 0; i-- {
 		groups[strings.ToLower(c.Upstreams[i].Name)] = &c.Upstreams[i]
 	}
+	type groupKind struct {
+		u              *Upstream
+		module, scheme string
+	}
+	servers := map[groupKind][]int{}
 	for pi, p := range c.Passes {
 		switch {
 		case p.Upstream != "":
@@ -51,22 +88,33 @@ func (c *Config) Targets() []Target {
 			if u == nil {
 				continue
 			}
-			for si := range u.Servers {
-				s := u.Servers[si]
-				t := endpoint(p, s.Address, 80)
-				t.Upstream = u.Name
-				t.Server = &s
-				add(t, pi, s.At, p.At)
+			k := groupKind{u, p.Module, p.Scheme}
+			ts, ok := servers[k]
+			if !ok {
+				for si := range u.Servers {
+					s := u.Servers[si]
+					t := endpoint(p, s.Address, 80)
+					t.Upstream = u.Name
+					t.Server = &s
+					i := target(t)
+					refer(i, s.At, false)
+					ts = append(ts, i)
+				}
+				servers[k] = ts
+			}
+			once := !shared[p.At]
+			for _, i := range ts {
+				use(i, pi, p.At, once)
 			}
 		case p.Address != "":
-			add(endpoint(p, p.Address, 0), pi, p.At)
+			use(target(endpoint(p, p.Address, 0)), pi, p.At, !shared[p.At])
 		case p.Variables:
-			add(Target{
+			use(target(Target{
 				Kind:    kind(p, strings.Contains(p.Value, "unix:")),
 				Network: network(strings.Contains(p.Value, "unix:")),
 				Address: p.Value,
 				Dynamic: true,
-			}, pi, p.At)
+			}), pi, p.At, !shared[p.At])
 		}
 	}
 	return out

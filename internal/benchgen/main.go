@@ -95,11 +95,11 @@ var busyLines = []string{
 	` [error] 812#812: *%d recv() failed (104: Connection reset by peer) while reading response header from upstream, client: 203.0.113.%d, server: shop.example, request: "GET /api/user/%d HTTP/1.1", upstream: "http://127.0.0.1:3002/api/user/%d", host: "shop.example"` + "\n",
 }
 
-// busyLog writes lines upstream errors evenly over the last 15 minutes
+// busyLog writes lines upstream errors evenly over the last 14 minutes
 // (the newest a second ago), about 280 bytes each.
 func busyLog(w *bufio.Writer, lines int) {
 	end := time.Now().Add(-time.Second)
-	start := end.Add(-15*time.Minute + 5*time.Second)
+	start := end.Add(-14 * time.Minute)
 	step := (end.Sub(start)) / time.Duration(max(lines, 1))
 	for i := range lines {
 		t := start.Add(time.Duration(i) * step)
