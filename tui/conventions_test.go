@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 )
 
 // While probes run the bar names what it waits for and until when.
@@ -84,4 +87,36 @@ func TestResizeDuringRun(t *testing.T) {
 	m.Update(outcomeMsg{gen: m.gen, outcome: o, plans: socketPlan(o)})
 	m.Update(tea.WindowSizeMsg{Width: 72, Height: 21})
 	fits(t, ansi.Strip(m.View().Content), 72, 21)
+}
+
+// With two nginx masters the context line says so, and s runs the checks
+// again against the other master's config.
+func TestSwitchMaster(t *testing.T) {
+	o := socketOutcome()
+	o.Snapshot.Install.Masters = []nginx.Master{{PID: o.Snapshot.Install.MasterPID, Config: "/etc/nginx/nginx.conf"}, {PID: 4242, Config: "/opt/other/nginx.conf"}}
+	var got checks.Options
+	cfg := testConfig(o)
+	cfg.Run = func(ctx context.Context, sys host.System, opts checks.Options, p func(checks.Event)) (*checks.Outcome, error) {
+		got = opts
+		return fakeRun(o, nil)(ctx, sys, opts, p)
+	}
+	m := ready(t, cfg, o, 80, 24)
+	mustContain(t, screen(m), "2 nginx masters: s to switch")
+	cmd := press(m, "s")
+	mustContain(t, screen(m), "switched to the nginx master 4242 (/opt/other/nginx.conf)")
+	finishRun(t, m, cmd)
+	if got.MasterPID != 4242 || got.Config != "/opt/other/nginx.conf" {
+		t.Fatalf("s ran the checks with master %d config %q, want 4242 /opt/other/nginx.conf", got.MasterPID, got.Config)
+	}
+}
+
+// An incomplete run never says healthy.
+func TestIncompleteIsNotHealthy(t *testing.T) {
+	o := healthyOutcome()
+	o.Complete = false
+	o.Verdict = checks.Verdict{Status: "incomplete", Summary: "Incomplete: the probes did not finish."}
+	m := ready(t, testConfig(o), o, 80, 24)
+	s := strings.Split(screen(m), "\n")[0]
+	mustContain(t, s, "! Incomplete: the probes did not finish.")
+	mustNotContain(t, s, "healthy")
 }
