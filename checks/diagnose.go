@@ -108,7 +108,11 @@ func (d *diagnosis) get(id CauseID, target string) (*Cause, bool) {
 func (d *diagnosis) add(c Cause) *Cause {
 	if old, ok := d.get(c.ID, c.Target); ok {
 		old.Live = old.Live || c.Live
-		old.Evidence = append(old.Evidence, c.Evidence...)
+		for _, e := range c.Evidence {
+			if !contains(old.Evidence, e) {
+				old.Evidence = append(old.Evidence, e)
+			}
+		}
 		old.Facts.fill(c.Facts)
 		return old
 	}

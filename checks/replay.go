@@ -142,8 +142,8 @@ func (s *Snapshot) indexOurs() {
 }
 
 // replayPlan picks the requests to make: for each location with a pass on
-// a server this host can reach, its recent failing requests, else a path
-// it matches.
+// a server this host can reach, its recent failing requests and a path it
+// matches (prefix and exact locations).
 func (s *Snapshot) replayPlan() []Replay {
 	if s.Config == nil {
 		return nil
@@ -181,12 +181,11 @@ func (s *Snapshot) replayPlan() []Replay {
 			out = append(out, Replay{Method: q.method, Path: q.uri, Host: host, Addr: addr, Pass: pi, Location: p.Location, From: q.from})
 			n++
 		}
-		if n > 0 {
-			continue
-		}
+		// The location's own path too: beside a failing request it shows
+		// whether the location fails as a whole ("GET /export fails, GET / works").
 		path := prefixPath(p.Location)
 		if path == "" {
-			continue // a regex location: no failing request of the window matched it
+			continue // a regex location: only the window's failing requests match it
 		}
 		k := "GET " + addr + " " + name + " " + path
 		if !seen[k] {

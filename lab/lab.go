@@ -41,6 +41,9 @@ type Lab struct {
 	WorkerUser string   // user the workers run as ("www-data" when root, else the current user)
 	Site       string   // the site file holding the server block (DIR/sites-enabled/app.conf)
 	PHPFPM     string   // php-fpm's config (pool included) when the scenario runs php-fpm, else ""
+	// moved is where the backend listens now when the running nginx was
+	// told another address (config-not-loaded, reload-failed).
+	moved string
 
 	Scenario Scenario
 
@@ -157,7 +160,13 @@ func (l *Lab) start(ctx context.Context) error {
 			return err
 		}
 	}
-	return l.startNginx(ctx)
+	if err := l.startNginx(ctx); err != nil {
+		return err
+	}
+	if l.Scenario.after != nil {
+		return l.Scenario.after(ctx, l)
+	}
+	return nil
 }
 
 // startNginx runs nginx in the foreground (daemon off in the config) as our
@@ -505,6 +514,30 @@ func (l *Lab) Reload(ctx context.Context) error {
 			}
 		}
 		if !stale && listening(l.Addr) {
+			return nil
+		}
+	}
+}
+
+// hupRejected sends SIGHUP to the lab's master and waits for the [emerg]
+// with which nginx refuses the new config.
+func (l *Lab) hupRejected(ctx context.Context) error {
+	var offset int64
+	if fi, err := os.Stat(l.ErrorLog); err == nil {
+		offset = fi.Size()
+	}
+	if err := l.nginx.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("lab: SIGHUP: %w", err)
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("lab: no [emerg] after SIGHUP: %w", ctx.Err())
+		case <-tick.C:
+		}
+		if emergSince(l.ErrorLog, offset) != "" {
 			return nil
 		}
 	}
