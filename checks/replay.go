@@ -39,8 +39,8 @@ type Replay struct {
 	Pass     int    `json:"-"`
 	Location string `json:"location"`
 	// From says where the request came from: "error log", "access log"
-	// (a recent failing request of the window) or "location" (a path the
-	// location matches).
+	// (a recent failing request of the window), "before the fix"
+	// (Options.Again) or "location" (a path the location matches).
 	From   string        `json:"from"`
 	Status int           `json:"status"`
 	Error  string        `json:"error,omitempty"`
@@ -89,6 +89,9 @@ func (s *Snapshot) failingRequests() []seenRequest {
 			seen[k] = true
 			out = append(out, q)
 		}
+	}
+	for _, r := range s.Options.Again {
+		add(seenRequest{method: r.Method, uri: r.Path, host: r.Host, from: "before the fix"})
 	}
 	var es []logs.Entry
 	for _, l := range s.ErrorLogs {

@@ -26,6 +26,10 @@ type Options struct {
 	// NotBefore starts the window no earlier than this: after a fix, the
 	// lines from before it are history, not evidence of the present.
 	NotBefore time.Time
+	// Again are requests through nginx that failed before a fix: they are
+	// asked again whatever the window holds, so the run after a fix is
+	// judged by the very requests that failed (the wizard's rerun).
+	Again []Replay
 	// MasterPID selects one of several running masters (the wizard's
 	// switch); zero: discover. With Config, the master must run it.
 	MasterPID int32

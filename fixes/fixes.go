@@ -255,6 +255,20 @@ type Applied struct {
 	RolledBack bool     `json:"rolled_back"`
 	Log        []string `json:"log"`
 	JournalID  string   `json:"journal_id,omitempty"`
+	// Requests are the requests through nginx that failed before the fix
+	// (saved with the outcome), asked again after it: the fix is verified
+	// only when every one succeeds.
+	Requests []Request `json:"requests,omitempty"`
+}
+
+// Request is one failing request through nginx replayed after a fix.
+type Request struct {
+	// Text is "GET /export on shop.test".
+	Text string `json:"request"`
+	// Before and After are the answers ("502", or the error).
+	Before string `json:"before"`
+	After  string `json:"after"`
+	OK     bool   `json:"ok"`
 }
 
 // ErrReadOnly is returned by Apply when fixes are not allowed.

@@ -489,6 +489,10 @@ func TestReloadOnlySignalsAMaster(t *testing.T) {
 	for pid := range children(l.Master) {
 		worker = pid
 	}
+	// A worker just forked still bears the master's title until it sets its own.
+	for deadline := time.Now().Add(5 * time.Second); !alive(worker, "nginx: worker process") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	before := children(l.Master)
 	e := testEngine(t)
 	e.ReloadWait = time.Second

@@ -134,6 +134,11 @@ func newFix() *cobra.Command {
 				return err
 			}
 			fx, bound, err := fixes.Find(in.Outcome, args[0])
+			if errors.Is(err, fixes.ErrNotBound) {
+				// Printed whole: a wrapped path cannot be pasted.
+				fmt.Fprintln(os.Stderr, "Refused: "+err.Error())
+				return &exitError{code: 1, quiet: true}
+			}
 			if err != nil {
 				return err
 			}
@@ -170,6 +175,12 @@ func newFix() *cobra.Command {
 			}
 			if err != nil {
 				return &exitError{code: 1, err: err}
+			}
+			if len(a.Requests) > 0 {
+				fmt.Println("The requests that failed before the fix, asked again:")
+				for _, q := range a.Requests {
+					fmt.Printf("  %s: %s before, %s now\n", q.Text, q.Before, q.After)
+				}
 			}
 			switch {
 			case a.RolledBack:
