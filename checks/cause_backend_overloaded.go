@@ -48,4 +48,7 @@ var backendOverloadedRule = Rule{
 		return NoMatch
 	},
 	Seen: "did not accept connections in time",
+	// The php-fpm pool behind the target, found whether the probe or only
+	// the log shows the cause.
+	Relate: func(s *Snapshot, c *Cause, _ []*Cause) { s.enrichPool(c) },
 }

@@ -14,6 +14,19 @@ var invalidResponseRule = Rule{
 	ID:   CauseInvalidResponse,
 	Step: 5,
 	Live: func(s *Snapshot, t nginx.Target, p probe.Result) []Cause {
+		if m, ok := s.mismatch(t); ok && s.answer(t, p) != nil {
+			at := t.Address
+			if len(t.ReferencedAt) > 0 {
+				at = t.ReferencedAt[len(t.ReferencedAt)-1].String()
+			}
+			ev := []string{"listener: " + listenerLine(m.Listener) + " (" + m.Who.Name + " speaks " + m.Speaks + ")"}
+			if fpm, pool, ok := s.poolFor(t); ok {
+				ev = append(ev, poolLine(fpm, pool))
+			}
+			c := s.liveCause(CauseInvalidResponse, t, p, High, m.summary(t, at), ev...)
+			c.Facts.Speaks = m.Who.Speaks
+			return []Cause{c}
+		}
 		h := s.answered(t, p)
 		if h == nil || h.Class != "invalid-header" {
 			return nil
@@ -23,6 +36,11 @@ var invalidResponseRule = Rule{
 	Logged: func(e logs.Entry, t nginx.Target) Match {
 		if e.Class == logs.InvalidHeader || e.Class == logs.GRPC {
 			return Creates
+		}
+		if e.Class == logs.Reset || e.Class == logs.Closed || e.Class == logs.BrokenPipe {
+			// What a server of another protocol does with nginx's request;
+			// counted here when the listener says so (mismatch).
+			return Joins
 		}
 		return NoMatch
 	},

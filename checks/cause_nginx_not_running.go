@@ -11,8 +11,13 @@ var nginxNotRunningRule = Rule{
 		if s.Install.Running {
 			return nil
 		}
+		// Masters of other configs are named, never taken for this one.
+		ev := []string{"process table: no \"nginx: master process\" runs " + s.Install.Config}
+		for _, m := range s.Install.Masters {
+			ev = append(ev, "also running: "+m.String())
+		}
 		return []Cause{{ID: CauseNginxNotRunning, Target: "nginx", Live: true, Confidence: High,
 			Summary:  fmt.Sprintf("No nginx master process is running for %s: clients get no answer at all, not a 502.", s.Install.Config),
-			Evidence: []string{"process table: no \"nginx: master process\""}}}
+			Evidence: ev}}
 	},
 }

@@ -13,23 +13,17 @@ import (
 var selinuxDeniedRule = Rule{
 	ID:   CauseSELinuxDenied,
 	Step: 3,
+	// Only where SELinux is present and enforcing: a 13 on a host without
+	// it is not SELinux's, whatever the log says.
+	Applies: func(s *Snapshot) bool { return s.selinuxEnforcing() },
 	Live: func(s *Snapshot, t nginx.Target, p probe.Result) []Cause {
 		if t.Network == "unix" || p.Status != probe.PermissionDenied {
 			return nil
 		}
 		se := s.SELinux
-		var c Cause
-		switch {
-		case s.selinuxEnforcing():
-			ev := []string{"SELinux: enforcing, httpd_can_network_connect=" + onOff(se.NetworkConnect)}
-			ev = append(ev, firstN(se.Denials, 2)...)
-			c = s.liveCause(CauseSELinuxDenied, t, p, High, fmt.Sprintf("SELinux stops nginx connecting to %s (httpd_can_network_connect is %s).", t.Address, onOff(se.NetworkConnect)), ev...)
-		default:
-			if _, ruled := s.firewallRule(t); ruled {
-				return nil // firewall-blocked
-			}
-			c = s.liveCause(CauseSELinuxDenied, t, p, Low, fmt.Sprintf("Connecting to %s is denied (13) and SELinux state could not be read: %s.", t.Address, se.Note))
-		}
+		ev := []string{"SELinux: enforcing, httpd_can_network_connect=" + onOff(se.NetworkConnect)}
+		ev = append(ev, firstN(se.Denials, 2)...)
+		c := s.liveCause(CauseSELinuxDenied, t, p, High, fmt.Sprintf("SELinux stops nginx connecting to %s (httpd_can_network_connect is %s).", t.Address, onOff(se.NetworkConnect)), ev...)
 		c.Facts.Port = t.Port
 		return []Cause{c}
 	},

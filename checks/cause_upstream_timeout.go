@@ -24,15 +24,19 @@ var upstreamTimeoutRule = Rule{
 		for _, pi := range t.Passes {
 			pass := s.Config.Passes[pi]
 			name, limit, at := readTimeout(pass)
-			slow := h.Class == "timeout" && s.Options.timeout() >= limit
+			// The probe waits at least the read timeout (probe.Ask), up to a
+			// cap: only a wait that long proves nginx gives up too.
+			slow := h.Class == "timeout" && h.Waited >= limit
 			if limit <= 0 || !(h.TTFB > limit || slow) {
 				continue
 			}
 			measured := h.TTFB
+			summary := fmt.Sprintf("The backend at %s answered in %s; %s is %s, so nginx gives up first.", t.Address, msText(measured), name, limit)
 			if slow {
-				measured = s.Options.timeout()
+				measured = h.Waited
+				summary = fmt.Sprintf("The backend at %s did not answer within %s; %s is %s.", t.Address, measured.Round(time.Millisecond), name, limit)
 			}
-			c := s.liveCause(CauseUpstreamTimeout, t, p, High, fmt.Sprintf("The backend at %s takes over %s to answer; %s is %s.", t.Address, measured.Round(time.Millisecond), name, limit),
+			c := s.liveCause(CauseUpstreamTimeout, t, p, High, summary,
 				fmt.Sprintf("%s %s (%s)", name, limit, atOrDefault(at)))
 			c.Facts.Setting, c.Facts.SettingAt, c.Facts.Took = name, at, measured
 			c.Facts.LocationAt = pass.At.String()

@@ -95,6 +95,6 @@ type Cause struct {
 
 // Verdict is the one-line answer.
 type Verdict struct {
-	Status  string `json:"status"` // "ok" or "problem"
+	Status  string `json:"status"` // "ok", "problem", or "incomplete" (interrupted, or a phase did not finish)
 	Summary string `json:"summary"`
 }

@@ -55,7 +55,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	}
 	s := &Snapshot{Sys: sys, Options: opts, Root: sys.Euid() == 0, Units: map[string]host.Unit{}}
 
-	inst, err := nginx.Discover(ctx, sys, opts.Config, opts.Nginx)
+	inst, err := nginx.Find(ctx, sys, nginx.Want{Config: opts.Config, Binary: opts.Nginx, PID: opts.MasterPID})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoNginx, err)
 	}
@@ -93,6 +93,9 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		tdeadline.Stop()
 		if testErr != nil {
 			s.Notes = append(s.Notes, fmt.Sprintf("nginx -t could not run: %v", testErr))
+			if tctx.Err() != nil && ctx.Err() == nil {
+				s.Unfinished = append(s.Unfinished, fmt.Sprintf("nginx -t did not answer within %s", time.Since(tstart).Round(time.Second)))
+			}
 		}
 	}
 
@@ -139,6 +142,11 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		s.Notes = append(s.Notes, fmt.Sprintf(format, args...))
 		mu.Unlock()
 	}
+	unfinished := func(format string, args ...any) {
+		mu.Lock()
+		s.Unfinished = append(s.Unfinished, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
 	goDo := func(phase string, f func()) {
 		wg.Add(1)
 		go func() {
@@ -163,7 +171,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		}
 	})
 	goDo("probes", func() {
-		s.Probes = probe.All(ctx, countProbes(sys, s.Targets, opts.timeout(), progress), s.Targets, hostHeaders(s.Targets), opts.timeout(), probeWorkers)
+		s.Probes = probe.All(ctx, countProbes(sys, s.Targets, opts.timeout(), progress), s.Targets, s.probeAsks(), opts.timeout(), probeWorkers)
 	})
 	goDo("host", func() {
 		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)
@@ -207,9 +215,17 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		hw.Wait()
 		s.readUnits(hctx)
 		s.readSockets()
+		if hctx.Err() != nil && ctx.Err() == nil {
+			unfinished("host facts (listeners, processes, firewall, units) did not finish within %s", 2*opts.timeout()+2*time.Second)
+		}
+		s.PHPFPM = host.ReadPHPFPM(hctx, sys, s.Processes, s.Since)
 	})
 	wg.Wait()
+	s.askFailing(ctx)
+	s.findMoved(ctx)
+	s.readOwnFiles()
 	waitConfigTest()
+	s.noteGaps()
 	sort.Strings(s.Notes)
 	return s, nil
 }

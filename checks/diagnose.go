@@ -42,7 +42,7 @@ func Diagnose(s *Snapshot) []Cause {
 		}
 		if p, probed := s.Probes[t.Address]; probed {
 			for _, r := range rules {
-				if r.Live != nil {
+				if r.Live != nil && r.applies(s) {
 					for _, c := range r.Live(s, t, p) {
 						d.add(c)
 					}
@@ -66,6 +66,7 @@ func Diagnose(s *Snapshot) []Cause {
 		}
 	}
 	d.serviceHistory()
+	d.blindEvidence()
 	return d.ranked()
 }
 
@@ -107,7 +108,11 @@ func (d *diagnosis) get(id CauseID, target string) (*Cause, bool) {
 func (d *diagnosis) add(c Cause) *Cause {
 	if old, ok := d.get(c.ID, c.Target); ok {
 		old.Live = old.Live || c.Live
-		old.Evidence = append(old.Evidence, c.Evidence...)
+		for _, e := range c.Evidence {
+			if !contains(old.Evidence, e) {
+				old.Evidence = append(old.Evidence, e)
+			}
+		}
 		old.Facts.fill(c.Facts)
 		return old
 	}
@@ -134,7 +139,7 @@ func (d *diagnosis) logged(t nginx.Target, n logs.Count) {
 	var c *Cause
 	var creator *Rule
 	for _, r := range rules {
-		if r.Logged == nil {
+		if r.Logged == nil || !r.applies(d.s) {
 			continue
 		}
 		m := r.Logged(e, t)
@@ -331,7 +336,7 @@ func (d *diagnosis) unattached(counts map[string][]logs.Count) {
 		for _, n := range counts[k] {
 			e := n.Entry()
 			for _, r := range rules {
-				if r.Unattached == nil {
+				if r.Unattached == nil || !r.applies(d.s) {
 					continue
 				}
 				found, ok := r.Unattached(d.s, e)
@@ -500,6 +505,9 @@ func (s *Snapshot) answered(t nginx.Target, p probe.Result) *probe.HTTP {
 	if h == nil || speaksTLSToPlain(t, h) {
 		return nil
 	}
+	if _, ok := s.mismatch(t); ok {
+		return nil // invalid-response says which protocol the port wants
+	}
 	return h
 }
 
@@ -616,7 +624,8 @@ func accepts(ip, dest string) bool {
 
 // alternative finds where a backend that refuses at t probably listens:
 // the same port on another address (the other loopback family, another
-// interface), else a backend-like process on a nearby port.
+// interface), else a listener no config references that answers t's
+// request (see movedTo).
 func (s *Snapshot) alternative(t nginx.Target) (host.Listener, string, bool) {
 	for _, l := range s.Listeners {
 		if l.Network == "tcp" && l.Port == t.Port && !accepts(l.IP, t.Host) && !isNginx(l) {
@@ -627,39 +636,16 @@ func (s *Snapshot) alternative(t nginx.Target) (host.Listener, string, bool) {
 			return l, why, true
 		}
 	}
-	var best host.Listener
-	bestDist := 0
-	for _, l := range s.Listeners {
-		dist := l.Port - t.Port
-		if dist < 0 {
-			dist = -dist
+	// Elsewhere: a listener that answered the target's own request
+	// (moved.go), never merely one that happens to listen nearby.
+	if c := s.movedTo(t); len(c) > 0 {
+		why := "it answers the same request"
+		if c[0].Who.Role == host.RoleApp {
+			why = "an application server no config references, and it answers the same request"
 		}
-		// A listener on an ephemeral port is some program's passing
-		// socket, not a configured backend: only fixed ports qualify.
-		if dist > 10 || bestDist != 0 && dist >= bestDist || l.Network != "tcp" || l.Port >= ephemeralPorts || isNginx(l) || notBackend(l) || !(isLoopback(l.IP) || l.IP == "0.0.0.0" || l.IP == "::") {
-			continue
-		}
-		// Another target's port is that target's, not this one's: asked
-		// only of the few nearby listeners, so a thousand targets do not
-		// cost a thousand scans each.
-		if s.portOfTarget(l.Port) {
-			continue
-		}
-		best, bestDist = l, dist
-	}
-	if bestDist > 0 {
-		return best, "a nearby port", true
+		return c[0].Listener, why, true
 	}
 	return host.Listener{}, "", false
-}
-
-func (s *Snapshot) portOfTarget(port int) bool {
-	for _, o := range s.Targets {
-		if o.Port == port {
-			return true
-		}
-	}
-	return false
 }
 
 // alternativeSocket finds a listening unix socket beside a missing one:
@@ -687,13 +673,10 @@ func (s *Snapshot) firewallRule(t nginx.Target) (host.Rule, bool) {
 		if r.Action != "reject" && r.Action != "drop" {
 			continue
 		}
-		if r.Port != 0 && r.Port != t.Port {
-			continue
-		}
-		if r.Port == 0 && r.Dest == "" {
+		if r.Port == 0 && r.Dest == "" && len(r.Except) == 0 {
 			continue // a policy: it would block everything, not this target
 		}
-		if r.Dest != "" && !destMatches(r.Dest, t.Host) {
+		if !r.Matches(t.Host, t.Port) {
 			continue
 		}
 		return r, true
@@ -712,14 +695,6 @@ func (s *Snapshot) listenersOnPort(port int) []string {
 		out = append(out, fmt.Sprintf("listeners: none on port %d", port))
 	}
 	return out
-}
-
-func destMatches(dest, host string) bool {
-	ip := net.ParseIP(host)
-	if _, n, err := net.ParseCIDR(dest); err == nil && ip != nil {
-		return n.Contains(ip)
-	}
-	return dest == host
 }
 
 func isLoopback(ip string) bool {

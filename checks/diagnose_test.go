@@ -61,10 +61,16 @@ func TestDiagnose(t *testing.T) {
 			s.Probes[tcp3000.Address] = probe.Result{Status: probe.Refused}
 			s.Listeners = []host.Listener{{Network: "tcp", Address: "[::1]:3000", IP: "::1", Port: 3000, Process: "node", PID: 9}}
 		}, "wrong-address", 0},
-		{"refused, node on a nearby fixed port", tcp3000, func(s *Snapshot) {
+		{"refused, node on a nearby fixed port answering the request", tcp3000, func(s *Snapshot) {
+			s.Probes[tcp3000.Address] = probe.Result{Status: probe.Refused}
+			l := host.Listener{Network: "tcp", Address: "127.0.0.1:3001", IP: "127.0.0.1", Port: 3001, Process: "node", PID: 9}
+			s.Listeners = []host.Listener{l}
+			s.Moved = map[string][]Candidate{tcp3000.Address: {answering(l, host.Identity{Name: "node", Speaks: "http", Role: host.RoleApp}, 200)}}
+		}, "wrong-address", 0},
+		{"refused, node on a nearby port that was not asked is not the backend", tcp3000, func(s *Snapshot) {
 			s.Probes[tcp3000.Address] = probe.Result{Status: probe.Refused}
 			s.Listeners = []host.Listener{{Network: "tcp", Address: "127.0.0.1:3001", IP: "127.0.0.1", Port: 3001, Process: "node", PID: 9}}
-		}, "wrong-address", 0},
+		}, "backend-down", 0},
 		{"refused, only an ephemeral-port listener nearby is not a backend", nginx.Target{Kind: "http", Network: "tcp", Address: "127.0.0.1:40000", Host: "127.0.0.1", Port: 40000}, func(s *Snapshot) {
 			s.Probes["127.0.0.1:40000"] = probe.Result{Status: probe.Refused}
 			s.Listeners = []host.Listener{{Network: "tcp", Address: "127.0.0.1:40003", IP: "127.0.0.1", Port: 40003, Process: "x.test"}}

@@ -27,9 +27,13 @@ func TestScenarios(t *testing.T) {
 		"wrong-address-port":      "wrong-address",
 		"no-live-upstreams":       "backend-down", // the group's failure follows from its servers'
 		"invalid-response-header": "invalid-response",
+		"reload-failed":           "config-invalid", // fix the file first; config-not-loaded follows from it
 	}
 	for _, sc := range lab.Scenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
+			if sc.Hosts != "" && !labtest.PrivateHosts(t, sc.Hosts) {
+				return
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			l, err := lab.Start(ctx, sc)
@@ -65,11 +69,17 @@ func TestScenarios(t *testing.T) {
 				t.Fatalf("top cause: got %s, want %s\n%s\nsteps:\n%s", top.ID, want, describe(o.Causes), steps(o))
 			}
 			if len(l.Backends) > 0 && !strings.Contains(top.Target, strings.TrimPrefix(l.Backends[0], "unix:")) &&
-				top.ID != "no-resolver" && top.ID != "dns-failure" {
+				top.ID != "no-resolver" && top.ID != "dns-failure" && top.ID != "nginx-file-access" && top.ID != "config-invalid" && top.ID != "config-not-loaded" {
 				t.Errorf("top cause target: got %s, want the backend %s", top.ID, l.Backends[0])
 			}
 			if !top.Live && !top.Logged {
 				t.Errorf("top cause has neither live nor log evidence: %+v", top)
+			}
+			if sc.Name == "reload-failed" && !hasCause(o.Causes, "config-not-loaded") {
+				t.Errorf("reload-failed: the failed reload is missing from %s", describe(o.Causes))
+			}
+			if sc.Name == "one-endpoint" && !strings.Contains(top.Summary, "GET /export fails, GET / works") {
+				t.Errorf("one-endpoint: the summary does not say which request fails: %q", top.Summary)
 			}
 			if sc.Name == "no-live-upstreams" && !hasCause(o.Causes, "no-live-upstreams") {
 				t.Errorf("no-live-upstreams: the group's failure is missing from %s", describe(o.Causes))

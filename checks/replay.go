@@ -39,8 +39,8 @@ type Replay struct {
 	Pass     int    `json:"-"`
 	Location string `json:"location"`
 	// From says where the request came from: "error log", "access log"
-	// (a recent failing request of the window) or "location" (a path the
-	// location matches).
+	// (a recent failing request of the window), "before the fix"
+	// (Options.Again) or "location" (a path the location matches).
 	From   string        `json:"from"`
 	Status int           `json:"status"`
 	Error  string        `json:"error,omitempty"`
@@ -89,6 +89,9 @@ func (s *Snapshot) failingRequests() []seenRequest {
 			seen[k] = true
 			out = append(out, q)
 		}
+	}
+	for _, r := range s.Options.Again {
+		add(seenRequest{method: r.Method, uri: r.Path, host: r.Host, from: "before the fix"})
 	}
 	var es []logs.Entry
 	for _, l := range s.ErrorLogs {
@@ -142,8 +145,8 @@ func (s *Snapshot) indexOurs() {
 }
 
 // replayPlan picks the requests to make: for each location with a pass on
-// a server this host can reach, its recent failing requests, else a path
-// it matches.
+// a server this host can reach, its recent failing requests and a path it
+// matches (prefix and exact locations).
 func (s *Snapshot) replayPlan() []Replay {
 	if s.Config == nil {
 		return nil
@@ -181,12 +184,11 @@ func (s *Snapshot) replayPlan() []Replay {
 			out = append(out, Replay{Method: q.method, Path: q.uri, Host: host, Addr: addr, Pass: pi, Location: p.Location, From: q.from})
 			n++
 		}
-		if n > 0 {
-			continue
-		}
+		// The location's own path too: beside a failing request it shows
+		// whether the location fails as a whole ("GET /export fails, GET / works").
 		path := prefixPath(p.Location)
 		if path == "" {
-			continue // a regex location: no failing request of the window matched it
+			continue // a regex location: only the window's failing requests match it
 		}
 		k := "GET " + addr + " " + name + " " + path
 		if !seen[k] {

@@ -35,6 +35,7 @@ const (
 	CauseNginxResources    CauseID = "nginx-resources"
 	CauseConfigNotLoaded   CauseID = "config-not-loaded"
 	CauseBackendError      CauseID = "backend-error"
+	CauseNginxFileAccess   CauseID = "nginx-file-access"
 )
 
 // Facts are what a fix planner reads of a cause. Every field is optional;
@@ -70,6 +71,11 @@ type Facts struct {
 	// Speaks is the protocol the port really speaks ("http", "tls") when
 	// no probe says so.
 	Speaks string
+	// PHPFPM is the php-fpm pool behind the target (backend-overloaded).
+	PHPFPM *PoolFacts
+	// Blocker is where nginx's workers are stopped on the way to a file
+	// of nginx's own (nginx-file-access).
+	Blocker *FileBlock
 }
 
 // fill sets every empty field of f from o: merging two findings of one
@@ -98,6 +104,12 @@ func (f *Facts) fill(o Facts) {
 	}
 	if f.Port == 0 {
 		f.Port = o.Port
+	}
+	if f.PHPFPM == nil {
+		f.PHPFPM = o.PHPFPM
+	}
+	if f.Blocker == nil {
+		f.Blocker = o.Blocker
 	}
 }
 
@@ -148,6 +160,11 @@ type Rule struct {
 	// LogProves: error-log lines alone keep the rule's confidence; else a
 	// cause seen only in the log is at most medium.
 	LogProves bool
+
+	// Applies says whether the cause can exist on this host at all (nil:
+	// always): a rule that does not apply stays silent, so that nothing
+	// blames what is not there (SELinux on a host without it).
+	Applies func(s *Snapshot) bool
 
 	// Nginx finds the cause in nginx itself (not running, nginx -t),
 	// once per diagnosis.
@@ -200,7 +217,11 @@ var rules = []*Rule{
 	&nginxResourcesRule,
 	&configNotLoadedRule,
 	&backendErrorRule,
+	&nginxFileAccessRule,
 }
+
+// applies is r.Applies, true when unset.
+func (r *Rule) applies(s *Snapshot) bool { return r.Applies == nil || r.Applies(s) }
 
 // RuleOf is the rule of a cause id, nil for an unknown id.
 func RuleOf(id CauseID) *Rule {

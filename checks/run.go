@@ -22,6 +22,16 @@ type Outcome struct {
 	Verdict  Verdict
 	Started  time.Time
 	Duration time.Duration
+	// Complete: the run was not interrupted and every collection phase
+	// finished. An incomplete outcome never reports "ok": its verdict is
+	// "incomplete" (or "problem" for causes found before a phase ran out),
+	// check exits 2 and the prom output says ngxdoctor_check_complete 0.
+	Complete bool
+	// Unfinished says what did not finish, for the report and stderr.
+	Unfinished []string
+	// Interrupted: the context was cancelled (SIGTERM, Ctrl-C); what was
+	// collected is partial and probes cut short prove nothing.
+	Interrupted bool
 }
 
 // Event reports progress while Run works: a collection phase finished, or
@@ -40,6 +50,10 @@ type Event struct {
 // ErrNoNginx means no nginx and no config were found: nothing to diagnose.
 var ErrNoNginx = errors.New("no nginx found")
 
+// ErrInterrupted means the run was cancelled before its evidence was
+// collected: there is nothing to report, and certainly not "healthy".
+var ErrInterrupted = errors.New("the check was interrupted before it completed")
+
 // Run collects the evidence, runs the ten steps concurrently (each check
 // with a deadline) and diagnoses. progress may be nil; it is called from
 // other goroutines. An error means the run could not diagnose at all
@@ -48,6 +62,10 @@ func Run(ctx context.Context, sys host.System, opts Options, progress func(Event
 	start := time.Now()
 	s, err := Collect(ctx, sys, opts, progress)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Discovery cut short reads as "no nginx": say what happened.
+			return nil, fmt.Errorf("%w (%v)", ErrInterrupted, context.Cause(ctx))
+		}
 		return nil, err
 	}
 	o := &Outcome{Snapshot: s, Started: start}
@@ -55,8 +73,28 @@ func Run(ctx context.Context, sys host.System, opts Options, progress func(Event
 	o.Causes = Diagnose(s)
 	judgeSteps(o.Steps, o.Causes)
 	o.Verdict = verdict(s, o.Causes)
+	o.Unfinished = append(o.Unfinished, s.Unfinished...)
+	if ctx.Err() != nil {
+		o.Interrupted = true
+		o.Unfinished = append(o.Unfinished, fmt.Sprintf("interrupted (%v)", context.Cause(ctx)))
+	}
+	o.Complete = len(o.Unfinished) == 0
+	if !o.Complete {
+		o.Verdict = incompleteVerdict(o)
+	}
 	o.Duration = time.Since(start)
 	return o, nil
+}
+
+// incompleteVerdict: a run that did not complete never says "ok". Causes
+// found before a phase ran out stand (their evidence is in); after an
+// interruption nothing does, since probes cut short look like failures.
+func incompleteVerdict(o *Outcome) Verdict {
+	why := strings.Join(o.Unfinished, "; ")
+	if len(o.Causes) > 0 && !o.Interrupted {
+		return Verdict{Status: "problem", Summary: o.Causes[0].Summary + " (The check did not complete: " + why + "; other causes may be missing.)"}
+	}
+	return Verdict{Status: "incomplete", Summary: "The check did not complete: " + why + ". No verdict: what was seen so far is below, not a diagnosis."}
 }
 
 // RunSteps runs every check of every step at once. A check gets the probe
@@ -90,8 +128,8 @@ func RunSteps(ctx context.Context, s *Snapshot, steps []Step, progress func(Even
 	return out
 }
 
-func runCheck(ctx context.Context, s *Snapshot, c Check, limit time.Duration) Result {
-	ctx, cancel := context.WithTimeout(ctx, limit)
+func runCheck(parent context.Context, s *Snapshot, c Check, limit time.Duration) Result {
+	ctx, cancel := context.WithTimeout(parent, limit)
 	defer cancel()
 	done := make(chan Result, 1)
 	start := time.Now()
@@ -109,6 +147,9 @@ func runCheck(ctx context.Context, s *Snapshot, c Check, limit time.Duration) Re
 	case r = <-done:
 	case <-ctx.Done():
 		r = Result{Status: Error, Summary: fmt.Sprintf("The check did not finish within %s.", limit)}
+		if parent.Err() != nil {
+			r.Summary = "Interrupted before this check finished."
+		}
 	}
 	r.ID, r.Duration = c.ID, time.Since(start)
 	if r.Evidence == nil {

@@ -26,6 +26,13 @@ type Options struct {
 	// NotBefore starts the window no earlier than this: after a fix, the
 	// lines from before it are history, not evidence of the present.
 	NotBefore time.Time
+	// Again are requests through nginx that failed before a fix: they are
+	// asked again whatever the window holds, so the run after a fix is
+	// judged by the very requests that failed (the wizard's rerun).
+	Again []Replay
+	// MasterPID selects one of several running masters (the wizard's
+	// switch); zero: discover. With Config, the master must run it.
+	MasterPID int32
 }
 
 // Snapshot is the evidence collected once, then read by every check and by
@@ -78,8 +85,21 @@ type Snapshot struct {
 	// Sockets by path, for unix-socket targets.
 	Sockets map[string]Socket
 
+	// PHPFPM are the running php-fpm masters with their pools and the
+	// warnings of their log in the window.
+	PHPFPM []host.FPM
+	// Moved are, for each target where nothing accepts, the listeners no
+	// config references that answered the target's request (moved.go).
+	Moved map[string][]Candidate
+	// OwnFiles are, by path, what stops the workers at the files of
+	// nginx's own that the log says it failed on (ownfiles.go).
+	OwnFiles map[string]host.Block
+
 	// Notes are problems met while collecting, shown in the report.
 	Notes []string
+	// Unfinished are collection phases that ran out of time: the outcome
+	// is then not complete.
+	Unfinished []string
 }
 
 // ConfigTest is `nginx -t`'s answer.

@@ -256,7 +256,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 			}
 			fb.Meta = meta
 			if fb.Backup, err = e.backup(en, i, c.Path, data); err != nil {
-				return res, err
+				return res, fmt.Errorf("nothing was changed: %w", err)
 			}
 			logf("backed up %s to %s", c.Path, fb.Backup)
 		}
@@ -391,7 +391,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 	}
 
 	v := e.verify(ctx, o, p, offsets, oldPIDs, logf)
-	res.Verified = v.ok
+	res.Verified, res.Requests = v.ok, v.requests
 	if v.regressed && p.revertible {
 		return fail(errors.New("verification failed: " + v.reason))
 	}

@@ -115,6 +115,48 @@ func diagnosisToFix(t *testing.T, flat bool) {
 			if got, err := l.Get(ctx, l.Path); got != 200 {
 				t.Fatalf("GET %s after the fix: got %d (%v), want 200", l.Path, got, err)
 			}
+			// Verified by the very requests that failed before the fix.
+			if len(a.Requests) == 0 {
+				t.Fatalf("verified without asking again the requests that failed:\n%s", strings.Join(a.Log, "\n"))
+			}
+			for _, q := range a.Requests {
+				if !q.OK || q.Before == q.After {
+					t.Fatalf("replayed %+v", q)
+				}
+			}
+			// The run after the fix (the wizard's rerun) asks them again,
+			// though the window now starts after the fix.
+			var failed []checks.Replay
+			for _, r := range o.Snapshot.Replays {
+				if r.Failed() {
+					failed = append(failed, r)
+				}
+			}
+			o2, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx,
+				ErrorLogs: []string{l.ErrorLog}, AccessLogs: []string{l.AccessLog}, NotBefore: time.Now(), Again: failed,
+				Timeout: 10 * time.Second}, nil) // the slow backend takes 3 s
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range failed {
+				found := false
+				for _, r2 := range o2.Snapshot.Replays {
+					if r2.Path == r.Path && r2.Host == r.Host {
+						found = true
+						if r2.Failed() {
+							t.Errorf("after the fix %s still answers %s", r2.Text(), r2.Answer())
+						}
+					}
+				}
+				if !found {
+					t.Errorf("the run after the fix did not ask %s again", r.Text())
+				}
+			}
+			for _, c := range o2.Causes {
+				if c.ID == cause.ID && c.Target == cause.Target {
+					t.Errorf("after the fix the diagnosis still finds %s at %s", c.ID, c.Target)
+				}
+			}
 			undo(t, e, "")
 			for _, f := range files {
 				if readFile(t, f) != before[f] {

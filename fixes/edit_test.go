@@ -245,14 +245,34 @@ func TestDirSearchPermission(t *testing.T) {
 }
 
 func TestPromFormat(t *testing.T) {
-	o := &checks.Outcome{Started: time.Unix(1700000000, 0), Duration: 1500 * time.Millisecond,
+	o := &checks.Outcome{Started: time.Unix(1700000000, 0), Duration: 1500 * time.Millisecond, Complete: true,
 		Causes: []checks.Cause{{ID: "backend-down", Target: `127.0.0.1:3000`, Occurrences: 3}}}
 	got := Prom(o)
-	for _, want := range []string{"ngxdoctor_up 1\n", "ngxdoctor_problem 1\n", `ngxdoctor_cause{cause="backend-down",target="127.0.0.1:3000"} 3` + "\n",
+	for _, want := range []string{"ngxdoctor_up 1\n", "ngxdoctor_check_complete 1\n", "ngxdoctor_problem 1\n", `ngxdoctor_cause{cause="backend-down",target="127.0.0.1:3000"} 3` + "\n",
 		"ngxdoctor_check_duration_seconds 1.500\n", "ngxdoctor_last_run_timestamp_seconds 1700000000\n"} {
 		if !strings.Contains(got, want) {
 			t.Fatalf("missing %q in\n%s", want, got)
 		}
+	}
+}
+
+// An interrupted check writes that it did not complete and no
+// ngxdoctor_problem at all: 0 would tell the alert all is well.
+func TestPromIncomplete(t *testing.T) {
+	o := &checks.Outcome{Started: time.Unix(1700000000, 0), Interrupted: true, Unfinished: []string{"interrupted (terminated signal received)"},
+		Causes: []checks.Cause{{ID: "upstream-timeout", Target: "127.0.0.1:3000"}}}
+	got := Prom(o)
+	if !strings.Contains(got, "ngxdoctor_check_complete 0\n") || strings.Contains(got, "ngxdoctor_problem") || strings.Contains(got, "ngxdoctor_cause{") {
+		t.Fatalf("interrupted: got\n%s", got)
+	}
+	// A phase that ran out of time leaves the causes found standing.
+	o.Interrupted = false
+	if got := Prom(o); !strings.Contains(got, "ngxdoctor_check_complete 0\n") || !strings.Contains(got, "ngxdoctor_problem 1\n") {
+		t.Fatalf("a phase unfinished, a cause found: got\n%s", got)
+	}
+	o.Causes = nil
+	if got := Prom(o); strings.Contains(got, "ngxdoctor_problem 0") {
+		t.Fatalf("an incomplete check reported no problem:\n%s", got)
 	}
 }
 

@@ -18,6 +18,10 @@
 //	http, https,
 //	grpcs, sni      tls-handshake: the pass's scheme, or *_ssl_server_name on (tls.go)
 //	firewall-TOOL-N firewall-blocked: delete the rule; undo inserts it again (firewall.go)
+//	max-children    backend-overloaded with php-fpm's "reached pm.max_children": the pool's
+//	                limit, php-fpm -t, a reload of the master that read it (maxchildren.go)
+//	dir, chown      nginx-file-access: search on the directory that blocks the workers,
+//	                or the directory itself when nginx creates files there (fileaccess.go)
 //
 // Advice (not cures): debug-log (upstream log_format, access_log and
 // stub_status in a new file, debuglog.go) and monitor (a timer or cron
@@ -105,6 +109,7 @@ func (e *Engine) plansFor(o *checks.Outcome, c checks.Cause) []plan {
 	for _, build := range []func(*Engine, *checks.Outcome, checks.Cause) []plan{
 		planService, planSocket, planSELinux, planAddress, planTimeout,
 		planBuffers, planResolver, planTLS, planFirewall, planReload,
+		planMaxChildren, planFileAccess,
 	} {
 		for _, p := range build(e, o, c) {
 			p.cause = c
@@ -250,6 +255,20 @@ type Applied struct {
 	RolledBack bool     `json:"rolled_back"`
 	Log        []string `json:"log"`
 	JournalID  string   `json:"journal_id,omitempty"`
+	// Requests are the requests through nginx that failed before the fix
+	// (saved with the outcome), asked again after it: the fix is verified
+	// only when every one succeeds.
+	Requests []Request `json:"requests,omitempty"`
+}
+
+// Request is one failing request through nginx replayed after a fix.
+type Request struct {
+	// Text is "GET /export on shop.test".
+	Text string `json:"request"`
+	// Before and After are the answers ("502", or the error).
+	Before string `json:"before"`
+	After  string `json:"after"`
+	OK     bool   `json:"ok"`
 }
 
 // ErrReadOnly is returned by Apply when fixes are not allowed.

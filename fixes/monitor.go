@@ -68,8 +68,9 @@ func planMonitor(e *Engine, o *checks.Outcome) []plan {
 			{Path: svc, Create: true, New: "[Unit]\n" +
 				"Description=ngxdoctor check for node_exporter's textfile collector\n\n" +
 				"[Service]\nType=oneshot\n" +
-				"# Exit 1 means causes were found: a result, not a failure of the unit.\n" +
-				"SuccessExitStatus=1\n" +
+				"# Exit 1 means causes were found, 2 that the check did not complete (its\n" +
+				"# metrics say so): results to publish, not failures of the unit.\n" +
+				"SuccessExitStatus=1 2\n" +
 				"ExecStart=" + strings.Join(argv, " ") + "\n" +
 				"StandardOutput=truncate:" + tmp + "\n" +
 				"# node_exporter reads only *.prom files: the rename makes each result appear whole.\n" +
@@ -104,7 +105,7 @@ func planMonitor(e *Engine, o *checks.Outcome) []plan {
 			ID:    fixID("advice", "ngxdoctor", "monitor"),
 			Title: "Run ngxdoctor check every minute via " + how + " into " + final,
 			Undo:  "ngxdoctor undo stops the schedule and deletes the files it added",
-			Warning: "Metrics: ngxdoctor_up, ngxdoctor_problem, ngxdoctor_cause{cause,target} (occurrences), " +
+			Warning: "Metrics: ngxdoctor_up, ngxdoctor_check_complete, ngxdoctor_problem, ngxdoctor_cause{cause,target} (occurrences), " +
 				"ngxdoctor_check_duration_seconds, ngxdoctor_last_run_timestamp_seconds; alert on ngxdoctor_problem == 1",
 		},
 		edits: edits, commands: cmds, undo: undo, undoAfter: after, checkCmd: check,
@@ -157,24 +158,34 @@ func Prom(o *checks.Outcome) string {
 		return b.String()
 	}
 	b.WriteString("ngxdoctor_up 1\n")
-	metric("ngxdoctor_problem", "1 when at least one cause of 502/503/504 was found.", "gauge")
-	problem := 0
-	if len(o.Causes) > 0 {
-		problem = 1
+	metric("ngxdoctor_check_complete", "1 when the check ran to the end; 0 when it was interrupted or a phase did not finish.", "gauge")
+	fmt.Fprintf(&b, "ngxdoctor_check_complete %d\n", boolInt(o.Complete))
+	// An incomplete check proves no health: ngxdoctor_problem 0 is never
+	// written for one. Causes found before a phase ran out still count;
+	// after an interruption none do (probes cut short look like failures).
+	if o.Complete || (len(o.Causes) > 0 && !o.Interrupted) {
+		metric("ngxdoctor_problem", "1 when at least one cause of 502/503/504 was found.", "gauge")
+		fmt.Fprintf(&b, "ngxdoctor_problem %d\n", boolInt(len(o.Causes) > 0))
+		metric("ngxdoctor_cause", "Causes found, by cause id and target; the value is the error-log lines it explains.", "gauge")
+		lines := make([]string, 0, len(o.Causes))
+		for _, c := range o.Causes {
+			lines = append(lines, fmt.Sprintf("ngxdoctor_cause{cause=%s,target=%s} %d\n", promLabel(string(c.ID)), promLabel(c.Target), c.Occurrences))
+		}
+		sort.Strings(lines)
+		b.WriteString(strings.Join(lines, ""))
 	}
-	fmt.Fprintf(&b, "ngxdoctor_problem %d\n", problem)
-	metric("ngxdoctor_cause", "Causes found, by cause id and target; the value is the error-log lines it explains.", "gauge")
-	lines := make([]string, 0, len(o.Causes))
-	for _, c := range o.Causes {
-		lines = append(lines, fmt.Sprintf("ngxdoctor_cause{cause=%s,target=%s} %d\n", promLabel(string(c.ID)), promLabel(c.Target), c.Occurrences))
-	}
-	sort.Strings(lines)
-	b.WriteString(strings.Join(lines, ""))
 	metric("ngxdoctor_check_duration_seconds", "How long the check took.", "gauge")
 	fmt.Fprintf(&b, "ngxdoctor_check_duration_seconds %s\n", strconv.FormatFloat(o.Duration.Seconds(), 'f', 3, 64))
 	metric("ngxdoctor_last_run_timestamp_seconds", "When the check started (Unix time).", "gauge")
 	fmt.Fprintf(&b, "ngxdoctor_last_run_timestamp_seconds %d\n", o.Started.Unix())
 	return b.String()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func promLabel(s string) string {

@@ -33,12 +33,12 @@ func TestPackagedUnitsMatchTheAdvice(t *testing.T) {
 		advice := directives(strings.ReplaceAll(ed.New, e.Self+" ", "/usr/bin/ngxdoctor "))
 		for d := range advice {
 			if !packaged[d] {
-				t.Errorf("%s: the advice's %q is not in the packaged unit", filepath.Base(ed.Path), d)
+				t.Errorf("%s: the advice's %q is not in the packaged unit: change packaging/%[1]s with monitor.go", filepath.Base(ed.Path), d)
 			}
 		}
 		for d := range packaged {
 			if !advice[d] && !extra[d] {
-				t.Errorf("%s: the packaged unit's %q is not what the advice writes", filepath.Base(ed.Path), d)
+				t.Errorf("%s: the packaged unit's %q is not what the advice writes: change packaging/%[1]s with monitor.go", filepath.Base(ed.Path), d)
 			}
 		}
 	}

@@ -1,7 +1,16 @@
 package fixes
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
 	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 )
 
 // planReload offers a reload for config-not-loaded only: the running
@@ -25,4 +34,66 @@ func planReload(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		},
 		reloadNginx: true,
 	}}
+}
+
+// masterTarget is an nginx master verified to run the config at hand,
+// held by a pidfd so that a pid reused after the check cannot receive the
+// signal meant for it.
+type masterTarget struct {
+	pid int
+	fd  int // -1 without pidfd (Linux before 5.3)
+}
+
+// verifiedMaster finds the master to signal for nx, verified just now
+// from a fresh process table: an nginx master (not a worker), whose -c, or
+// its binary's compiled default, is nx.Config. nx.MasterPID, when known,
+// must still be that master: a pid that is gone or became anything else
+// is refused, never swapped for another. With no pid known (nginx was not
+// running when the fix was planned) it is the one master that runs the
+// config now; nginx.ErrNoMaster when none does. Close the target after use.
+func verifiedMaster(ctx context.Context, nx nginxRef) (masterTarget, error) {
+	pid := int32(nx.MasterPID)
+	if pid <= 0 {
+		m, err := nginx.VerifyMaster(ctx, host.Live(), 0, nx.Config)
+		if err != nil {
+			return masterTarget{}, err
+		}
+		pid = m.PID
+	}
+	t := masterTarget{pid: int(pid), fd: -1}
+	// The pidfd is taken before the check: if the check passes, the fd
+	// names the process that passed it, whatever happens to the pid later.
+	fd, err := unix.PidfdOpen(t.pid, 0)
+	switch {
+	case err == nil:
+		t.fd = fd
+	case errors.Is(err, unix.ESRCH):
+		return masterTarget{}, fmt.Errorf("%w: pid %d is gone", nginx.ErrNotMaster, pid)
+	case !errors.Is(err, unix.ENOSYS):
+		return masterTarget{}, fmt.Errorf("%w: pid %d: %v", nginx.ErrNotMaster, pid, err)
+	}
+	if _, err := nginx.VerifyMaster(ctx, host.Live(), pid, nx.Config); err != nil {
+		t.close()
+		return masterTarget{}, err
+	}
+	return t, nil
+}
+
+func (t masterTarget) signal(sig syscall.Signal) error {
+	var err error
+	if t.fd >= 0 {
+		err = unix.PidfdSendSignal(t.fd, sig, nil, 0)
+	} else {
+		err = syscall.Kill(t.pid, sig)
+	}
+	if err != nil {
+		return fmt.Errorf("signal pid %d: %w", t.pid, err)
+	}
+	return nil
+}
+
+func (t masterTarget) close() {
+	if t.fd >= 0 {
+		unix.Close(t.fd)
+	}
 }

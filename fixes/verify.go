@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -75,21 +76,26 @@ func alive(pid int, name string) bool {
 // a new worker has started: a master that rejects the new config keeps its
 // old workers, so no new worker means the reload did not take.
 func (e *Engine) reloadNginx(ctx context.Context, nx nginxRef, old map[int]bool, logf func(string, ...any)) error {
-	// The pid must still be a master: after a restart it may name a worker
-	// (which ignores HUP) or anything else.
-	if nx.MasterPID > 0 && alive(nx.MasterPID, "nginx: master process") {
-		if err := syscall.Kill(nx.MasterPID, syscall.SIGHUP); err != nil {
-			return fmt.Errorf("reload: %w", err)
-		}
-		logf("sent HUP to the nginx master (pid %d)", nx.MasterPID)
-	} else {
-		argv := nx.args("-s", "reload")
-		if out, err := e.run(ctx, argv); err != nil {
-			return fmt.Errorf("reload: %w", withOutput(err, out))
-		}
-		logf("ran %s", strings.Join(argv, " "))
+	// Only the master verified, just now, to run this config is signalled:
+	// after a restart the journal's pid may name a worker, another nginx,
+	// or nothing.
+	target, err := verifiedMaster(ctx, nx)
+	switch {
+	case errors.Is(err, nginx.ErrNoMaster) && nx.MasterPID <= 0:
+		logf("nginx is not running for %s: the change takes effect when it starts", nx.Config)
 		return nil
+	case err != nil:
+		return fmt.Errorf("reload: nothing was signalled: %w", err)
 	}
+	defer target.close()
+	pid := target.pid
+	if pid != nx.MasterPID {
+		old = children(pid)
+	}
+	if err := target.signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	logf("sent HUP to the nginx master (pid %d), verified to run %s", pid, nx.Config)
 	wait := e.ReloadWait
 	if wait == 0 {
 		wait = 10 * time.Second
@@ -97,7 +103,7 @@ func (e *Engine) reloadNginx(ctx context.Context, nx nginxRef, old map[int]bool,
 	deadline := time.Now().Add(wait)
 	started := 0
 	for {
-		cur := children(nx.MasterPID)
+		cur := children(pid)
 		lingering := 0
 		for pid := range cur {
 			if !old[pid] && started == 0 {
@@ -212,6 +218,70 @@ func newLogLines(path string, off int64) []string {
 type verdict struct {
 	ok, regressed bool
 	reason        string
+	requests      []Request
+}
+
+// failedBefore are the cause's requests through nginx that failed when the
+// outcome was collected: those the diagnosis attributed to the cause, else
+// the failing ones at the cause's target's locations.
+func failedBefore(o *checks.Outcome, c checks.Cause) []checks.Replay {
+	if o == nil || o.Snapshot == nil || c.ID == "" {
+		return nil
+	}
+	named := map[string]bool{}
+	for _, r := range c.Requests {
+		named[r] = true
+	}
+	passes := map[int]bool{}
+	for _, t := range o.Snapshot.Targets {
+		if t.Address == c.Target {
+			for _, i := range t.Passes {
+				passes[i] = true
+			}
+		}
+	}
+	var byName, byPass []checks.Replay
+	for _, r := range o.Snapshot.Replays {
+		if !r.Failed() {
+			continue
+		}
+		if named[r.Text()+" → "+r.Answer()] {
+			byName = append(byName, r)
+		} else if passes[r.Pass] {
+			byPass = append(byPass, r)
+		}
+	}
+	if len(named) > 0 {
+		return byName
+	}
+	return byPass
+}
+
+// ask makes one request through nginx again, as the diagnosis did
+// (HTTP/1.0, its Host); the User-Agent marks it as ngxdoctor's own, so a
+// later check does not take its log lines for the incident's.
+func ask(ctx context.Context, r checks.Replay, timeout time.Duration) (int, string) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", r.Addr)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	req := fmt.Sprintf("%s %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: ngxdoctor/fix-verify\r\n\r\n", r.Method, r.Path, r.Host)
+	if _, err := c.Write([]byte(req)); err != nil {
+		return 0, err.Error()
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), &http.Request{Method: r.Method})
+	if err != nil {
+		return 0, "no valid answer: " + err.Error()
+	}
+	resp.Body.Close()
+	return resp.StatusCode, ""
 }
 
 // verify checks that the fix helped: nginx still runs, the target accepts,
@@ -263,6 +333,7 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 	}
 	httpOK, tried := false, false
 	ourPath := ""
+	var ourPaths map[string]bool
 	if p.advice {
 		// Advice changes a log format or a timer, not the failing
 		// location: it is judged by what it changes, never by a request
@@ -283,6 +354,32 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 				httpOK = true
 				logf("verify: %s: %s", strings.Join(p.checkCmd, " "), firstLines(out, 1))
 			}
+		}
+	} else if before := failedBefore(o, p.cause); len(before) > 0 {
+		// The requests that failed before the fix are the symptom: the
+		// fix is verified only when every one of them succeeds now.
+		tried, httpOK = true, true
+		ourPaths = map[string]bool{}
+		for _, r := range before {
+			ourPaths[r.Path] = true
+			st, errText := ask(ctx, r, reqTimeout)
+			// A backend just reloaded may take a moment to answer at all:
+			// no answer is asked again twice; an answer is final.
+			for try := 0; errText != "" && try < 2 && ctx.Err() == nil; try++ {
+				time.Sleep(500 * time.Millisecond)
+				st, errText = ask(ctx, r, reqTimeout)
+			}
+			q := Request{Text: r.Text(), Before: r.Answer(), After: errText, OK: errText == "" && st < 500}
+			if errText == "" {
+				q.After = strconv.Itoa(st)
+			}
+			v.requests = append(v.requests, q)
+			if q.OK {
+				logf("verify: %s through nginx answers %s (it answered %s before the fix)", q.Text, q.After, q.Before)
+				continue
+			}
+			httpOK = false
+			bad(fmt.Sprintf("%s through nginx still answers %s (%s before the fix)", q.Text, q.After, q.Before))
 		}
 	} else if url, host, why := requestURL(o, p.cause); url == "" {
 		if p.cause.ID != "" {
@@ -343,7 +440,7 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 				// Live traffic to other locations of the same backend may
 				// still fail for reasons this fix does not touch; only our
 				// request, or a line that names none, judges the fix.
-				if m := logRequest.FindStringSubmatch(l); m != nil && ourPath != "" && m[1] != ourPath {
+				if m := logRequest.FindStringSubmatch(l); m != nil && (ourPath != "" && m[1] != ourPath || ourPaths != nil && !ourPaths[m[1]]) {
 					logf("verify: another request still fails (not judged): %s", l)
 					break
 				}

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"strings"
@@ -21,7 +22,7 @@ func (l *Lab) mainConfig() string {
 	}
 	fmt.Fprintf(&b, `worker_processes auto;
 pid %[1]s/nginx.pid;
-error_log %[1]s/error.log info;
+error_log %[1]s/error.log %[2]s;
 # The lab runs nginx as a child process, so that it can be watched and stopped.
 daemon off;
 
@@ -45,7 +46,7 @@ http {
 
     include %[1]s/sites-enabled/*.conf;
 }
-`, l.Dir)
+`, l.Dir, cmp.Or(l.Scenario.ErrorLevel, "info"))
 	return b.String()
 }
 

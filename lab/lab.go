@@ -41,6 +41,9 @@ type Lab struct {
 	WorkerUser string   // user the workers run as ("www-data" when root, else the current user)
 	Site       string   // the site file holding the server block (DIR/sites-enabled/app.conf)
 	PHPFPM     string   // php-fpm's config (pool included) when the scenario runs php-fpm, else ""
+	// moved is where the backend listens now when the running nginx was
+	// told another address (config-not-loaded, reload-failed).
+	moved string
 
 	Scenario Scenario
 
@@ -157,7 +160,13 @@ func (l *Lab) start(ctx context.Context) error {
 			return err
 		}
 	}
-	return l.startNginx(ctx)
+	if err := l.startNginx(ctx); err != nil {
+		return err
+	}
+	if l.Scenario.after != nil {
+		return l.Scenario.after(ctx, l)
+	}
+	return nil
 }
 
 // startNginx runs nginx in the foreground (daemon off in the config) as our
@@ -282,6 +291,19 @@ func (l *Lab) Processes() []int {
 	}
 	return pids
 }
+
+// StopNginx stops the lab's nginx (master and workers) and leaves its
+// config, logs and backends in place: a config whose nginx is stopped.
+// Close still cleans up everything.
+func (l *Lab) StopNginx() error {
+	if l.nginx == nil {
+		return nil
+	}
+	return stopChild(l.nginx, syscall.SIGTERM)
+}
+
+// Workers are the nginx master's live workers (a reload replaces them).
+func (l *Lab) Workers() map[int]bool { return l.workers() }
 
 // NginxPID is the nginx master's pid.
 func (l *Lab) NginxPID() int {
@@ -414,10 +436,22 @@ func (l *Lab) Get(ctx context.Context, path string) (int, error) {
 }
 
 // Trigger makes n requests to l.Path one after another (at least as many as
-// the scenario needs to show its failure, e.g. 2 for no-live-upstreams) so
-// that the logs get their lines. A request that fails gets status 0.
+// the scenario needs to show its failure, e.g. 2 for no-live-upstreams; all
+// at once for a scenario with Concurrency) so that the logs get their
+// lines. A request that fails gets status 0.
 func (l *Lab) Trigger(ctx context.Context, n int) []int {
 	n = max(n, l.Scenario.MinRequests)
+	if c := l.Scenario.Concurrency; c > 1 {
+		// All at once: what shows only under load.
+		n = max(n, c)
+		statuses := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { statuses[i], _ = l.Get(ctx, l.Path) })
+		}
+		wg.Wait()
+		return statuses
+	}
 	statuses := make([]int, 0, n)
 	for range n {
 		if ctx.Err() != nil {
@@ -480,6 +514,30 @@ func (l *Lab) Reload(ctx context.Context) error {
 			}
 		}
 		if !stale && listening(l.Addr) {
+			return nil
+		}
+	}
+}
+
+// hupRejected sends SIGHUP to the lab's master and waits for the [emerg]
+// with which nginx refuses the new config.
+func (l *Lab) hupRejected(ctx context.Context) error {
+	var offset int64
+	if fi, err := os.Stat(l.ErrorLog); err == nil {
+		offset = fi.Size()
+	}
+	if err := l.nginx.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		return fmt.Errorf("lab: SIGHUP: %w", err)
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("lab: no [emerg] after SIGHUP: %w", ctx.Err())
+		case <-tick.C:
+		}
+		if emergSince(l.ErrorLog, offset) != "" {
 			return nil
 		}
 	}

@@ -30,13 +30,31 @@ type Scenario struct {
 	NeedsRoot bool
 	// MinRequests is how many requests it takes for Message to appear.
 	MinRequests int
+	// Intermittent: only some requests get Status, the others 200 (nginx
+	// alternates between a name's addresses and rests a failed one).
+	Intermittent bool
+	// Concurrency: Trigger sends this many requests at once (an overload
+	// shows only under load); 0 or 1 sends them one after another.
+	Concurrency int
+	// ErrorLevel is the error_log level of the config ("info" when empty).
+	ErrorLevel string
+	// Hosts is the /etc/hosts the scenario needs ("" for the machine's):
+	// run it in a private mount namespace (labtest.PrivateHosts).
+	Hosts string
 
 	rootReason string
 	setup      func(ctx context.Context, l *Lab) (site string, err error)
+	// after runs once nginx accepts: what happened to the running nginx
+	// since it started (a file edited but not reloaded, a failed reload).
+	after func(ctx context.Context, l *Lab) error
 }
 
 // Scenarios returns all scenarios, healthy first, in a stable order.
 func Scenarios() []Scenario {
+	return append(baseScenarios(), evidenceScenarios()...)
+}
+
+func baseScenarios() []Scenario {
 	return []Scenario{
 		{
 			Name:        "healthy",
@@ -413,6 +431,124 @@ set $backend_host api.nosuch.test;
 				return l.server(upstream("app", addr, ""), proxyLocation("http://app", "proxy_connect_timeout 1s;")), nil
 			},
 		},
+		{
+			Name:        "config-not-loaded",
+			Cause:       "config-not-loaded",
+			Description: "The app moved to another port and the site file was fixed, but nginx was not reloaded: it still connects to the old port.",
+			Status:      http.StatusBadGateway,
+			Message:     "connect() failed (111: Connection refused) while connecting to upstream",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				old, err := FreePort()
+				if err != nil {
+					return "", err
+				}
+				addr, err := l.httpBackend("127.0.0.1:0", okHandler())
+				if err != nil {
+					return "", err
+				}
+				l.moved = addr
+				return l.server("", proxyLocation("http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(old)))), nil
+			},
+			after: func(ctx context.Context, l *Lab) error {
+				// Later than the workers' start, as a person's edit is: a
+				// process's start time is known to about a second.
+				if err := sleepCtx(ctx, 2100*time.Millisecond); err != nil {
+					return err
+				}
+				return os.WriteFile(l.Site, []byte(l.server("", proxyLocation("http://"+l.moved))), 0o644)
+			},
+		},
+		{
+			Name:        "reload-failed",
+			Cause:       "config-not-loaded",
+			Description: "The site file was changed to the app's new port with a typo; the reload failed on an [emerg], so the old workers still use the old port.",
+			Status:      http.StatusBadGateway,
+			Message:     "connect() failed (111: Connection refused) while connecting to upstream",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				old, err := FreePort()
+				if err != nil {
+					return "", err
+				}
+				addr, err := l.httpBackend("127.0.0.1:0", okHandler())
+				if err != nil {
+					return "", err
+				}
+				l.moved = addr
+				return l.server("", proxyLocation("http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(old)))), nil
+			},
+			after: func(ctx context.Context, l *Lab) error {
+				if err := sleepCtx(ctx, 1100*time.Millisecond); err != nil {
+					return err
+				}
+				site := l.server("", proxyLocation("http://"+l.moved, "proxy_read_timeout 30x;"))
+				if err := os.WriteFile(l.Site, []byte(site), 0o644); err != nil {
+					return err
+				}
+				// As the nginx.org unit reloads: SIGHUP to the master, which
+				// rereads the file, logs the [emerg] and keeps the old workers.
+				return l.hupRejected(ctx)
+			},
+		},
+		{
+			Name:        "one-endpoint",
+			Cause:       "upstream-closed",
+			Description: "The backend answers / but drops the connection for /export: only that request fails.",
+			Status:      http.StatusBadGateway,
+			Message:     "upstream prematurely closed connection while reading response header from upstream",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.URL.Path != "/export" {
+						_, _ = w.Write([]byte("ok\n"))
+						return
+					}
+					if hj, ok := w.(http.Hijacker); ok {
+						if c, _, err := hj.Hijack(); err == nil {
+							c.Close()
+						}
+					}
+				})
+				if _, err := l.httpBackend("127.0.0.1:0", h); err != nil {
+					return "", err
+				}
+				l.Path = "/export"
+				return l.server(upstream("app", l.Backends[0], ""), proxyLocation("http://app")), nil
+			},
+		},
+		{
+			Name:        "backend-error",
+			Cause:       "backend-error",
+			Description: "The backend itself answers 502 (an application behind it failed); nginx passes it on and logs nothing.",
+			Status:      http.StatusBadGateway,
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					http.Error(w, "the app's database is down", http.StatusBadGateway)
+				})
+				if _, err := l.httpBackend("127.0.0.1:0", h); err != nil {
+					return "", err
+				}
+				return l.server(upstream("app", l.Backends[0], ""), proxyLocation("http://app")), nil
+			},
+		},
+		{
+			Name:        "timeout-exact",
+			Cause:       "upstream-timeout",
+			Description: "proxy_read_timeout was raised to the backend's time as measured (1s), but the backend takes a little longer: still 504.",
+			Status:      http.StatusGatewayTimeout,
+			Message:     "upstream timed out (110: Connection timed out) while reading response header from upstream",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					select {
+					case <-time.After(1050 * time.Millisecond):
+						_, _ = w.Write([]byte("late\n"))
+					case <-r.Context().Done():
+					}
+				})
+				if _, err := l.httpBackend("127.0.0.1:0", slow); err != nil {
+					return "", err
+				}
+				return l.server(upstream("app", l.Backends[0], ""), proxyLocation("http://app", "proxy_read_timeout 1s;")), nil
+			},
+		},
 	}
 }
 
@@ -486,4 +622,14 @@ func (l *Lab) portBelowBackend() (string, error) {
 		return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
 	}
 	return "", fmt.Errorf("no free pair of ports")
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

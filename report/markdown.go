@@ -29,6 +29,9 @@ func Markdown(in Input) []byte {
 	p("%s", Context(o))
 	p("")
 	p("- **When:** %s", generatedAt(o).Format(time.RFC3339))
+	if len(s.Install.Masters) > 1 || (!s.Install.Running && len(s.Install.Masters) > 0) {
+		p("- **Which nginx:** %s", s.Install.Chosen)
+	}
 	if h := hostLine(o); h != "" {
 		p("- **Host:** %s", h)
 	}
@@ -47,9 +50,12 @@ func Markdown(in Input) []byte {
 		p("## Verdict")
 		p("")
 	}
-	if o.Verdict.Status == "ok" {
+	switch o.Verdict.Status {
+	case "ok":
 		p("**OK.** %s", o.Verdict.Summary)
-	} else {
+	case "incomplete":
+		p("**Incomplete.** %s", o.Verdict.Summary)
+	default:
 		p("**Problem.** %s", o.Verdict.Summary)
 	}
 	if len(r.Causes) > 0 {

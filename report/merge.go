@@ -149,7 +149,7 @@ func ReadReport(data []byte) (FleetHost, error) {
 	}
 	incomplete := (v.Complete != nil && !*v.Complete) || (v.Verdict.Complete != nil && !*v.Verdict.Complete)
 	switch {
-	case incomplete:
+	case incomplete || v.Verdict.Status == HostIncomplete:
 		h.Status = HostIncomplete
 	case len(h.Causes) > 0 || v.Verdict.Status == "problem":
 		h.Status = HostProblem
@@ -324,11 +324,15 @@ func FleetText(f Fleet) []byte {
 	rows := [][]string{{"HOST", "CHECKED", "VERDICT", "CAUSE", "TARGET"}}
 	for _, h := range f.Hosts {
 		row := []string{h.Name, checkedAt(h), verdictWord(h.Status)}
-		if h.Status == HostNotChecked {
+		groups := groupCauses(h.Causes)
+		switch {
+		case h.Status == HostNotChecked:
 			rows = append(rows, append(row, h.Source+": "+h.Summary, ""))
 			continue
+		case h.Status == HostIncomplete && len(groups) == 0:
+			rows = append(rows, append(row, h.Summary, ""))
+			continue
 		}
-		groups := groupCauses(h.Causes)
 		if len(groups) == 0 {
 			rows = append(rows, append(row, "", ""))
 			continue
@@ -392,8 +396,11 @@ func FleetMarkdown(f Fleet) []byte {
 	for _, h := range f.Hosts {
 		system := strings.TrimSpace(h.OS + " " + h.Kernel)
 		var causes []string
-		if h.Status == HostNotChecked {
+		switch {
+		case h.Status == HostNotChecked:
 			causes = append(causes, mdCell(h.Source+": "+h.Summary))
+		case h.Status == HostIncomplete && len(h.Causes) == 0:
+			causes = append(causes, mdCell(h.Summary))
 		}
 		for _, g := range groupCauses(h.Causes) {
 			ts := make([]string, 0, len(g.targets))

@@ -85,6 +85,23 @@ func withoutHost(t *testing.T, b []byte) []byte {
 	return out
 }
 
+// interrupted is a report of a run stopped before its probes finished
+// (SIGTERM): no cause, verdict incomplete, complete false.
+func interrupted(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["complete"] = false
+	m["verdict"] = map[string]any{"status": "incomplete", "summary": "The check was interrupted before the probes finished: nothing is known about the backends."}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 func write(t *testing.T, dir, name string, b []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -104,6 +121,7 @@ func fleetFiles(t *testing.T) []string {
 		write(t, dir, "web1.json", withHost(t, healthyReport(t), "web1", "2026-11-24T06:01:31Z")),
 		write(t, dir, "web2.json", withHost(t, demo, "web2", "2026-11-24T06:01:32Z")),
 		write(t, dir, "old.json", withoutHost(t, demo)),
+		write(t, dir, "web3.json", interrupted(t, withHost(t, healthyReport(t), "web3", "2026-11-24T06:01:33Z"))),
 		write(t, dir, "web4.json", []byte("Error: no nginx found\nlooked for a running nginx master, `nginx` on PATH and /etc/nginx/nginx.conf\n")),
 		write(t, dir, "web5.json", demo[:len(demo)/2]),
 		filepath.Join(dir, "web6.json"),
@@ -125,13 +143,13 @@ func TestMergeFleet(t *testing.T) {
 	paths := fleetFiles(t)
 	f := mergeFiles(paths)
 	if f.ExitCode != 2 {
-		t.Errorf("exit code %d, want 2 (three hosts could not be checked)", f.ExitCode)
+		t.Errorf("exit code %d, want 2 (three hosts could not be checked, one is incomplete)", f.ExitCode)
 	}
 	got := map[string]FleetHost{}
 	for _, h := range f.Hosts {
 		got[h.Name] = h
 	}
-	for name, want := range map[string]string{"web1": HostOK, "web2": HostProblem, "old": HostProblem,
+	for name, want := range map[string]string{"web1": HostOK, "web2": HostProblem, "old": HostProblem, "web3": HostIncomplete,
 		"web4": HostNotChecked, "web5": HostNotChecked, "web6": HostNotChecked} {
 		if got[name].Status != want {
 			t.Errorf("%s: status %q, want %q (%s)", name, got[name].Status, want, got[name].Summary)
@@ -174,7 +192,7 @@ func TestMergeFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back Fleet
-	if err := json.Unmarshal(b, &back); err != nil || back.Schema != FleetSchema || len(back.Hosts) != 6 || back.ExitCode != 2 {
+	if err := json.Unmarshal(b, &back); err != nil || back.Schema != FleetSchema || len(back.Hosts) != 7 || back.ExitCode != 2 {
 		t.Errorf("JSON does not read back: %v %+v", err, back)
 	}
 }
@@ -235,6 +253,10 @@ func TestReadReportShapes(t *testing.T) {
 	}{
 		{"the demo", demo, HostProblem, ""},
 		{"an interrupted run", edit(func(m map[string]any) { m["complete"] = false }), HostIncomplete, ""},
+		{"an incomplete verdict", edit(func(m map[string]any) {
+			m["causes"] = []any{}
+			m["verdict"] = map[string]any{"status": "incomplete", "summary": "interrupted before the probes finished"}
+		}), HostIncomplete, ""},
 		{"a verdict this version does not know", edit(func(m map[string]any) {
 			m["causes"] = []any{}
 			m["verdict"] = map[string]any{"status": "unknown", "summary": "the probes were cancelled"}

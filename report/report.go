@@ -37,15 +37,19 @@ type Report struct {
 	// Host is the machine diagnosed; absent when unknown (a recording made
 	// before host facts were read). GeneratedAt is the host's clock when
 	// the evidence was collected, RFC 3339.
-	Host        *Host               `json:"host,omitempty"`
-	GeneratedAt string              `json:"generated_at"`
-	Nginx       Nginx               `json:"nginx"`
-	Window      Window              `json:"window"`
-	Verdict     checks.Verdict      `json:"verdict"`
-	Causes      []Cause             `json:"causes"`
-	Steps       []checks.StepResult `json:"steps"`
-	Targets     []Target            `json:"targets"`
-	Notes       []string            `json:"notes,omitempty"`
+	Host        *Host          `json:"host,omitempty"`
+	GeneratedAt string         `json:"generated_at"`
+	Nginx       Nginx          `json:"nginx"`
+	Window      Window         `json:"window"`
+	Verdict     checks.Verdict `json:"verdict"`
+	// Complete is false when the run was interrupted or a collection phase
+	// did not finish (Unfinished says which); the verdict is then never "ok".
+	Complete   bool                `json:"complete"`
+	Unfinished []string            `json:"unfinished,omitempty"`
+	Causes     []Cause             `json:"causes"`
+	Steps      []checks.StepResult `json:"steps"`
+	Targets    []Target            `json:"targets"`
+	Notes      []string            `json:"notes,omitempty"`
 	// DurationMS is how long the diagnosis took.
 	DurationMS int64 `json:"duration_ms"`
 }
@@ -66,6 +70,18 @@ type Nginx struct {
 	MasterPID  int32      `json:"master_pid,omitempty"`
 	WorkerUser string     `json:"worker_user"`
 	ConfigTest ConfigTest `json:"config_test"`
+	// Masters are every nginx master on the host; Chosen says which was
+	// taken and why (or, with -c naming a stopped nginx, that none was).
+	Masters []Master `json:"masters"`
+	Chosen  string   `json:"chosen,omitempty"`
+}
+
+// Master is one running nginx master and the config it runs.
+type Master struct {
+	PID     int32  `json:"pid"`
+	Config  string `json:"config"`
+	Binary  string `json:"binary"`
+	Started string `json:"started,omitempty"`
 }
 
 type ConfigTest struct {
@@ -152,6 +168,15 @@ func Build(in Input) Report {
 		DurationMS: o.Duration.Milliseconds(),
 		Causes:     []Cause{},
 		Targets:    []Target{},
+	}
+	r.Complete, r.Unfinished = o.Complete, o.Unfinished
+	r.Nginx.Masters, r.Nginx.Chosen = []Master{}, s.Install.Chosen
+	for _, m := range s.Install.Masters {
+		rm := Master{PID: m.PID, Config: m.Config, Binary: m.Binary}
+		if !m.Started.IsZero() {
+			rm.Started = m.Started.UTC().Format(time.RFC3339)
+		}
+		r.Nginx.Masters = append(r.Nginx.Masters, rm)
 	}
 	if s.MachineErr == nil && s.Machine.Name != "" {
 		m := s.Machine

@@ -29,7 +29,7 @@ func input() Input {
 		Listeners: []host.Listener{{Network: "unix", Address: "/run/php/php8.2-fpm.sock", PID: 901, Process: "php-fpm8.2", User: "root"}},
 	}
 	long := "error.log: 2026/11/24 05:13:28 [crit] 5680#5680: *1 connect() to " + sock + " failed (13: Permission denied) while connecting to upstream, client: 127.0.0.1, server: shop.example.com, request: \"GET /index.php HTTP/1.1\", upstream: \"fastcgi://" + sock + ":\", host: \"shop.example.com\""
-	o := &checks.Outcome{Snapshot: s,
+	o := &checks.Outcome{Snapshot: s, Complete: true,
 		Causes: []checks.Cause{{ID: "socket-permission", Target: sock, Confidence: checks.High, Occurrences: 214,
 			Summary:  "nginx workers run as www-data and may not connect to /run/php/php8.2-fpm.sock: socket root:root 0600.",
 			Evidence: []string{"access for www-data: denied", long}}},

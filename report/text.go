@@ -59,6 +59,10 @@ func Text(in Input, color bool) []byte {
 		wrap(&b, st.warn.Render(DemoNote), "", "  ")
 	}
 	wrap(&b, st.title.Render("ngxdoctor: "+Context(o)), "", "  ")
+	// Which nginx, when there was a choice or the one asked for is not running.
+	if len(s.Install.Masters) > 1 || (!s.Install.Running && len(s.Install.Masters) > 0) {
+		wrap(&b, "which nginx: "+s.Install.Chosen, "", "  ")
+	}
 	if h := hostLine(o); h != "" {
 		wrap(&b, "host: "+h, "", "  ")
 	}
@@ -69,9 +73,12 @@ func Text(in Input, color bool) []byte {
 	}
 	wrap(&b, fmt.Sprintf("logs: %s (%d lines read)", win, r.Window.LinesRead), "", "  ")
 	line("")
-	if o.Verdict.Status == "ok" {
+	switch o.Verdict.Status {
+	case "ok":
 		wrap(&b, st.good.Render("OK")+"  "+o.Verdict.Summary, "", "    ")
-	} else {
+	case "incomplete":
+		wrap(&b, st.warn.Render("INCOMPLETE")+" "+o.Verdict.Summary, "", "    ")
+	default:
 		wrap(&b, st.bad.Render("502")+" "+o.Verdict.Summary, "", "    ")
 	}
 	if len(o.Causes) > 0 {

@@ -26,9 +26,10 @@ need() {
   exit 0
 }
 fail() { echo "FAIL package test: $*" >&2; exit 1; }
+step() { echo "-- [${SECONDS}s] $*"; }
 
 [ "$(id -u)" -eq 0 ] || need "dpkg -i and the lab nginx need root"
-for c in dpkg dpkg-deb man ansible-playbook readelf nginx /usr/bin/python3; do
+for c in dpkg dpkg-deb man col ansible-playbook readelf nginx /usr/bin/python3; do
   command -v "$c" >/dev/null 2>&1 || need "$c is not installed (scripts/test.sh installs it)"
 done
 if dpkg-query -W -f='${db:Status-Status}' ngxdoctor 2>/dev/null | grep -qv '^not-installed$'; then
@@ -63,7 +64,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "-- package.sh"
+step "package.sh"
 ./scripts/package.sh > "$tmp/package.out"
 version=$(sed -n 's/^dist\/ (version \(.*\)):$/\1/p' "$tmp/package.out")
 [ -n "$version" ] || fail "package.sh did not say its version: $(cat "$tmp/package.out")"
@@ -87,13 +88,13 @@ for f in ./usr/bin/ngxdoctor ./usr/share/man/man1/ngxdoctor.1.gz ./usr/share/bas
   grep -q " $f\$" "$tmp/deb.list" || fail "$deb lacks $f"
 done
 
-echo "-- dpkg -i $(basename "$deb")"
+step "dpkg -i $(basename "$deb")"
 dpkg -i "$deb" > "$tmp/dpkg.out" 2>&1 || fail "dpkg -i: $(cat "$tmp/dpkg.out")"
 [ "$(command -v ngxdoctor)" = /usr/bin/ngxdoctor ] || fail "ngxdoctor on PATH is $(command -v ngxdoctor)"
 /usr/bin/ngxdoctor version > "$tmp/version"
 head -1 "$tmp/version" | grep -qxF "ngxdoctor $version" || fail "installed version: $(cat "$tmp/version"), want $version"
 if rev=$(git rev-parse HEAD 2>/dev/null); then
-  grep -qxF "commit   $rev" "$tmp/version" || fail "installed version does not name commit $rev: $(cat "$tmp/version")"
+  grep -q "^commit   $rev" "$tmp/version" || fail "installed version does not name commit $rev: $(cat "$tmp/version")"
 fi
 cat "$tmp/version"
 # Installed, not enabled: no wants link (systemctl enable would make one).
@@ -103,7 +104,7 @@ grep -qxF 'ExecStart=/usr/bin/ngxdoctor check --format prom' /usr/lib/systemd/sy
 bash -c 'source /usr/share/bash-completion/completions/ngxdoctor && complete -p ngxdoctor' >/dev/null ||
   fail "the bash completion does not load"
 
-echo "-- man -l"
+step "man -l"
 MANWIDTH=80 man -l /usr/share/man/man1/ngxdoctor.1.gz 2>"$tmp/man.err" | col -b > "$tmp/man.txt" || fail "man -l: $(cat "$tmp/man.err")"
 [ ! -s "$tmp/man.err" ] || fail "man -l warned: $(cat "$tmp/man.err")"
 for want in "EXIT STATUS" "-c, --config PATH" "ngxdoctor merge FILE..." "ngxdoctor $version"; do
@@ -111,7 +112,7 @@ for want in "EXIT STATUS" "-c, --config PATH" "ngxdoctor merge FILE..." "ngxdoct
 done
 ! grep -qE -- '--c |--replay|\brecord\b' "$tmp/man.txt" || fail "the man page shows -c as --c or a hidden flag"
 
-echo "-- a lab nginx whose backend is down"
+step "a lab nginx whose backend is down"
 CGO_ENABLED=0 go build -o "$tmp/ngxdoctor-lab" ./lab/cmd/ngxdoctor-lab
 "$tmp/ngxdoctor-lab" backend-down > "$tmp/lab.out" 2>&1 &
 lab_pid=$!
@@ -123,7 +124,7 @@ done
 conf=$(sed -n 's/^  config: *//p' "$tmp/lab.out")
 [ -n "$conf" ] || fail "the lab did not start in time: $(cat "$tmp/lab.out")"
 
-echo "-- the installed ngxdoctor check"
+step "the installed ngxdoctor check"
 set +e
 /usr/bin/ngxdoctor check -c "$conf" --format json > "$tmp/report.json" 2> "$tmp/check.err"
 code=$?
@@ -139,7 +140,7 @@ print((r.get("host") or {}).get("name") or "localhost", c[0]["target"])
 ' "$tmp/report.json") || fail "the report: $(head -c 500 "$tmp/report.json")"
 echo "check: backend-down on $target (host $host)"
 
-echo "-- ansible-playbook -i localhost, -c local contrib/ansible/ngxdoctor.yml"
+step "ansible-playbook -i localhost, -c local contrib/ansible/ngxdoctor.yml"
 # Ansible keeps its own files under $tmp; there is no sudo here, and su
 # as root needs no password, so become goes through su.
 extra=$(/usr/bin/python3 -c 'import json, sys; print(json.dumps({
@@ -147,7 +148,7 @@ extra=$(/usr/bin/python3 -c 'import json, sys; print(json.dumps({
   "ngxdoctor_remove": True, "ngxdoctor_check_args": ["-c", sys.argv[2]], "ansible_become_method": "su"}))' "$tmp" "$conf")
 printf '[defaults]\n' > "$tmp/ansible.cfg" # no ansible.cfg of the machine's or the cwd's
 ANSIBLE_HOME="$tmp/ansible" ANSIBLE_LOCAL_TEMP="$tmp/ansible/tmp" ANSIBLE_REMOTE_TEMP="$tmp/ansible/remote" \
-ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_CONFIG="$tmp/ansible.cfg" \
+ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_PIPELINING=1 ANSIBLE_CONFIG="$tmp/ansible.cfg" \
   ansible-playbook -i localhost, -c local contrib/ansible/ngxdoctor.yml -e "$extra" > "$tmp/ansible.out" 2>&1 ||
   fail "ansible-playbook: $(tail -30 "$tmp/ansible.out")"
 fleet="$tmp/reports/fleet.txt"
@@ -161,10 +162,10 @@ grep -qF "merge exit code 1" "$tmp/ansible.out" || fail "merge did not exit 1: $
 [ ! -e "$tmp/prefix/bin/ngxdoctor" ] || fail "the playbook left its binary in the prefix"
 ! ls /tmp/ansible.*.ngxdoctor >/dev/null 2>&1 || fail "the playbook left its report directory in /tmp"
 
-echo "-- dpkg -r, dpkg --purge"
+step "dpkg -r, dpkg --purge"
 dpkg -r ngxdoctor > "$tmp/dpkg-r.out" 2>&1 || fail "dpkg -r: $(cat "$tmp/dpkg-r.out")"
 for f in /usr/bin/ngxdoctor /usr/share/man/man1/ngxdoctor.1.gz /usr/lib/systemd/system/ngxdoctor-check.timer; do
   [ ! -e "$f" ] || fail "$f is still there after dpkg -r"
 done
 dpkg --purge ngxdoctor > "$tmp/dpkg-purge.out" 2>&1 || fail "dpkg --purge: $(cat "$tmp/dpkg-purge.out")"
-echo "ok   package and fleet (version $version)"
+echo "ok   package and fleet (version $version) in ${SECONDS}s"

@@ -776,6 +776,16 @@ func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
 		if msg.applied.Verified {
 			m.cfg.Options.NotBefore = msg.at
 		}
+		// The rerun asks again the requests that failed before the fix,
+		// whatever the log window holds after it.
+		m.cfg.Options.Again = nil
+		if m.outcome != nil && m.outcome.Snapshot != nil {
+			for _, r := range m.outcome.Snapshot.Replays {
+				if r.Failed() {
+					m.cfg.Options.Again = append(m.cfg.Options.Again, r)
+				}
+			}
+		}
 		if m.cfg.Demo && m.cfg.DemoAfter != nil {
 			m.cfg.Sys = m.cfg.DemoAfter
 		}

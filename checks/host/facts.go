@@ -22,10 +22,16 @@ type Rule struct {
 	Tool   string `json:"tool"`   // "iptables", "ip6tables", "nft", "ufw", "firewalld"
 	Text   string `json:"text"`   // the rule as the tool prints it
 	Action string `json:"action"` // "reject", "drop", "accept"
-	// Match: destination port (0 = any) and address/prefix ("" = any), chain.
-	Port  int    `json:"port,omitempty"`
-	Dest  string `json:"dest,omitempty"`
-	Chain string `json:"chain,omitempty"`
+	// Match: destination port (0 = any; Port..PortMax for a range) and
+	// address/prefix ("" = any), chain. Except lists the ports of a negated
+	// match ("! --dport 22"): the rule takes every port but those. NotDest
+	// negates Dest the same way. Use Matches rather than the fields.
+	Port    int        `json:"port,omitempty"`
+	PortMax int        `json:"port_max,omitempty"`
+	Except  []PortSpan `json:"except,omitempty"`
+	Dest    string     `json:"dest,omitempty"`
+	NotDest bool       `json:"not_dest,omitempty"`
+	Chain   string     `json:"chain,omitempty"`
 	// In and Out are the interfaces matched ("lo"), "" = any.
 	In  string `json:"in,omitempty"`
 	Out string `json:"out,omitempty"`

@@ -211,7 +211,7 @@ func iptablesRule(tool string, r iptRule) []Rule {
 	}
 	// Rules for other protocols, or only for packets outside a new
 	// connection (INVALID), never stop nginx from connecting.
-	if p, neg := option(r.tokens, "-p", "--protocol"); p != "" && !neg && p != "tcp" && p != "all" && p != "6" {
+	if p, neg := option(r.tokens, "-p", "--protocol"); p != "" && (!neg && p != "tcp" && p != "all" && p != "6" || neg && (p == "tcp" || p == "6")) {
 		return nil
 	}
 	if st, neg := option(r.tokens, "--ctstate", "--state"); st != "" && !neg && !strings.Contains(st, "NEW") {
@@ -226,47 +226,131 @@ func iptablesRule(tool string, r iptRule) []Rule {
 		Out:    optionValue(r.tokens, "-o", "--out-interface"),
 		Delete: append([]string{tool, "-D", r.chain}, r.tokens...),
 	}
-	if d := optionValue(r.tokens, "-d", "--destination"); d != "" {
-		base.Dest = asPrefix(d)
-	}
 	if target == "REJECT" {
 		base.RejectWith = optionValue(r.tokens, "--reject-with")
 		if base.RejectWith == "" {
 			base.RejectWith = "icmp-port-unreachable"
 		}
 	}
-	ports := []int{0}
-	if p := optionValue(r.tokens, "--dport", "--destination-port"); p != "" {
-		ports = portList(p)
-	} else if p := optionValue(r.tokens, "--dports", "--destination-ports"); p != "" {
-		ports = portList(p)
+	if d, neg := option(r.tokens, "-d", "--destination"); d != "" {
+		base.Dest, base.NotDest = asPrefix(d), neg
 	}
-	out := make([]Rule, 0, len(ports))
-	for _, p := range ports {
+	spec, neg := option(r.tokens, "--dport", "--destination-port")
+	if spec == "" {
+		spec, neg = option(r.tokens, "--dports", "--destination-ports")
+	}
+	return withPorts(base, spec, neg)
+}
+
+// PortSpan is a port range, both ends included (Lo == Hi for one port).
+type PortSpan struct {
+	Lo int `json:"lo"`
+	Hi int `json:"hi"`
+}
+
+// Matches says whether the rule takes TCP traffic to ip (an address, or ""
+// when unknown) and port, ranges and negations included; a rule bound to
+// another interface than the one the traffic leaves by does not.
+func (r Rule) Matches(ip string, port int) bool {
+	for _, e := range r.Except {
+		if port >= e.Lo && port <= e.Hi {
+			return false
+		}
+	}
+	if r.Port != 0 && (port < r.Port || port > max(r.Port, r.PortMax)) {
+		return false
+	}
+	if r.Dest != "" {
+		in := false
+		if pf, err := netip.ParsePrefix(r.Dest); err == nil {
+			if a, err := netip.ParseAddr(ip); err == nil {
+				in = pf.Contains(a.Unmap())
+			} else if ip != "" {
+				return false // a name: what it resolves to is not known here
+			}
+		} else {
+			in = r.Dest == ip
+		}
+		if in == r.NotDest {
+			return false
+		}
+	}
+	if a, err := netip.ParseAddr(ip); err == nil {
+		lo := a.IsLoopback()
+		if iface := r.Out; iface != "" && (iface == "lo") != lo {
+			return false
+		}
+		if iface := r.In; iface != "" && (iface == "lo") != lo {
+			return false
+		}
+	}
+	return true
+}
+
+// withPorts makes one rule per span of spec ("80", "80,443", "8000:9000",
+// nft's "8000-9000"); a negated spec is one rule taking every other port.
+func withPorts(base Rule, spec string, negated bool) []Rule {
+	if spec == "" {
+		return []Rule{base}
+	}
+	spans := portSpans(spec)
+	if len(spans) == 0 {
+		return nil // unreadable: better no rule than one that blocks every port
+	}
+	if negated {
+		base.Except = spans
+		return []Rule{base}
+	}
+	out := make([]Rule, 0, len(spans))
+	for _, sp := range spans {
 		rule := base
-		rule.Port = p
+		rule.Port = sp.Lo
+		if sp.Hi != sp.Lo {
+			rule.PortMax = sp.Hi
+		}
 		out = append(out, rule)
 	}
 	return out
 }
 
-// portList reads "80", "80,443" or "8000:9000"; a range is any port (0),
-// since a rule with one port per member would be absurd.
-func portList(s string) []int {
-	var out []int
+// portSpans reads "80", "80,443", "8000:9000" (iptables, ufw) or
+// "8000-9000" (nft); an open end (":1024", "1024:") reaches 0 or 65535.
+func portSpans(s string) []PortSpan {
+	var out []PortSpan
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
-		if strings.ContainsAny(part, ":-") {
-			return []int{0}
+		if part == "" {
+			continue
 		}
-		if n, err := strconv.Atoi(part); err == nil && n > 0 && n < 65536 {
-			out = append(out, n)
+		lo, hi, isRange := strings.Cut(part, ":")
+		if !isRange {
+			lo, hi, isRange = strings.Cut(part, "-")
 		}
-	}
-	if len(out) == 0 {
-		return []int{0}
+		a, okA := portNumber(lo, 0)
+		b, okB := a, okA
+		if isRange {
+			b, okB = portNumber(hi, 65535)
+		}
+		if !okA || !okB {
+			return nil
+		}
+		if a > b {
+			a, b = b, a // iptables swaps a reversed range too
+		}
+		if b < 1 {
+			return nil // port 0 is no port
+		}
+		out = append(out, PortSpan{Lo: max(a, 1), Hi: b})
 	}
 	return out
+}
+
+func portNumber(s string, open int) (int, bool) {
+	if s = strings.TrimSpace(s); s == "" {
+		return open, true
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 0 && n <= 65535
 }
 
 // asPrefix writes an address as a prefix ("127.0.0.1/32") so every tool's
@@ -285,8 +369,8 @@ var (
 	nftTableRe  = regexp.MustCompile(`^table\s+(\S+)\s+(\S+)\s*\{`)
 	nftChainRe  = regexp.MustCompile(`^chain\s+(\S+)\s*\{`)
 	nftHandleRe = regexp.MustCompile(`#\s*handle\s+(\d+)\s*$`)
-	nftDportRe  = regexp.MustCompile(`\bdport\s+(\{[^}]*\}|\S+)`)
-	nftDaddrRe  = regexp.MustCompile(`\bip6?\s+daddr\s+(\S+)`)
+	nftDportRe  = regexp.MustCompile(`\bdport\s+(!=\s*)?(\{[^}]*\}|\S+)`)
+	nftDaddrRe  = regexp.MustCompile(`\bip6?\s+daddr\s+(!=\s*)?(\S+)`)
 	nftIfRe     = regexp.MustCompile(`\b(oifname|iifname|oif|iif)\s+(!=\s*)?"?([^"\s]+)"?`)
 )
 
@@ -339,8 +423,8 @@ func ParseNft(text string, skipIP, skipIP6 bool) []Rule {
 			continue
 		}
 		base := Rule{Tool: "nft", Text: body, Action: action, Chain: chain}
-		if m := nftDaddrRe.FindStringSubmatch(body); m != nil && !strings.HasPrefix(m[1], "!=") {
-			base.Dest = asPrefix(m[1])
+		if m := nftDaddrRe.FindStringSubmatch(body); m != nil {
+			base.Dest, base.NotDest = asPrefix(m[2]), m[1] != ""
 		}
 		for _, m := range nftIfRe.FindAllStringSubmatch(body, -1) {
 			if m[2] != "" {
@@ -358,15 +442,11 @@ func ParseNft(text string, skipIP, skipIP6 bool) []Rule {
 		if m := nftHandleRe.FindStringSubmatch(line); m != nil {
 			base.Delete = []string{"nft", "delete", "rule", family, table, chain, "handle", m[1]}
 		}
-		ports := []int{0}
+		spec, neg := "", false
 		if m := nftDportRe.FindStringSubmatch(body); m != nil {
-			ports = portList(strings.NewReplacer("{", "", "}", "", " ", "").Replace(m[1]))
+			spec, neg = strings.NewReplacer("{", "", "}", "", " ", "").Replace(m[2]), m[1] != ""
 		}
-		for _, p := range ports {
-			r := base
-			r.Port = p
-			out = append(out, r)
-		}
+		out = append(out, withPorts(base, spec, neg)...)
 	}
 	return out
 }
@@ -424,11 +504,9 @@ func ParseUfw(text string) []Rule {
 			r.Dest = asPrefix(f[0]) // "127.0.0.1 9000/tcp"
 		}
 		portPart, _, _ := strings.Cut(spec, "/")
-		n, err := strconv.Atoi(portPart)
-		if err != nil || n <= 0 || n > 65535 {
-			continue
+		if len(portSpans(portPart)) == 0 {
+			continue // an application profile name ("Nginx Full"), not ports
 		}
-		r.Port = n
 		if len(f) == 1 && strings.HasPrefix(m[4], "Anywhere") {
 			del := []string{"ufw", "delete", strings.ToLower(action)}
 			if dir == "OUT" {
@@ -436,7 +514,7 @@ func ParseUfw(text string) []Rule {
 			}
 			r.Delete = append(del, spec)
 		}
-		out = append(out, r)
+		out = append(out, withPorts(r, portPart, false)...)
 	}
 	return out
 }

@@ -263,3 +263,72 @@ func TestReadFirewallLive(t *testing.T) {
 	}
 	c.Close()
 }
+
+// Ranges and negations are matched port by port: a range rule blocks its
+// range only, a negated one everything else.
+func TestRuleMatches(t *testing.T) {
+	ipt := ParseIptables("iptables", `-P OUTPUT ACCEPT
+-A OUTPUT -o lo -p tcp -m tcp --dport 20000:20299 -j DROP
+-A OUTPUT -p tcp -m tcp ! --dport 22 -d 10.0.0.5/32 -j REJECT
+-A OUTPUT -p tcp -m multiport --dports 8000:8010,9000 -j DROP
+-A OUTPUT ! -d 127.0.0.0/8 -p tcp -m tcp --dport 6000 -j DROP
+-A OUTPUT -o eth0 -p tcp -m tcp --dport 7000 -j DROP
+-A OUTPUT ! -p tcp -j DROP
+`)
+	nft := ParseNft(`table inet guard {
+	chain out {
+		type filter hook output priority filter; policy accept;
+		tcp dport 21000-21099 drop # handle 4
+		tcp dport != { 22, 443 } ip daddr 10.0.0.6 reject # handle 5
+	}
+}`, false, false)
+	ufw := ParseUfw("Status: active\n\nTo                         Action      From\n--                         ------      ----\n5000:5010/tcp              DENY        Anywhere\n")
+	rules := append(append(ipt, nft...), ufw...)
+	for _, tc := range []struct {
+		ip   string
+		port int
+		want string // the Text of the first rule that matches, "" for none
+	}{
+		{"127.0.0.1", 20000, "-A OUTPUT -o lo -p tcp -m tcp --dport 20000:20299 -j DROP"},
+		{"127.0.0.1", 20299, "-A OUTPUT -o lo -p tcp -m tcp --dport 20000:20299 -j DROP"},
+		{"127.0.0.1", 20300, ""},
+		{"127.0.0.1", 19999, ""},
+		{"10.0.0.5", 22, ""},
+		{"10.0.0.5", 8080, "-A OUTPUT -p tcp -m tcp ! --dport 22 -d 10.0.0.5/32 -j REJECT"},
+		{"127.0.0.1", 8005, "-A OUTPUT -p tcp -m multiport --dports 8000:8010,9000 -j DROP"},
+		{"127.0.0.1", 9000, "-A OUTPUT -p tcp -m multiport --dports 8000:8010,9000 -j DROP"},
+		{"127.0.0.1", 8011, ""},
+		{"127.0.0.1", 6000, ""},
+		{"192.0.2.1", 6000, "-A OUTPUT ! -d 127.0.0.0/8 -p tcp -m tcp --dport 6000 -j DROP"},
+		{"127.0.0.1", 7000, ""}, // loopback traffic never leaves by eth0
+		{"127.0.0.1", 21050, "tcp dport 21000-21099 drop"},
+		{"10.0.0.6", 443, ""},
+		{"10.0.0.6", 80, "tcp dport != { 22, 443 } ip daddr 10.0.0.6 reject"},
+		{"127.0.0.1", 5005, "5000:5010/tcp              DENY        Anywhere"},
+		{"127.0.0.1", 5011, ""},
+	} {
+		got := ""
+		for _, r := range rules {
+			if r.Matches(tc.ip, tc.port) && !(r.Port == 0 && r.Dest == "" && len(r.Except) == 0) {
+				got = r.Text
+				break
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s:%d: got rule %q, want %q", tc.ip, tc.port, got, tc.want)
+		}
+	}
+}
+
+func FuzzPortSpans(f *testing.F) {
+	for _, s := range []string{"80", "80,443", "8000:9000", ":1024", "1024:", "9000-8000", "a:b", ",,", "65536", "-"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, sp := range portSpans(s) {
+			if sp.Lo < 1 || sp.Hi > 65535 || sp.Lo > sp.Hi {
+				t.Fatalf("%q: span %+v out of order or range", s, sp)
+			}
+		}
+	})
+}

@@ -130,6 +130,7 @@ func ReadAccessLog(ctx context.Context, sys host.System, path string, since time
 	}
 
 	inWin := since.IsZero()
+	until := sys.Now().Add(SkewTolerance)
 	err = lines(ctx, f, start, size, &out.BytesRead, func(l []byte, _ int64) {
 		if len(l) == 0 {
 			return
@@ -144,6 +145,11 @@ func ReadAccessLog(ctx context.Context, sys host.System, path string, since time
 		}
 		if t.Before(since) {
 			inWin = false
+			return
+		}
+		if t.After(until) {
+			out.Future++
+			out.FutureLast = later(out.FutureLast, t)
 			return
 		}
 		inWin = true

@@ -89,6 +89,16 @@ func classify(l, head []byte, off int, p *line) {
 		p.class = WorkerConns
 	case p.errno == 24:
 		p.class = TooManyFiles
+	case (c0 == 'o' || c0 == 'm' || c0 == 's') && ownFileErrno(p.errno, toUpstream) && fileOp(head) > 0:
+		// nginx's own file, even when the request was going upstream
+		// (a temp file for a big response): not the backend's doing.
+		p.class = FileAccess
+		a := off + fileOp(head)
+		e := bytes.IndexByte(l[a:off+len(head)], '"')
+		if e < 0 {
+			e = off + len(head) - a
+		}
+		p.target = span{a, a + e}
 	case uc != Other:
 		p.class = uc
 	// The same SSL wording is logged for clients' handshakes; only the
@@ -130,6 +140,33 @@ func classify(l, head []byte, off int, p *line) {
 	case toUpstream && p.errno != 0:
 		p.class = errnoClass(p.errno)
 	}
+}
+
+// ownFileErrno: permission, space and read-only failures on nginx's files;
+// a missing file only on the way upstream (its temp directory is gone),
+// since a missing favicon.ico is a plain 404.
+func ownFileErrno(n int, toUpstream bool) bool {
+	switch n {
+	case 1, 13, 28, 30, 122:
+		return true
+	case 2:
+		return toUpstream
+	}
+	return false
+}
+
+// fileOps are the calls nginx logs with the path it failed on.
+var fileOps = [][]byte{[]byte(`open() "`), []byte(`mkdir() "`), []byte(`stat() "`), []byte(`opendir() "`), []byte(`open() temp file "`)}
+
+// fileOp is where the quoted path starts in head when head is a failed
+// file operation of nginx's, else 0.
+func fileOp(head []byte) int {
+	for _, op := range fileOps {
+		if prefix(head, op) {
+			return len(op)
+		}
+	}
+	return 0
 }
 
 // upstreamClass classifies the messages that start with "upstream".

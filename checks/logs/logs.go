@@ -37,7 +37,10 @@ const (
 	ClientClosed     Class = "client-closed"      // client prematurely closed connection (499)
 	GRPC             Class = "grpc"               // upstream rejected request / goaway / closed stream
 	HostNotFound     Class = "host-not-found"     // host not found in upstream "X" (emerg, at start or -t)
-	Other            Class = "other"
+	// FileAccess is nginx failing on a file of its own: open()/mkdir()/stat()
+	// of a temp, cache, log or root path. Target is the path, not a backend.
+	FileAccess Class = "file-access" // open() "/var/lib/nginx/proxy/1/00/1" failed (13: Permission denied)
+	Other      Class = "other"
 )
 
 // Entry is one error-log line.
@@ -85,6 +88,11 @@ type ErrorLog struct {
 	// phase, most frequent first, whether or not it is kept in Entries:
 	// they are exact for any window.
 	Counts []Count `json:"counts"`
+	// Future counts lines dated after the host's clock (beyond a minute's
+	// tolerance): they are not in the window. FutureLast is the latest
+	// such time; its distance from now is the clock skew.
+	Future     int       `json:"future,omitempty"`
+	FutureLast time.Time `json:"future_last,omitempty"`
 }
 
 // MaxExamples is how many lines a Count keeps of its own.
@@ -136,6 +144,9 @@ type AccessLog struct {
 	Status    map[int]int `json:"status"`
 	Unparsed  int         `json:"unparsed"`
 	BytesRead int64       `json:"bytes_read"`
+	// Future and FutureLast: as in ErrorLog.
+	Future     int       `json:"future,omitempty"`
+	FutureLast time.Time `json:"future_last,omitempty"`
 	// Failed are the most recent 5xx requests of the window (at most
 	// MaxFailed, oldest first); ngxdoctor's own requests are not among them.
 	Failed []Request `json:"failed,omitempty"`
@@ -154,6 +165,10 @@ type Request struct {
 	URI    string    `json:"uri"` // path and query as sent
 	Status int       `json:"status"`
 }
+
+// SkewTolerance is how far past the host's clock a line may be dated and
+// still count: a log written by another host's clock, a second off, is fine.
+const SkewTolerance = time.Minute
 
 // Tally counts entries as ReadErrorLog counts lines, for entries that
 // come without counts.

@@ -162,6 +162,7 @@ func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.
 	defer f.Close()
 	size := f.Size()
 	loc := locOrLocal(sys.Location())
+	until := sys.Now().Add(SkewTolerance)
 
 	var start int64
 	if !since.IsZero() {
@@ -181,7 +182,7 @@ func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.
 	errs := make([]error, len(readers))
 	var wg sync.WaitGroup
 	for k := range readers {
-		r := newErrorReader(since, loc)
+		r := newErrorReader(since, until, loc)
 		// A range larger than the byte cap will most likely overflow it:
 		// then entries are built only in the second pass, for the newest
 		// lines, instead of being built and thrown away.
@@ -207,6 +208,8 @@ func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.
 		out.LinesRead += r.lines
 		out.Unparsed += r.unparsed
 		parsed += r.parsed
+		out.Future += r.future
+		out.FutureLast = later(out.FutureLast, r.futureLast)
 		// Garbage at the head of a segment takes the window of the line
 		// before it, which the segment before knows.
 		if inWin {
@@ -224,7 +227,7 @@ func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.
 		// Read again from the oldest of the newest lines that fit the
 		// caps, keeping every one.
 		from, fit := newestFrom(readers)
-		r := newErrorReader(since, loc)
+		r := newErrorReader(since, until, loc)
 		r.fit, r.blockCap = fit, fit
 		r.blocks = [][]Entry{make([]Entry, 0, fit)}
 		if fit > 0 {
@@ -239,6 +242,13 @@ func ReadErrorLog(ctx context.Context, sys host.System, path string, since time.
 	out.Dropped = parsed - len(out.Entries)
 	out.Counts = first.countList()
 	return out, nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // parallelMin is the range from which reading is split over the CPUs.
@@ -294,8 +304,13 @@ type kept struct {
 // errorReader holds the state of one pass over (a range of) an error log.
 type errorReader struct {
 	since time.Time
-	cache stampCache
-	p     line
+	// until is the host's clock plus SkewTolerance; later lines are
+	// counted in future, not in the window.
+	until      time.Time
+	future     int
+	futureLast time.Time
+	cache      stampCache
+	p          line
 
 	read     int64
 	lines    int
@@ -332,9 +347,9 @@ type errorReader struct {
 	exampleBytes int
 }
 
-func newErrorReader(since time.Time, loc *time.Location) *errorReader {
+func newErrorReader(since, until time.Time, loc *time.Location) *errorReader {
 	return &errorReader{
-		since: since, cache: stampCache{loc: loc},
+		since: since, until: until, cache: stampCache{loc: loc},
 		counts: map[string]*Count{}, blockCap: 1024, fit: maxEntries,
 	}
 }
@@ -359,6 +374,11 @@ func (r *errorReader) add(l []byte, off int64) {
 	if r.p.t.Before(r.since) {
 		r.inWin = false
 		return
+	}
+	if r.p.t.After(r.until) {
+		r.future++
+		r.futureLast = later(r.futureLast, r.p.t)
+		return // dated ahead of the clock: not in the window
 	}
 	r.inWin = true
 	r.lines++
@@ -386,7 +406,7 @@ func (r *errorReader) add(l []byte, off int64) {
 
 // materialize is the second pass: every line in the window is kept.
 func (r *errorReader) materialize(l []byte, _ int64) {
-	if len(l) == 0 || r.n >= r.fit || !parseLine(l, &r.cache, &r.p) || r.p.t.Before(r.since) {
+	if len(l) == 0 || r.n >= r.fit || !parseLine(l, &r.cache, &r.p) || r.p.t.Before(r.since) || r.p.t.After(r.until) {
 		return
 	}
 	r.keep(l)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,18 +18,56 @@ const DefaultConfig = "/etc/nginx/nginx.conf"
 // deadline; both answer in milliseconds unless something is badly wrong.
 const commandTimeout = 15 * time.Second
 
+// Want says which nginx to diagnose: the config (-c), the binary
+// (--nginx) and a master pid (the wizard's switch). Empty fields are
+// discovered.
+type Want struct {
+	Config string
+	Binary string
+	PID    int32
+}
+
 // Discover finds nginx: the running master (its -c and executable), else
 // what `nginx -V` was compiled with, else DefaultConfig. The flags, when
 // set, win over everything found.
 func Discover(ctx context.Context, sys host.System, configFlag, binaryFlag string) (Install, error) {
+	return Find(ctx, sys, Want{Config: configFlag, Binary: binaryFlag})
+}
+
+// Find is Discover with a master asked for by pid. With a config, only a
+// master running that config is taken, never another: when none runs it,
+// the Install is not running (and Chosen says what runs instead). Every
+// master on the host is listed in Masters.
+func Find(ctx context.Context, sys host.System, want Want) (Install, error) {
 	var in Install
+	configFlag, binaryFlag := want.Config, want.Binary
+	if configFlag != "" && !filepath.IsAbs(configFlag) {
+		// nginx would read a relative -c against its prefix; the person
+		// typing it means the current directory.
+		if abs, err := filepath.Abs(configFlag); err == nil {
+			configFlag = abs
+		}
+	}
 	procs, _ := sys.Processes(ctx) // without a process table, discovery falls back to nginx -V
-	master, workers := findMaster(procs, configFlag)
-	var masterConf, masterPrefix string
+	builds := buildCache{sys: sys, got: map[string]buildInfo{}}
+	in.Masters = listMasters(ctx, procs, &builds)
+	master, why := chooseMaster(ctx, in.Masters, configFlag, want.PID, &builds)
+	in.Chosen = why
+	var workers []host.Process
+	var masterProc *host.Process
 	if master != nil {
+		for i := range procs {
+			if procs[i].PID == master.PID {
+				masterProc = &procs[i]
+			}
+		}
+		workers = workersOf(procs, master.PID)
+	}
+	var masterConf, masterPrefix string
+	if masterProc != nil {
 		in.Running = true
 		in.MasterPID = master.PID
-		masterConf, masterPrefix = masterArgs(master.Cmdline)
+		masterConf, masterPrefix = masterArgs(masterProc.Cmdline)
 		for _, w := range workers {
 			in.WorkerPIDs = append(in.WorkerPIDs, w.PID)
 			if in.WorkerUser == "" && w.User != "" {
@@ -41,10 +78,7 @@ func Discover(ctx context.Context, sys host.System, configFlag, binaryFlag strin
 
 	in.Binary = binaryFlag
 	if in.Binary == "" && master != nil {
-		in.Binary = strings.TrimSuffix(master.Exe, " (deleted)")
-		if in.Binary == "" {
-			in.Binary = masterBinary(master.Cmdline)
-		}
+		in.Binary = master.Binary
 	}
 	if in.Binary == "" {
 		if p, err := sys.LookPath("nginx"); err == nil {
@@ -54,7 +88,7 @@ func Discover(ctx context.Context, sys host.System, configFlag, binaryFlag strin
 
 	var compiledConf string
 	if in.Binary != "" {
-		if v, err := compiled(ctx, sys, in.Binary); err == nil {
+		if v, err := builds.of(ctx, in.Binary); err == nil {
 			in.Version = v.version
 			in.Prefix = v.prefix
 			in.ErrorLogDefault = v.errorLog
@@ -112,37 +146,6 @@ func cmdline(p *host.Process) string {
 	return strings.Join(p.Cmdline, " ")
 }
 
-// findMaster picks the master process: the one whose -c is the config
-// flag when several run, else the oldest (lowest pid).
-func findMaster(procs []host.Process, configFlag string) (*host.Process, []host.Process) {
-	var masters []*host.Process
-	for i := range procs {
-		if strings.Contains(cmdline(&procs[i]), "master process") && (procs[i].Name == "nginx" || strings.HasPrefix(cmdline(&procs[i]), "nginx:")) {
-			masters = append(masters, &procs[i])
-		}
-	}
-	if len(masters) == 0 {
-		return nil, nil
-	}
-	slices.SortFunc(masters, func(a, b *host.Process) int { return int(a.PID) - int(b.PID) })
-	master := masters[0]
-	if configFlag != "" {
-		for _, m := range masters {
-			if c, _ := masterArgs(m.Cmdline); c == configFlag {
-				master = m
-				break
-			}
-		}
-	}
-	var workers []host.Process
-	for _, p := range procs {
-		if p.PPID == master.PID && strings.Contains(cmdline(&p), "worker process") {
-			workers = append(workers, p)
-		}
-	}
-	return master, workers
-}
-
 // masterArgs reads -c and -p from a master's title, which nginx rewrote to
 // "nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf".
 func masterArgs(argv []string) (conf, prefix string) {
@@ -175,6 +178,33 @@ func masterBinary(argv []string) string {
 
 type buildInfo struct {
 	version, prefix, confPath, errorLog string
+}
+
+// buildCache runs `nginx -V` once per binary: several masters usually
+// share one.
+type buildCache struct {
+	sys  host.System
+	got  map[string]buildInfo
+	errs map[string]error
+}
+
+func (c *buildCache) of(ctx context.Context, binary string) (buildInfo, error) {
+	if b, ok := c.got[binary]; ok {
+		return b, nil
+	}
+	if err, ok := c.errs[binary]; ok {
+		return buildInfo{}, err
+	}
+	b, err := compiled(ctx, c.sys, binary)
+	if err != nil {
+		if c.errs == nil {
+			c.errs = map[string]error{}
+		}
+		c.errs[binary] = err
+		return b, err
+	}
+	c.got[binary] = b
+	return b, nil
 }
 
 // compiled runs `nginx -V` and reads the version and compiled-in paths.

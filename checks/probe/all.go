@@ -26,17 +26,21 @@ const socketsPerWorker = 16
 const maxGrace = 100 * time.Millisecond
 
 // All probes every target and returns the results keyed by Target.Address
-// (a target listed twice is probed once). Each target has its own deadline
-// of timeout for the connect and, once connected, another for the request,
-// made with the Host header hostHeaders[t.Address] ($proxy_host when empty).
+// (a target listed twice is probed once). Every connect shares one
+// deadline, timeout after All starts, so that hundreds of black-holed
+// backends cost one deadline together, not one each in turn; once
+// connected, a target gets its own wait for the answer to asks[t.Address]
+// (see Ask; nginx's default request when absent).
 //
 // workers (DefaultWorkers when <= 0) probes start side by side; one still
 // running after a short grace (100ms, at most timeout/4) hands its worker
 // on and keeps its socket, up to 16 × workers sockets. So the wall time is
-// about timeout (twice that for a target that connects slowly and then
-// answers slowly) plus one grace per workers hanging targets, until that
-// cap is reached. Targets not started when ctx is canceled are Skipped.
-func All(ctx context.Context, sys host.System, targets []nginx.Target, hostHeaders map[string]string, timeout time.Duration, workers int) map[string]Result {
+// about timeout (plus the wait for a target that connects and then
+// answers slowly). A target whose start came late (few workers for many
+// hanging targets, or the socket cap reached) still gets half of timeout
+// to connect, so the phase never exceeds 1.5 × timeout. Targets
+// not started when ctx is canceled are Skipped.
+func All(ctx context.Context, sys host.System, targets []nginx.Target, asks map[string]Ask, timeout time.Duration, workers int) map[string]Result {
 	if workers <= 0 {
 		workers = DefaultWorkers
 	}
@@ -44,6 +48,11 @@ func All(ctx context.Context, sys host.System, targets []nginx.Target, hostHeade
 		timeout = DefaultTimeout
 	}
 	grace := min(maxGrace, timeout/4)
+	connectBy := time.Now().Add(timeout)
+	// A probe that starts late (few workers, many slow targets, a busy
+	// machine) still gets half a deadline: a quick backend must not be
+	// called dead for having waited its turn.
+	floor := max(grace, timeout/2)
 	seen := make(map[string]bool, len(targets))
 	jobs := make([]nginx.Target, 0, len(targets))
 	for _, t := range targets {
@@ -70,7 +79,7 @@ func All(ctx context.Context, sys host.System, targets []nginx.Target, hostHeade
 				done := make(chan struct{})
 				probes.Go(func() {
 					defer func() { <-sockets; close(done) }()
-					results[i] = probeOne(ctx, sys, jobs[i], hostHeaders[jobs[i].Address], timeout)
+					results[i] = probeOne(ctx, sys, jobs[i], asks[jobs[i].Address], timeout, connectBy, floor)
 				})
 				wait := time.NewTimer(grace)
 				select {
@@ -104,14 +113,15 @@ feed:
 	return out
 }
 
-// probeOne connects and, when connected, makes the request on the same
-// connection, as nginx does.
-func probeOne(ctx context.Context, sys host.System, t nginx.Target, hostHeader string, timeout time.Duration) Result {
-	conn, res, p := dial(ctx, sys, t, timeout)
+// probeOne connects by the shared deadline (at least floor from now) and,
+// when connected, makes the request on the same connection, as nginx does.
+func probeOne(ctx context.Context, sys host.System, t nginx.Target, ask Ask, timeout time.Duration, connectBy time.Time, floor time.Duration) Result {
+	left := max(time.Until(connectBy), floor)
+	conn, res, p := dial(ctx, sys, t, min(timeout, left))
 	if conn == nil {
 		return res
 	}
 	defer conn.Close()
-	res.HTTP = exchange(ctx, conn, p, t, hostHeader, timeout)
+	res.HTTP = exchange(ctx, conn, p, t, ask, timeout)
 	return res
 }

@@ -115,7 +115,7 @@ func TestAllEdges(t *testing.T) {
 		tcpTarget("uwsgi", uwsgi),
 		{Kind: "http", Address: "$backend", Dynamic: true},
 	}
-	got := All(context.Background(), sys, targets, map[string]string{named: "shop.example"}, time.Second, 0)
+	got := All(context.Background(), sys, targets, map[string]Ask{named: {Host: "shop.example"}}, time.Second, 0)
 	if len(got) != 4 {
 		t.Fatalf("got %d results, want 4 (one per address)", len(got))
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -16,9 +17,9 @@ import (
 )
 
 // Connect connects to t as nginx would, within timeout, and closes the
-// connection again. A host-name target is resolved first and its addresses
-// are tried in turn, like nginx's round robin after a connect error; one
-// deadline covers them all so that a probe never outlives timeout
+// connection again. A host-name target is resolved first and every one of
+// its addresses is tried (Result.Peers), since nginx sends requests to each;
+// one deadline covers them all so that a probe never outlives timeout
 // (DefaultTimeout when timeout <= 0).
 func Connect(ctx context.Context, sys host.System, t nginx.Target, timeout time.Duration) Result {
 	conn, res, _ := dial(ctx, sys, t, timeout)
@@ -112,21 +113,57 @@ func dialTCP(ctx context.Context, sys host.System, t nginx.Target) (net.Conn, Re
 		res.Resolved = addrs
 	}
 
-	var failures []string
-	for _, a := range addrs {
+	// Every address is tried at once under the one deadline: nginx makes
+	// each address of a name a server of its own and sends requests to
+	// each in turn, so a refusal at one is a failure users meet even when
+	// another address answers.
+	type attempt struct {
+		conn net.Conn
+		peer Peer
+	}
+	tries := make([]attempt, len(addrs))
+	var wg sync.WaitGroup
+	for i, a := range addrs {
 		addr := net.JoinHostPort(a, strconv.Itoa(port))
-		conn, err := sys.Dial(ctx, "tcp", addr)
-		if err == nil {
-			res.Status, res.Errno, res.Error = Connected, 0, ""
-			return conn, res, addr
+		wg.Go(func() {
+			began := time.Now()
+			conn, err := sys.Dial(ctx, "tcp", addr)
+			p := Peer{Address: addr, Status: Connected, Duration: time.Since(began)}
+			if err != nil {
+				c := classify(ctx, err)
+				p.Status, p.Errno, p.Error = c.Status, c.Errno, c.Error
+			}
+			tries[i] = attempt{conn, p}
+		})
+	}
+	wg.Wait()
+	var (
+		conn     net.Conn
+		at       string
+		failures []string
+	)
+	for i, tr := range tries {
+		if len(addrs) > 1 {
+			res.Peers = append(res.Peers, tr.peer)
 		}
-		c := classify(ctx, err)
-		res.Status, res.Errno = c.Status, c.Errno
-		failures = append(failures, c.Error)
-		if ctx.Err() != nil {
-			// The shared deadline is spent: the remaining addresses would fail the same way.
-			break
+		switch {
+		case tr.conn != nil && conn == nil:
+			conn, at = tr.conn, tr.peer.Address
+		case tr.conn != nil:
+			tr.conn.Close() // one connection is enough for the request
+		default:
+			if res.Errno == 0 || i == 0 {
+				res.Status, res.Errno = tr.peer.Status, tr.peer.Errno
+			}
+			failures = append(failures, tr.peer.Error)
 		}
+	}
+	if conn != nil {
+		res.Status, res.Errno = Connected, 0
+		if len(failures) > 0 {
+			res.Error = "connected at " + at + ", but " + strings.Join(failures, "; ")
+		}
+		return conn, res, at
 	}
 	res.Error = strings.Join(failures, "; ")
 	return nil, res, ""

@@ -34,7 +34,7 @@ func FuzzHTTPResponse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h := answerOver(t, data, func(ctx context.Context, c net.Conn, h *HTTP) {
-			httpGet(ctx, c, tcpTarget("http", "127.0.0.1:80"), "", h)
+			httpGet(ctx, c, tcpTarget("http", "127.0.0.1:80"), Ask{}, h)
 		})
 		if (h.Status == 0) == (h.Class == "") {
 			t.Fatalf("status %d with class %q for %q", h.Status, h.Class, data)

@@ -27,8 +27,32 @@ type Result struct {
 	Duration time.Duration `json:"-"`
 	// Resolved addresses, for a host-name target.
 	Resolved []string `json:"resolved,omitempty"`
+	// Peers are the results at each address of a name that resolves to
+	// several, in the resolver's order. Status is Connected when one of
+	// them accepted; a refusal beside it is still a failure nginx meets.
+	Peers []Peer `json:"peers,omitempty"`
 	// HTTP is the request made once connected (nil when not attempted).
 	HTTP *HTTP `json:"http,omitempty"`
+}
+
+// Peer is the connect result at one address of a host name.
+type Peer struct {
+	Address  string        `json:"address"` // "[::1]:3000"
+	Status   Status        `json:"result"`
+	Errno    int           `json:"errno,omitempty"`
+	Error    string        `json:"error,omitempty"`
+	Duration time.Duration `json:"-"`
+}
+
+// Failed returns the peers that did not accept.
+func (r Result) Failed() []Peer {
+	var out []Peer
+	for _, p := range r.Peers {
+		if p.Status != Connected {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // HTTP is a request straight to the backend, as nginx would send it.
@@ -37,8 +61,18 @@ type HTTP struct {
 	Protocol string `json:"protocol"`
 	// Status is the HTTP status (for fastcgi, the Status header or 200).
 	Status int `json:"status,omitempty"`
+	// Request is what was asked: "GET /api/orders Host: shop.example".
+	Request string `json:"request,omitempty"`
 	// TTFB is the time to the first byte of the response.
 	TTFB time.Duration `json:"-"`
+	// TTFBMs is TTFB in milliseconds, for the JSON report.
+	TTFBMs float64 `json:"ttfb_ms,omitempty"`
+	// Waited is how long the probe was ready to wait for an answer (see
+	// Ask); a Class "timeout" means no answer came within it.
+	Waited time.Duration `json:"-"`
+	// ReadTimeout is the read timeout in force that Waited was measured
+	// against (0 when not known).
+	ReadTimeout time.Duration `json:"-"`
 	// HeaderBytes is the size of the response header block.
 	HeaderBytes int `json:"header_bytes,omitempty"`
 	// Error is set when no valid response came: "closed", "reset",

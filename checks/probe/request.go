@@ -36,12 +36,65 @@ const (
 	ClassCanceled = "canceled"
 )
 
+// MaxWait caps how long a probe waits for an answer when the read timeout
+// in force is longer than the probe's deadline: nginx's default of 60s
+// would hold a run for a minute. A probe that gives up at the cap says so.
+const MaxWait = 10 * time.Second
+
+// Ask is what a probe asks once connected: the failing request when one is
+// known, so that the backend is judged on what users ask of it, else
+// nginx's default GET / with $proxy_host.
+type Ask struct {
+	// Method is GET or HEAD; any other is sent as GET, since a probe
+	// must never change anything on the backend.
+	Method string
+	// Path is the request target ("/" when empty).
+	Path string
+	// Host is the Host header ($proxy_host when empty).
+	Host string
+	// ReadTimeout is the *_read_timeout in force for the request: the
+	// probe waits at least that long for an answer (up to MaxWait), so
+	// that a slow answer is measured, not cut short by ngxdoctor.
+	ReadTimeout time.Duration
+}
+
+// wait is how long the exchange may take: the probe's timeout, or the read
+// timeout in force plus a margin when that is longer, capped at MaxWait.
+func (a Ask) wait(timeout time.Duration) time.Duration {
+	w := timeout
+	if a.ReadTimeout > 0 {
+		w = max(w, a.ReadTimeout+a.ReadTimeout/10+100*time.Millisecond)
+	}
+	return min(w, max(MaxWait, timeout))
+}
+
+func (a Ask) method() string {
+	if a.Method == "HEAD" {
+		return "HEAD"
+	}
+	return "GET"
+}
+
+// path keeps a request target from a log from splitting the request line.
+func (a Ask) path() string {
+	p := strings.Map(func(r rune) rune {
+		if r <= ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, a.Path)
+	if p == "" || (p[0] != '/' && p != "*") {
+		return "/" + p
+	}
+	return p
+}
+
 // Request connects to t and speaks its protocol as nginx would, with one
 // deadline of timeout for the connect and another for the exchange (nginx's
-// proxy_connect_timeout and proxy_read_timeout). It returns nil when t's
-// protocol is not probed (uwsgi, scgi, grpc, memcached) or when the
-// connection fails; Connect says why.
-func Request(ctx context.Context, sys host.System, t nginx.Target, hostHeader string, timeout time.Duration) *HTTP {
+// proxy_connect_timeout and proxy_read_timeout, see Ask). It returns nil
+// when t's protocol is not probed (uwsgi, scgi, grpc, memcached) or when
+// the connection fails; Connect says why.
+func Request(ctx context.Context, sys host.System, t nginx.Target, ask Ask, timeout time.Duration) *HTTP {
 	if protocol(t) == "" {
 		return nil
 	}
@@ -50,7 +103,7 @@ func Request(ctx context.Context, sys host.System, t nginx.Target, hostHeader st
 		return nil
 	}
 	defer conn.Close()
-	return exchange(ctx, conn, p, t, hostHeader, timeout)
+	return exchange(ctx, conn, p, t, ask, timeout)
 }
 
 // protocol is what the probe speaks to t: "http", "https", "fastcgi", or ""
@@ -68,7 +121,7 @@ func protocol(t nginx.Target) string {
 }
 
 // exchange speaks t's protocol over an open connection and closes nothing.
-func exchange(ctx context.Context, conn net.Conn, p peer, t nginx.Target, hostHeader string, timeout time.Duration) *HTTP {
+func exchange(ctx context.Context, conn net.Conn, p peer, t nginx.Target, ask Ask, timeout time.Duration) *HTTP {
 	proto := protocol(t)
 	if proto == "" {
 		return nil
@@ -81,7 +134,9 @@ func exchange(ctx context.Context, conn net.Conn, p peer, t nginx.Target, hostHe
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	deadline := time.Now().Add(timeout)
+	h.Waited = ask.wait(timeout)
+	h.ReadTimeout = ask.ReadTimeout
+	deadline := time.Now().Add(h.Waited)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -101,11 +156,17 @@ func exchange(ctx context.Context, conn net.Conn, p peer, t nginx.Target, hostHe
 		if !ok {
 			return h
 		}
-		httpGet(ctx, tc, t, hostHeader, h)
+		httpGet(ctx, tc, t, ask, h)
 	case "http":
-		httpGet(ctx, conn, t, hostHeader, h)
+		httpGet(ctx, conn, t, ask, h)
 	case "fastcgi":
 		fastcgiGetValues(ctx, conn, h)
+	}
+	if h.TTFB > 0 {
+		h.TTFBMs = float64(h.TTFB.Microseconds()) / 1000
+	}
+	if h.Class == ClassTimeout && h.HeaderBytes == 0 {
+		h.Error = waitedText(h)
 	}
 	if h.Speaks == "" && h.HeaderBytes == 0 && proto != "https" &&
 		(h.Class == ClassClosed || h.Class == ClassReset || h.Class == ClassBrokenPipe) && sniffTLS(ctx, p) {
@@ -115,6 +176,18 @@ func exchange(ctx context.Context, conn net.Conn, p peer, t nginx.Target, hostHe
 		h.Error += "; the port speaks TLS (use https:// in the *_pass)"
 	}
 	return h
+}
+
+// waitedText says how long the probe waited against the read timeout in
+// force, so a silent backend is not taken for ngxdoctor's own impatience.
+func waitedText(h *HTTP) string {
+	switch {
+	case h.ReadTimeout <= 0:
+		return fmt.Sprintf("no answer within %s", h.Waited)
+	case h.Waited > h.ReadTimeout:
+		return fmt.Sprintf("no answer within %s, longer than the read timeout of %s in force", h.Waited, h.ReadTimeout)
+	}
+	return fmt.Sprintf("no answer within %s (the probe's cap; the read timeout in force is %s)", h.Waited, h.ReadTimeout)
 }
 
 // sniffTLS reports whether the peer completes (or answers) a TLS handshake.
@@ -171,14 +244,15 @@ func handshake(ctx context.Context, conn net.Conn, t nginx.Target, h *HTTP) (net
 	return nil, false
 }
 
-// httpGet sends nginx's default request (HTTP/1.0, Connection: close) and
-// reads the header block.
-func httpGet(ctx context.Context, conn net.Conn, t nginx.Target, hostHeader string, h *HTTP) {
-	hostHeader = cleanHost(hostHeader)
+// httpGet sends the request as nginx does by default (HTTP/1.0,
+// Connection: close) and reads the header block.
+func httpGet(ctx context.Context, conn net.Conn, t nginx.Target, ask Ask, h *HTTP) {
+	hostHeader := cleanHost(ask.Host)
 	if hostHeader == "" {
 		hostHeader = defaultHost(t)
 	}
-	req := "GET / HTTP/1.0\r\nHost: " + hostHeader + "\r\nConnection: close\r\nUser-Agent: ngxdoctor\r\n\r\n"
+	h.Request = ask.method() + " " + ask.path() + " Host: " + hostHeader
+	req := ask.method() + " " + ask.path() + " HTTP/1.0\r\nHost: " + hostHeader + "\r\nConnection: close\r\nUser-Agent: ngxdoctor\r\n\r\n"
 	sent := time.Now()
 	if _, err := io.WriteString(conn, req); err != nil {
 		h.Class, h.Error = ioFailure(ctx, err)

@@ -96,7 +96,7 @@ func TestRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
-			got := Request(context.Background(), sys, tc.target, "", timeout)
+			got := Request(context.Background(), sys, tc.target, Ask{}, timeout)
 			took := time.Since(start)
 			if got == nil {
 				t.Fatal("got no answer, want one")
@@ -138,7 +138,7 @@ func TestRequestHostHeader(t *testing.T) {
 		{"", "Host: " + addr + "\r\n"},
 		{"shop.example\r\nX-Injected: 1", "Host: shop.exampleX-Injected: 1\r\n"},
 	} {
-		if h := Request(context.Background(), sys, tcpTarget("http", addr), tc.given, time.Second); h == nil || h.Status != 503 {
+		if h := Request(context.Background(), sys, tcpTarget("http", addr), Ask{Host: tc.given}, time.Second); h == nil || h.Status != 503 {
 			t.Fatalf("request with Host %q failed: %+v", tc.given, h)
 		}
 		req := <-got
@@ -156,7 +156,7 @@ func TestRequestNotMade(t *testing.T) {
 		tcpTarget("grpc", up),
 		{Kind: "http", Address: "$upstream", Dynamic: true},
 	} {
-		if h := Request(context.Background(), sys, tg, "", time.Second); h != nil {
+		if h := Request(context.Background(), sys, tg, Ask{}, time.Second); h != nil {
 			t.Errorf("%s %s: got %+v, want no request", tg.Kind, tg.Address, h)
 		}
 	}
@@ -167,7 +167,7 @@ func TestRequestHonoursCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
-	h := Request(ctx, sys, tcpTarget("http", addr), "", 10*time.Second)
+	h := Request(ctx, sys, tcpTarget("http", addr), Ask{}, 10*time.Second)
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("canceled request took %v", took)
 	}

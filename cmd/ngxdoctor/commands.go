@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -25,7 +26,8 @@ func newCheck() *cobra.Command {
 		Short: "Diagnose without the wizard: a report on stdout, exit 1 when a cause is found",
 		Long: "check runs the same evidence and steps as the wizard and prints the report.\n\n" +
 			"Exit codes: 0 no cause found (advice and warnings alone keep 0), 1 at least one cause found,\n" +
-			"2 could not diagnose (no nginx or config found, bad flags).",
+			"2 could not diagnose (no nginx or config found, bad flags) or did not complete (interrupted by\n" +
+			"SIGTERM or Ctrl-C, or a phase ran out of time): never read as healthy.",
 		Example: "  sudo ngxdoctor check\n  sudo ngxdoctor check --format json | jq .verdict\n  ngxdoctor check -c ./nginx.conf --since 2h --format markdown > incident.md",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -70,7 +72,15 @@ func runCheck(ctx context.Context, f *flags, format string) error {
 	if err != nil {
 		return err
 	}
+	started := time.Now()
 	in, err := diagnose(ctx, f, sys)
+	if errors.Is(err, checks.ErrInterrupted) {
+		if format == "prom" {
+			// The monitoring timer must see that this run proves nothing.
+			os.Stdout.WriteString(fixes.Prom(&checks.Outcome{Started: started, Duration: time.Since(started), Interrupted: true}))
+		}
+		return &exitError{code: 2, err: fmt.Errorf("%w: no report, and no verdict", err)}
+	}
 	if err != nil {
 		return err
 	}
@@ -90,6 +100,9 @@ func runCheck(ctx context.Context, f *flags, format string) error {
 	}
 	if _, err := os.Stdout.Write(out); err != nil {
 		return err
+	}
+	if o := in.Outcome; !o.Complete {
+		return &exitError{code: 2, err: fmt.Errorf("the check did not complete (%s): the report above is partial and is not a verdict", strings.Join(o.Unfinished, "; "))}
 	}
 	if len(in.Outcome.Causes) > 0 {
 		return &exitError{code: 1, quiet: true}
@@ -121,6 +134,11 @@ func newFix() *cobra.Command {
 				return err
 			}
 			fx, bound, err := fixes.Find(in.Outcome, args[0])
+			if errors.Is(err, fixes.ErrNotBound) {
+				// Printed whole: a wrapped path cannot be pasted.
+				fmt.Fprintln(os.Stderr, "Refused: "+err.Error())
+				return &exitError{code: 1, quiet: true}
+			}
 			if err != nil {
 				return err
 			}
@@ -157,6 +175,12 @@ func newFix() *cobra.Command {
 			}
 			if err != nil {
 				return &exitError{code: 1, err: err}
+			}
+			if len(a.Requests) > 0 {
+				fmt.Println("The requests that failed before the fix, asked again:")
+				for _, q := range a.Requests {
+					fmt.Printf("  %s: %s before, %s now\n", q.Text, q.Before, q.After)
+				}
 			}
 			switch {
 			case a.RolledBack:

@@ -1,0 +1,144 @@
+package checks_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/lab"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
+)
+
+// TestEvidenceScenarios runs the incidents where the evidence must go as
+// deep as nginx's own attempt, each on a real nginx (and php-fpm), and
+// checks that the top cause says what a senior engineer would quote.
+func TestEvidenceScenarios(t *testing.T) {
+	labtest.Need(t, os.Geteuid() == 0, "the scenarios run nginx workers and php-fpm as www-data: root is needed")
+	_, err := os.Stat("/usr/sbin/nginx")
+	labtest.Need(t, err == nil, "nginx is not installed (scripts/test.sh installs nginx-light)")
+
+	for _, tc := range []struct {
+		scenario string
+		want     checks.CauseID
+		// quotes must each appear in the summary or the evidence.
+		quotes func(l *lab.Lab) []string
+		check  func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause)
+	}{
+		{"wrong-address-family", checks.CauseWrongAddress, func(l *lab.Lab) []string {
+			port := strings.TrimPrefix(l.Backends[0], "localhost:")
+			return []string{"[::1]:" + port + " refuses", "127.0.0.1:" + port + " answers", "connect() failed (111: Connection refused)"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			port := strings.TrimPrefix(l.Backends[0], "localhost:")
+			if top.Facts.Alternative != "127.0.0.1:"+port {
+				t.Errorf("alternative: got %q, want 127.0.0.1:%s", top.Facts.Alternative, port)
+			}
+			if top.Occurrences == 0 {
+				t.Errorf("the log's refusals at [::1] are not counted in the cause")
+			}
+		}},
+		{"invalid-response-fastcgi", checks.CauseInvalidResponse, func(l *lab.Lab) []string {
+			return []string{"php-fpm", "speaks FastCGI", "nginx speaks HTTP", "fastcgi_pass " + l.Backends[0], "(104: Connection reset by peer)", "php-fpm pool [lab]"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			for _, c := range o.Causes {
+				if c.ID == checks.CauseUpstreamReset || c.ID == checks.CauseUpstreamClosed {
+					t.Errorf("the mismatch must not also read as %s: %s", c.ID, c.Summary)
+				}
+			}
+		}},
+		{"backend-overloaded-fpm", checks.CauseBackendOverloaded, func(l *lab.Lab) []string {
+			return []string{"pool [lab]", "pm.max_children is 1", "php-fpm log: ", "server reached", "listen.backlog 1", "(11: Resource temporarily unavailable)"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			if top.Facts.PHPFPM == nil || top.Facts.PHPFPM.Pool.MaxChildren != 1 || top.Facts.PHPFPM.Master <= 0 {
+				t.Errorf("the fix's facts: got %+v", top.Facts.PHPFPM)
+			}
+		}},
+		{"nginx-file-access", checks.CauseNginxFileAccess, func(l *lab.Lab) []string {
+			private := filepath.Join(l.Dir, "private")
+			return []string{private + " root:root 0700", "www-data", "chmod o+x " + private, "proxy_temp_path " + private + "/proxy", "failed (13: Permission denied) while reading upstream"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			if top.Target != filepath.Join(l.Dir, "private") {
+				t.Errorf("target: got %s, want the directory that blocks the workers", top.Target)
+			}
+			for _, c := range o.Causes {
+				if c.ID == checks.CauseSELinuxDenied || c.Target == l.Backends[0] {
+					t.Errorf("nginx's own file is blamed on the backend: %s %s", c.ID, c.Target)
+				}
+			}
+		}},
+		{"wrong-address-moved", checks.CauseWrongAddress, func(l *lab.Lab) []string {
+			return []string{"php", "application server no config references", "asked GET / Host: lab.test: http 200"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			moved := l.Listeners[len(l.Listeners)-1]
+			if top.Facts.Alternative != moved {
+				t.Errorf("alternative: got %q, want the moved backend %s, not the 404 one port above", top.Facts.Alternative, moved)
+			}
+		}},
+		{"backend-down-beside-unrelated", checks.CauseBackendDown, func(l *lab.Lab) []string {
+			return []string{"connect() failed (111: Connection refused)"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			for _, c := range o.Causes {
+				if c.ID == checks.CauseWrongAddress {
+					t.Errorf("a dead backend pointed at an unrelated listener: %s", c.Summary)
+				}
+			}
+		}},
+		{"blind-error-log", checks.CauseBackendDown, func(l *lab.Lab) []string {
+			return []string{"requests in the last 15m got 502/503/504", "error log at crit shows none"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			if !strings.Contains(strings.Join(o.Snapshot.Notes, "\n"), "error_log "+l.ErrorLog+" crit") {
+				t.Errorf("the blind error log is not reported: notes %q", o.Snapshot.Notes)
+			}
+		}},
+	} {
+		t.Run(tc.scenario, func(t *testing.T) {
+			sc, ok := lab.Find(tc.scenario)
+			if !ok {
+				t.Fatalf("no scenario %s", tc.scenario)
+			}
+			if sc.Hosts != "" && !labtest.PrivateHosts(t, sc.Hosts) {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			l, err := lab.Start(ctx, sc)
+			if err != nil {
+				t.Fatalf("start: %v", err)
+			}
+			defer l.Close()
+			l.Trigger(ctx, 4)
+			if sc.Concurrency > 0 {
+				time.Sleep(300 * time.Millisecond) // php-fpm writes its warning once a second
+			}
+			o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx, Timeout: 2 * time.Second}, nil)
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			if len(o.Causes) == 0 || o.Causes[0].ID != tc.want {
+				t.Fatalf("top cause: got %s, want %s\n%s\nsteps:\n%s", firstID(o.Causes), tc.want, describe(o.Causes), steps(o))
+			}
+			top := o.Causes[0]
+			text := top.Summary + "\n" + strings.Join(top.Evidence, "\n")
+			for _, q := range tc.quotes(l) {
+				if !strings.Contains(text, q) {
+					t.Errorf("%s does not quote %q:\n%s", top.ID, q, text)
+				}
+			}
+			tc.check(t, l, o, top)
+			if t.Failed() {
+				t.Logf("all causes:\n%s\nnotes: %q", describe(o.Causes), o.Snapshot.Notes)
+			}
+		})
+	}
+}
+
+func firstID(cs []checks.Cause) string {
+	if len(cs) == 0 {
+		return "none"
+	}
+	return string(cs[0].ID)
+}

@@ -1,0 +1,103 @@
+package host
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// Role says what kind of program holds a listening socket.
+type Role string
+
+const (
+	// RoleApp is an application server: what nginx proxies to.
+	RoleApp Role = "app"
+	// RoleService is a program that never serves nginx's requests
+	// (databases, caches, ssh, mail, DNS, nginx itself).
+	RoleService Role = "service"
+	// RoleUnknown is any other program, such as a service's own binary.
+	RoleUnknown Role = ""
+)
+
+// Identity is who listens on a socket, as an engineer would name it.
+type Identity struct {
+	// Name is the program as people call it: "php-fpm", "gunicorn", "node".
+	Name string `json:"name,omitempty"`
+	// Speaks is the protocol it serves there: "http", "fastcgi", "uwsgi",
+	// or "" when its name does not say.
+	Speaks string `json:"speaks,omitempty"`
+	Role   Role   `json:"role,omitempty"`
+}
+
+// Identify names the program behind a listener from its process name and,
+// when procs has it, its command line (gunicorn runs as "python3").
+func Identify(l Listener, procs []Process) Identity {
+	var argv []string
+	name := l.Process
+	for _, p := range procs {
+		if p.PID == l.PID && l.PID > 0 {
+			argv = p.Cmdline
+			if name == "" {
+				name = p.Name
+			}
+			break
+		}
+	}
+	return identify(name, argv)
+}
+
+var services = map[string]bool{
+	"sshd": true, "postgres": true, "postmaster": true, "mysqld": true, "mariadbd": true, "redis-server": true,
+	"memcached": true, "mongod": true, "systemd": true, "systemd-resolve": true, "systemd-resolved": true,
+	"dnsmasq": true, "chronyd": true, "master": true, "exim4": true, "postfix": true, "dovecot": true,
+	"containerd": true, "dockerd": true, "rpcbind": true, "cupsd": true, "named": true, "unbound": true,
+	"nginx": true, "ngxdoctor": true, "rabbitmq-server": true, "beam.smp": true, "epmd": true,
+	"etcd": true, "consul": true, "slapd": true, "smbd": true, "avahi-daemon": true, "sshd-session": true,
+}
+
+func identify(comm string, argv []string) Identity {
+	base := comm
+	if len(argv) > 0 && base == "" {
+		base = filepath.Base(argv[0])
+	}
+	title := strings.Join(argv, " ")
+	switch {
+	case strings.HasPrefix(base, "php-fpm") || strings.HasPrefix(title, "php-fpm:"):
+		return Identity{Name: "php-fpm", Speaks: "fastcgi", Role: RoleApp}
+	case base == "uwsgi" || strings.HasPrefix(title, "uwsgi "):
+		speaks := "uwsgi"
+		switch {
+		case hasArg(argv, "--http", "--http-socket", "--https"):
+			speaks = "http"
+		case hasArg(argv, "--fastcgi-socket"):
+			speaks = "fastcgi"
+		}
+		return Identity{Name: "uwsgi", Speaks: speaks, Role: RoleApp}
+	case services[base] || strings.HasPrefix(base, "postgres") || strings.HasPrefix(base, "nginx"):
+		return Identity{Name: base, Role: RoleService}
+	}
+	for _, app := range []string{"gunicorn", "uvicorn", "hypercorn", "daphne", "waitress-serve", "puma", "unicorn", "passenger", "thin", "starman", "plackup", "hypnotoad"} {
+		if base == app || strings.HasPrefix(base, app+":") || strings.Contains(title, app) {
+			return Identity{Name: app, Speaks: "http", Role: RoleApp}
+		}
+	}
+	switch {
+	case base == "node" || base == "nodejs" || base == "deno" || base == "bun" || strings.HasPrefix(title, "next-server") || strings.HasPrefix(title, "PM2"):
+		return Identity{Name: "node", Speaks: "http", Role: RoleApp}
+	case strings.HasPrefix(base, "python") && (strings.Contains(title, "runserver") || strings.Contains(title, "flask") || strings.Contains(title, "http.server")):
+		return Identity{Name: base, Speaks: "http", Role: RoleApp}
+	case base == "java" || base == "dotnet" || base == "php" && hasArg(argv, "-S"):
+		return Identity{Name: base, Speaks: "http", Role: RoleApp}
+	}
+	return Identity{Name: base}
+}
+
+func hasArg(argv []string, names ...string) bool {
+	for _, a := range argv {
+		for _, n := range names {
+			if a == n || strings.HasPrefix(a, n+"=") {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,27 @@
+package host
+
+import "testing"
+
+func TestIdentify(t *testing.T) {
+	for _, tc := range []struct {
+		comm string
+		argv []string
+		want Identity
+	}{
+		{"php-fpm8.2", []string{"php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)"}, Identity{"php-fpm", "fastcgi", RoleApp}},
+		{"python3", []string{"/usr/bin/python3", "/usr/bin/gunicorn", "-b", "127.0.0.1:8000", "app:app"}, Identity{"gunicorn", "http", RoleApp}},
+		{"gunicorn", []string{"gunicorn: master [app:app]"}, Identity{"gunicorn", "http", RoleApp}},
+		{"uwsgi", []string{"uwsgi", "--socket", "127.0.0.1:3031"}, Identity{"uwsgi", "uwsgi", RoleApp}},
+		{"uwsgi", []string{"uwsgi", "--http", ":9090"}, Identity{"uwsgi", "http", RoleApp}},
+		{"node", []string{"node", "server.js"}, Identity{"node", "http", RoleApp}},
+		{"sshd", nil, Identity{"sshd", "", RoleService}},
+		{"postgres", []string{"/usr/lib/postgresql/15/bin/postgres"}, Identity{"postgres", "", RoleService}},
+		{"nginx", []string{"nginx: master process /usr/sbin/nginx"}, Identity{"nginx", "", RoleService}},
+		{"redis-server", []string{"/usr/bin/redis-server 127.0.0.1:6379"}, Identity{"redis-server", "", RoleService}},
+		{"myapp", []string{"/opt/myapp/bin/myapp"}, Identity{"myapp", "", RoleUnknown}},
+	} {
+		if got := identify(tc.comm, tc.argv); got != tc.want {
+			t.Errorf("%s %q: got %+v, want %+v", tc.comm, tc.argv, got, tc.want)
+		}
+	}
+}

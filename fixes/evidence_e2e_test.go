@@ -1,0 +1,124 @@
+package fixes
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/lab"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
+)
+
+// TestEvidenceFixes runs the fixes of the deeper evidence on the lab's real
+// failures: the diagnosis names the cause, its fix turns the failure into a
+// 200 (under the same load for the overloaded pool), and undo brings the
+// files, the modes and the failure back.
+func TestEvidenceFixes(t *testing.T) {
+	needRoot(t, phpFPM)
+	for _, tc := range []struct{ scenario, kind string }{
+		{"wrong-address-family", "address"},
+		{"wrong-address-moved", "address"},
+		{"backend-overloaded-fpm", "max-children"},
+		{"nginx-file-access", "dir"},
+	} {
+		t.Run(tc.scenario+"/"+tc.kind, func(t *testing.T) {
+			s, ok := lab.Find(tc.scenario)
+			if !ok {
+				t.Fatalf("no lab scenario %s", tc.scenario)
+			}
+			if s.Hosts != "" && !labtest.PrivateHosts(t, s.Hosts) {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			l, err := lab.Start(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			failing := func() bool {
+				sts := l.Trigger(ctx, 4)
+				for _, st := range sts {
+					if st != 200 {
+						t.Logf("statuses: %v", sts)
+						return true
+					}
+				}
+				return false
+			}
+			if !failing() {
+				t.Fatalf("the scenario does not fail before the fix")
+			}
+			time.Sleep(1100 * time.Millisecond) // php-fpm warns once a second
+			o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx,
+				ErrorLogs: []string{l.ErrorLog}, AccessLogs: []string{l.AccessLog}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cause checks.Cause
+			var ids []string
+			for _, c := range o.Causes {
+				ids = append(ids, string(c.ID))
+				if string(c.ID) == s.Cause && cause.ID == "" {
+					cause = c
+				}
+			}
+			if cause.ID == "" {
+				t.Fatalf("diagnosis found %q, want %s", ids, s.Cause)
+			}
+			files := []string{l.Site, l.Config}
+			if l.PHPFPM != "" {
+				files = append(files, l.PHPFPM)
+			}
+			before := map[string]string{}
+			for _, f := range files {
+				before[f] = readFile(t, f)
+			}
+			private := filepath.Join(l.Dir, "private")
+			modeBefore, _ := os.Stat(private)
+
+			e := testEngine(t)
+			f := fixByKind(t, e.For(o, cause), tc.kind)
+			t.Logf("%s\n%q\n%s", f.Title, f.Commands, f.Diff)
+			a := apply(t, e, o, f)
+			if !a.Verified {
+				t.Fatalf("not verified:\n%s", strings.Join(a.Log, "\n"))
+			}
+			burst := s.Concurrency > 1
+			if burst {
+				// php-fpm keeps its listening socket across a reload, so
+				// the raised listen.backlog waits for a restart (the fix
+				// says so): a burst may still overflow the old queue.
+				// What the reload changes is checked here: the pool file,
+				// and the replayed request.
+				if st, err := l.Get(ctx, l.Path); st != 200 {
+					t.Fatalf("GET %s after the fix: %d %v", l.Path, st, err)
+				}
+				if !strings.Contains(readFile(t, l.PHPFPM), "pm.max_children = 9") {
+					t.Errorf("pool file after the fix:\n%s", readFile(t, l.PHPFPM))
+				}
+			} else if failing() {
+				t.Fatalf("requests through nginx still fail after the fix:\n%s", strings.Join(a.Log, "\n"))
+			}
+			undo(t, e, "")
+			for _, f := range files {
+				if readFile(t, f) != before[f] {
+					t.Errorf("%s differs after undo", f)
+				}
+			}
+			if modeBefore != nil {
+				if now, _ := os.Stat(private); now.Mode() != modeBefore.Mode() {
+					t.Errorf("%s: mode %v after undo, want %v", private, now.Mode(), modeBefore.Mode())
+				}
+			}
+			if !burst && !failing() {
+				t.Errorf("the failure is not back after undo")
+			}
+		})
+	}
+}

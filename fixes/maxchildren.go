@@ -1,0 +1,91 @@
+package fixes
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/ngxdoctor/ngxdoctor/checks"
+)
+
+// maxChildrenLine and backlogLine are a pool's pm.max_children and
+// listen.backlog lines: indent, key and "=", value, a comment.
+var (
+	maxChildrenLine = regexp.MustCompile(`^(\s*pm\.max_children\s*=\s*)(\d+)(\s*(?:;.*)?)$`)
+	backlogLine     = regexp.MustCompile(`^(\s*listen\.backlog\s*=\s*)(\d+)(\s*(?:;.*)?)$`)
+)
+
+// minBacklog: a listen.backlog set below it is raised with the children.
+const minBacklog = 64
+
+// planMaxChildren raises pm.max_children of the php-fpm pool behind an
+// overloaded backend, when php-fpm's own log says the pool reached it:
+// the line in the pool's file, php-fpm -t on the master's config, then a
+// graceful reload of that master (the one whose config includes the pool).
+func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
+	pf := c.Facts.PHPFPM
+	if c.ID != checks.CauseBackendOverloaded || pf == nil || pf.Pool.MaxChildrenReached == 0 || pf.Pool.MaxChildrenLine == 0 || pf.Master <= 0 {
+		return nil
+	}
+	lines, err := filesOf(o).readLines(pf.Pool.File)
+	if err != nil {
+		return nil
+	}
+	if pf.Pool.MaxChildrenLine > len(lines) {
+		return nil
+	}
+	old, _ := cutNL(lines[pf.Pool.MaxChildrenLine-1])
+	m := maxChildrenLine.FindStringSubmatch(old)
+	if m == nil {
+		return nil
+	}
+	n, err := strconv.Atoi(m[2])
+	if err != nil || n != pf.Pool.MaxChildren {
+		return nil // the file changed since it was read
+	}
+	// Double it, and by at least 8: a pool small enough to run out under a
+	// handful of requests needs more than one or two more children.
+	want := max(2*n, n+8)
+	bin := pf.Binary
+	if bin == "" {
+		return nil // no php-fpm to test the config with
+	}
+	edits := []Edit{lineEdit(pf.Pool.File, lines, pf.Pool.MaxChildrenLine, old, m[1]+strconv.Itoa(want)+m[3])}
+	title := fmt.Sprintf("Raise pm.max_children of php-fpm pool [%s] from %d to %d (%s:%d)", pf.Pool.Name, n, want, pf.Pool.File, pf.Pool.MaxChildrenLine)
+	// A queue of a few connections turns every burst into refusals while
+	// children start: php-fpm's own default of 511 lets them wait instead.
+	backlogRaised := false
+	if b := pf.Pool.ListenBacklog; b > 0 && b < minBacklog && pf.Pool.ListenBacklogLine > 0 && pf.Pool.ListenBacklogLine <= len(lines) {
+		bl, _ := cutNL(lines[pf.Pool.ListenBacklogLine-1])
+		if bm := backlogLine.FindStringSubmatch(bl); bm != nil && bm[2] == strconv.Itoa(b) {
+			edits = append(edits, lineEdit(pf.Pool.File, lines, pf.Pool.ListenBacklogLine, bl, bm[1]+"511"+bm[3]))
+			title += fmt.Sprintf(" and listen.backlog from %d to 511", b)
+			backlogRaised = true
+		}
+	}
+	p := plan{
+		Fix: Fix{
+			ID:    fixID(c.ID, c.Target, "max-children"),
+			Title: fmt.Sprintf("%s, and reload php-fpm (master pid %d)", title, pf.Master),
+			Undo:  "ngxdoctor undo restores the pool file byte for byte and reloads php-fpm again",
+			Warning: fmt.Sprintf("Each child holds its own memory (often 30-100 MB for PHP): %d children need that much free memory. "+
+				"If the pages are slow rather than many, a faster page helps more than more children.", want),
+		},
+		edits:      edits,
+		commands:   [][]string{{bin, "-t", "-y", pf.MasterConfig}},
+		revertible: true,
+	}
+	if backlogRaised {
+		p.Warning += " php-fpm keeps its listening socket across a reload: the new listen.backlog takes effect at its next restart."
+	}
+	// The unit only when systemd says its main process is this master;
+	// otherwise the signal goes to the master that read the pool.
+	r := reloadRef{PID: int(pf.Master), Signal: "USR2", Name: "php-fpm"}
+	if o != nil && o.Snapshot != nil && e.systemd() {
+		if u, ok := o.Snapshot.Units[c.Target]; ok && u.MainPID == pf.Master && unitName.MatchString(u.Name) {
+			r = reloadRef{Argv: []string{"systemctl", "reload", u.Name}}
+		}
+	}
+	p.reloadBackend = &r
+	return []plan{p}
+}

@@ -1,0 +1,338 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// PrivateHostsLocalhost is the /etc/hosts the wrong-address-family
+// scenario needs: ::1 first for localhost, as some images ship it. Tests
+// put it in place only in a private mount namespace (labtest.PrivateHosts).
+const PrivateHostsLocalhost = "::1 localhost ip6-localhost ip6-loopback\n127.0.0.1 localhost\n"
+
+// evidenceScenarios are the incidents where the evidence must go as deep as
+// nginx's own attempt: every address of a name, who listens, php-fpm's
+// pool, nginx's own files, a moved backend, a blind error log.
+func evidenceScenarios() []Scenario {
+	return []Scenario{
+		{
+			Name:  "wrong-address-family",
+			Cause: "wrong-address",
+			Description: "proxy_pass http://localhost:PORT with ::1 first for localhost; the backend listens on 127.0.0.1 only, " +
+				"so every request nginx sends to [::1] is refused (proxy_next_upstream off: no retry hides it).",
+			Status:       http.StatusBadGateway,
+			Message:      "connect() failed (111: Connection refused) while connecting to upstream",
+			MinRequests:  4,
+			Intermittent: true,
+			Hosts:        PrivateHostsLocalhost,
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				if err := localhostV6First(ctx); err != nil {
+					return "", err
+				}
+				addr, err := l.httpBackend("127.0.0.1:0", okHandler())
+				if err != nil {
+					return "", err
+				}
+				_, port, _ := net.SplitHostPort(addr)
+				if c, err := net.DialTimeout("tcp", net.JoinHostPort("::1", port), time.Second); err == nil {
+					c.Close()
+					return "", fmt.Errorf("[::1]:%s is taken by another program", port)
+				}
+				l.Backends = []string{"localhost:" + port}
+				return l.server("", proxyLocation("http://localhost:"+port, "proxy_next_upstream off;")), nil
+			},
+		},
+		{
+			Name:  "invalid-response-fastcgi",
+			Cause: "invalid-response",
+			Description: "proxy_pass http:// points at php-fpm's TCP port: nginx speaks HTTP to a FastCGI server, " +
+				"which drops the connection (104: Connection reset by peer).",
+			Status:  http.StatusBadGateway,
+			Message: "(104: Connection reset by peer) while reading response header from upstream",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				port, err := FreePort()
+				if err != nil {
+					return "", err
+				}
+				addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+				if _, err := l.phpPool(ctx, addr, "pm = static\npm.max_children = 2\n"); err != nil {
+					return "", err
+				}
+				l.Backends, l.Listeners = []string{addr}, []string{addr}
+				return l.server("", proxyLocation("http://"+addr)), nil
+			},
+		},
+		{
+			Name:  "backend-overloaded-fpm",
+			Cause: "backend-overloaded",
+			Description: "php-fpm's pool has pm.max_children = 1 and listen.backlog = 1, and a page takes 2 s: " +
+				"under a few requests at once the socket's queue is full and nginx gets (11: Resource temporarily unavailable).",
+			Status:       http.StatusBadGateway,
+			Message:      "(11: Resource temporarily unavailable) while connecting to upstream",
+			NeedsRoot:    true,
+			rootReason:   "php-fpm runs its pool as www-data, as nginx's workers do",
+			Concurrency:  8,
+			Intermittent: true,
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				sock := filepath.Join(l.Dir, "run", "php-fpm.sock")
+				// ondemand, not static: only dynamic and ondemand pools make
+				// php-fpm warn that they reached their max_children.
+				pool := "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\nlisten.backlog = 1\n" +
+					"pm = ondemand\npm.max_children = 1\n"
+				if _, err := l.phpPool(ctx, sock, pool); err != nil {
+					return "", err
+				}
+				if err := os.WriteFile(filepath.Join(l.Dir, "www", "slow.php"), []byte("<?php usleep(2000000); echo \"ok\\n\";\n"), 0o644); err != nil {
+					return "", err
+				}
+				l.Backends, l.Listeners = []string{"unix:" + sock}, []string{"unix:" + sock}
+				l.Path = "/slow.php"
+				return l.server("", phpLocations(l.Dir, "unix:"+sock)), nil
+			},
+		},
+		{
+			Name:  "nginx-file-access",
+			Cause: "nginx-file-access",
+			Description: "nginx caches the response and writes it to a temp file under proxy_temp_path first, " +
+				"under a directory (root 0700) its www-data workers cannot enter: nginx logs open() failed (13) and closes the " +
+				"connection without an answer, while its access log says 200.",
+			Status:       0,
+			AccessStatus: "200",
+			Message:      "failed (13: Permission denied) while reading upstream",
+			NeedsRoot:    true,
+			rootReason:   "the workers must run as www-data while the temp directory's parent belongs to root",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				private := filepath.Join(l.Dir, "private")
+				if err := os.Mkdir(private, 0o700); err != nil {
+					return "", err
+				}
+				// A cacheable answer is written to a temp file under
+				// proxy_temp_path first (use_temp_path=on), whatever its
+				// size; bypassing the cache makes every request do it again.
+				big := strings.Repeat("0123456789abcdef", 1<<12)
+				addr, err := l.httpBackend("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					w.Header().Set("Content-Type", "text/plain")
+					w.Header().Set("Cache-Control", "max-age=60")
+					_, _ = w.Write([]byte(big))
+				}))
+				if err != nil {
+					return "", err
+				}
+				l.Backends = []string{addr}
+				cache := "proxy_cache_path " + filepath.Join(l.Dir, "cache") + " keys_zone=lab:1m;"
+				return l.server(cache+"\n\n"+upstream("app", addr, ""), proxyLocation("http://app", "proxy_temp_path "+private+"/proxy;",
+					"proxy_cache lab;", "proxy_cache_bypass 1;")), nil
+			},
+		},
+		{
+			Name:  "wrong-address-moved",
+			Cause: "wrong-address",
+			Description: "The backend (php's built-in server) moved to an ephemeral port; nginx still points at the old port, " +
+				"where nothing listens, while an unrelated program one port above answers 404.",
+			Status:  http.StatusBadGateway,
+			Message: "connect() failed (111: Connection refused) while connecting to upstream",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				wrong, err := l.portBelowOther()
+				if err != nil {
+					return "", err
+				}
+				moved, err := l.phpServer(ctx)
+				if err != nil {
+					return "", err
+				}
+				l.Backends = []string{wrong}
+				l.Listeners = append(l.Listeners, moved)
+				return l.server(upstream("app", wrong, ""), proxyLocation("http://app")), nil
+			},
+		},
+		{
+			Name:  "backend-down-beside-unrelated",
+			Cause: "backend-down",
+			Description: "The backend is stopped; one port above, an unrelated program listens and answers 404: " +
+				"it must not be taken for the backend.",
+			Status:  http.StatusBadGateway,
+			Message: "connect() failed (111: Connection refused) while connecting to upstream",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				wrong, err := l.portBelowOther()
+				if err != nil {
+					return "", err
+				}
+				l.Backends = []string{wrong}
+				return l.server(upstream("app", wrong, ""), proxyLocation("http://app")), nil
+			},
+		},
+		{
+			Name:  "blind-error-log",
+			Cause: "backend-down",
+			Description: "error_log is at crit, so nginx writes nothing about the refused connections; " +
+				"only the access log's 502s and a probe show what happens.",
+			Status:     http.StatusBadGateway,
+			ErrorLevel: "crit",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				port, err := FreePort()
+				if err != nil {
+					return "", err
+				}
+				addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+				l.Backends = []string{addr}
+				return l.server(upstream("app", addr, ""), proxyLocation("http://app")), nil
+			},
+		},
+	}
+}
+
+// localhostV6First checks that this process's resolver puts ::1 first for
+// localhost, as the scenario's /etc/hosts does.
+func localhostV6First(ctx context.Context) error {
+	addrs, err := net.DefaultResolver.LookupHost(ctx, "localhost")
+	if err != nil || len(addrs) < 2 || addrs[0] != "::1" {
+		return fmt.Errorf("localhost resolves to %v, want ::1 first: run it with /etc/hosts replaced in a private mount namespace (labtest.PrivateHosts)", addrs)
+	}
+	return nil
+}
+
+// phpLocations serve DIR/www with PHP through fastcgi_pass to target.
+func phpLocations(dir, target string) string {
+	return fmt.Sprintf(`root %s/www;
+index index.php index.html;
+
+location / {
+    try_files $uri $uri/ =404;
+}
+
+location ~ \.php$ {
+    include fastcgi_params;
+    fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+    fastcgi_pass %s;
+}`, dir, target)
+}
+
+// phpPool runs a real php-fpm with one pool "lab" listening at listen (a
+// socket path or host:port) with the extra pool settings, and waits until
+// it listens. Its log is DIR/php-fpm.log.
+func (l *Lab) phpPool(ctx context.Context, listen, extra string) (string, error) {
+	bin := "/usr/sbin/php-fpm8.2"
+	if _, err := os.Stat(bin); err != nil {
+		return "", fmt.Errorf("php-fpm not found (install php8.2-fpm): %w", err)
+	}
+	conf := filepath.Join(l.Dir, "php-fpm.conf")
+	logPath := filepath.Join(l.Dir, "php-fpm.log")
+	user := ""
+	if os.Geteuid() == 0 {
+		user = "user = www-data\ngroup = www-data\n"
+	}
+	text := fmt.Sprintf("; ngxdoctor lab: php-fpm for %s\n[global]\npid = %s/run/php-fpm.pid\nerror_log = %s\ndaemonize = no\n\n[lab]\n%slisten = %s\n%s",
+		l.Scenario.Name, l.Dir, logPath, user, listen, extra)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		return "", err
+	}
+	l.PHPFPM = conf
+	if err := os.WriteFile(filepath.Join(l.Dir, "www", "index.php"), []byte("<?php echo \"ok\\n\";\n"), 0o644); err != nil {
+		return "", err
+	}
+	c, err := l.spawn(bin, "-F", "-y", conf, "-p", l.Dir)
+	if err != nil {
+		return "", err
+	}
+	l.addCloser(func() error { return stopChild(c, syscall.SIGQUIT) })
+	ready := func() bool {
+		if strings.HasPrefix(listen, "/") {
+			fi, err := os.Stat(listen)
+			return err == nil && fi.Mode()&os.ModeSocket != 0
+		}
+		return listening(listen)
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !ready() {
+		why := ""
+		select {
+		case <-c.done:
+			why = fmt.Sprintf("php-fpm exited: %v", c.err)
+		case <-ctx.Done():
+			why = fmt.Sprintf("php-fpm did not listen at %s: %v", listen, ctx.Err())
+		case <-tick.C:
+			continue
+		}
+		logText, _ := os.ReadFile(logPath)
+		return "", fmt.Errorf("%s\n%s\n%s", why, tail(c.output.String(), 10), tail(string(logText), 10))
+	}
+	return listen, nil
+}
+
+// phpServer runs php's built-in web server on an ephemeral loopback port,
+// serving DIR/www (index.php answers 200): an application server that no
+// config references.
+func (l *Lab) phpServer(ctx context.Context) (string, error) {
+	bin, err := exec.LookPath("php")
+	if err != nil {
+		return "", fmt.Errorf("php not found (php8.2-cli comes with php8.2-fpm): %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(l.Dir, "www", "index.php"), []byte("<?php echo \"ok\\n\";\n"), 0o644); err != nil {
+		return "", err
+	}
+	for range 5 {
+		port, err := FreePort()
+		if err != nil {
+			return "", err
+		}
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		c, err := l.spawn(bin, "-S", addr, "-t", filepath.Join(l.Dir, "www"))
+		if err != nil {
+			return "", err
+		}
+		l.addCloser(func() error { return stopChild(c, syscall.SIGTERM) })
+		deadline := time.NewTimer(5 * time.Second)
+		tick := time.NewTicker(20 * time.Millisecond)
+		for !listening(addr) {
+			select {
+			case <-c.done:
+			case <-deadline.C:
+			case <-ctx.Done():
+				tick.Stop()
+				return "", ctx.Err()
+			case <-tick.C:
+				continue
+			}
+			break
+		}
+		tick.Stop()
+		deadline.Stop()
+		if listening(addr) {
+			return addr, nil
+		}
+		// Another program took the port in between: try another.
+	}
+	return "", fmt.Errorf("php -S did not start")
+}
+
+// portBelowOther returns 127.0.0.1:PORT, where nothing listens, with an
+// unrelated Go server answering 404 to everything on PORT+1. The ports are
+// fixed application ports (3000-8999), as a real backend's would be.
+func (l *Lab) portBelowOther() (string, error) {
+	for range 50 {
+		port := 3000 + rand.IntN(6000)
+		probe, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err != nil {
+			continue
+		}
+		probe.Close()
+		ln, err := l.listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1)))
+		if err != nil {
+			continue
+		}
+		l.serveHTTP(ln, http.NotFoundHandler())
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), nil
+	}
+	return "", fmt.Errorf("no free pair of ports")
+}
