@@ -127,7 +127,11 @@ func (s *Snapshot) groupHealth(group string) string {
 	}
 	// The count, not the other servers' addresses: each is its own cause,
 	// and a search for one address finds its cause, not its neighbours'.
-	return fmt.Sprintf("upstream %s: %d of %s do not accept connections", group, len(down), count(total, "server", "servers"))
+	verb := "do not accept"
+	if len(down) == 1 {
+		verb = "does not accept"
+	}
+	return fmt.Sprintf("upstream %s: %d of %s %s connections", group, len(down), count(total, "server", "servers"), verb)
 }
 
 // serviceHistory adds what systemd and the kernel remember of a backend

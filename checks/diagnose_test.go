@@ -282,7 +282,7 @@ func TestCauseSaysWhere(t *testing.T) {
 	ev := strings.Join(cs[0].Evidence, "\n")
 	for _, want := range []string{
 		"config: proxy_pass http://127.0.0.1:3000 in location / (/etc/nginx/sites-enabled/app:12); server 127.0.0.1:3000 in upstream app (/etc/nginx/sites-enabled/app:2)",
-		"upstream app: 1 of 2 servers do not accept connections",
+		"upstream app: 1 of 2 servers does not accept connections",
 	} {
 		if !strings.Contains(ev, want) {
 			t.Errorf("evidence lacks %q:\n%s", want, ev)
