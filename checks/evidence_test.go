@@ -71,7 +71,7 @@ func TestEvidenceScenarios(t *testing.T) {
 			}
 		}},
 		{"wrong-address-moved", checks.CauseWrongAddress, func(l *lab.Lab) []string {
-			return []string{"php", "application server no config references", "asked GET / Host: lab.test: http 200"}
+			return []string{"php", "application server no config references", "asked GET " + l.Path + " Host: lab.test: http 200"}
 		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
 			moved := l.Listeners[len(l.Listeners)-1]
 			if top.Facts.Alternative != moved {
