@@ -14,6 +14,9 @@ import (
 var backendOverloadedRule = Rule{
 	ID:   CauseBackendOverloaded,
 	Step: 7,
+	// From the log it starts at medium; only php-fpm's own warning beside
+	// nginx's lines raises it (enrichPool), and that must stand.
+	LogProves: true,
 	Live: func(s *Snapshot, t nginx.Target, p probe.Result) []Cause {
 		if p.Status != probe.Timeout {
 			return nil

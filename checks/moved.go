@@ -110,7 +110,9 @@ func (s *Snapshot) findMoved(ctx context.Context) {
 			targets = append(targets, ct)
 			ownerOf[t.Address] = append(ownerOf[t.Address], len(owners))
 			owners = append(owners, Candidate{Listener: p.l, Who: p.who, Address: candidateAddress(t, p.l)})
-			keyAsks[key] = asks[t.Address]
+			a := asks[t.Address]
+			a.ReadTimeout = 0 // a candidate gets movedTimeout, not the pass's read timeout
+			keyAsks[key] = a
 		}
 	}
 	if len(targets) == 0 {

@@ -409,14 +409,30 @@ func checkService(_ context.Context, s *Snapshot) Result {
 				r.Evidence = append(r.Evidence, fmt.Sprintf("%s: served by %s, no systemd unit found", t.Address, who(l)))
 			}
 		}
-		r.Status, r.Summary = Skip, "No backend runs under systemd here (or systemd is not running)."
-		return r
 	}
+	// The process table and the host's memory say what systemd would:
+	// a backend that started during the incident, a host short of memory.
+	procs, restarted := backendProcesses(s)
+	mem, short := hostMemory(s)
+	r.Evidence = append(append(r.Evidence, procs...), mem...)
+	var why []string
 	if bad > 0 {
-		r.Status, r.Summary = Warn, fmt.Sprintf("%s restarted, failed or were OOM-killed.", count(bad, "backend service", "backend services"))
-		return r
+		why = append(why, count(bad, "backend service", "backend services")+" restarted, failed or were OOM-killed")
 	}
-	r.Status, r.Summary = Pass, "Backend services are active and stable."
+	if restarted > 0 {
+		why = append(why, count(restarted, "backend process", "backend processes")+" started during the incident")
+	}
+	if short != "" {
+		why = append(why, "the host is short of memory ("+short+")")
+	}
+	switch {
+	case len(why) > 0:
+		r.Status, r.Summary = Warn, upperFirst(strings.Join(why, "; "))+"."
+	case len(keys) == 0:
+		r.Status, r.Summary = Skip, "No backend runs under systemd here (or systemd is not running)."
+	default:
+		r.Status, r.Summary = Pass, "Backend services are active and stable."
+	}
 	return r
 }
 

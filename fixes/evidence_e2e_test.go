@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +121,53 @@ func TestEvidenceFixes(t *testing.T) {
 				t.Errorf("the failure is not back after undo")
 			}
 		})
+	}
+}
+
+// TestMovedToAnUnrelatedListener points a dead backend at the unrelated
+// program one port above (what a guess by port distance would do): its 404
+// through nginx is not a cure, so the fix is rolled back.
+func TestMovedToAnUnrelatedListener(t *testing.T) {
+	needRoot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, _ := lab.Find("backend-down-beside-unrelated")
+	l, err := lab.Start(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Trigger(ctx, 2)
+	o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := -1
+	for i, c := range o.Causes {
+		if c.ID == checks.CauseBackendDown {
+			at = i
+		}
+	}
+	if at < 0 {
+		t.Fatalf("no backend-down among %v", o.Causes)
+	}
+	cause := &o.Causes[at]
+	dead := l.Backends[0]
+	host, port, _ := strings.Cut(dead, ":")
+	n := 0
+	for _, c := range port {
+		n = n*10 + int(c-'0')
+	}
+	cause.ID = checks.CauseWrongAddress
+	cause.Facts.Alternative = host + ":" + strconv.Itoa(n+1)
+	before := readFile(t, l.Site)
+	e := testEngine(t)
+	f := fixByKind(t, e.For(o, *cause), "address")
+	a, err := e.Apply(ctx, o, f, Options{Progress: func(s string) { t.Log(s) }})
+	if err == nil || a.Verified || !a.RolledBack {
+		t.Fatalf("a 404 from the unrelated listener was taken for a cure: verified %v, rolled back %v, %v\n%s", a.Verified, a.RolledBack, err, strings.Join(a.Log, "\n"))
+	}
+	if readFile(t, l.Site) != before {
+		t.Errorf("%s not restored after the failed verification", l.Site)
 	}
 }

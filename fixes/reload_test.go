@@ -33,6 +33,8 @@ func TestReloadSignalsOnlyTheMasterOfItsConfig(t *testing.T) {
 	}
 	defer other.Close()
 	e := testEngine(t)
+	// A bound, not a measure: a loaded machine may take a while to fork.
+	e.ReloadWait = 30 * time.Second
 	var log []string
 	logf := func(f string, a ...any) { log = append(log, fmt.Sprintf(f, a...)) }
 
@@ -43,7 +45,7 @@ func TestReloadSignalsOnlyTheMasterOfItsConfig(t *testing.T) {
 		t.Fatalf("reload of its own master: %v\n%s", err, strings.Join(log, "\n"))
 	}
 	if now := mine.Workers(); maps.Equal(old, now) {
-		t.Fatalf("the reload did not replace the workers %v", old)
+		t.Fatalf("the reload did not replace the workers %v\n%s", old, strings.Join(log, "\n"))
 	}
 
 	if err := mine.StopNginx(); err != nil {

@@ -398,6 +398,10 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 			bad(fmt.Sprintf("request %s through nginx: %v", url, err))
 		case status == 502 || status == 503 || status == 504:
 			bad(fmt.Sprintf("%s through nginx still answers %d", url, status))
+		case status >= 400 && p.cause.ID == checks.CauseWrongAddress:
+			// Any answer is not the backend's: the failing request must
+			// succeed where the pass now points, or it is another program.
+			bad(fmt.Sprintf("%s through nginx now answers %d: %s serves something else", url, status, p.cause.Facts.Alternative))
 		default:
 			httpOK = true
 			logf("verify: %s through nginx answers %d", url, status)

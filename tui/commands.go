@@ -39,6 +39,8 @@ type outcomeMsg struct {
 	err     error
 	// tools: which programs of the commands by hand are installed here.
 	tools map[string]bool
+	// stub is where this config serves stub_status, for the commands.
+	stub string
 }
 
 type appliedMsg struct {
@@ -105,6 +107,9 @@ func (m *Model) launch(rerun bool) tea.Cmd {
 		}
 		if out.err == nil && cfg.Tools != nil {
 			out.tools = cfg.Tools(cfg.Sys, toolsOf(o))
+		}
+		if out.err == nil {
+			out.stub = stubURL(cfg.Sys, o)
 		}
 		select {
 		case ch <- runItem{outcome: out}:

@@ -26,9 +26,17 @@ import (
 // happened to batch frames, the last frame does not.
 // maskTimes hides the one thing a replay measures afresh each time: how
 // long a recorded peer took to answer ("fastcgi 200 in 51ms", "first byte after 51ms").
-func maskTimes(s string) string { return msRE.ReplaceAllString(s, "${1}NNms") }
+// The number's width moves what follows it, so the padding before a box's
+// right border is collapsed too.
+func maskTimes(s string) string {
+	s = msRE.ReplaceAllString(s, "${1}NNms")
+	return padRE.ReplaceAllString(s, " $1")
+}
 
-var msRE = regexp.MustCompile(`((?:in|after) )\d+(\.\d+)?ms`)
+var (
+	msRE  = regexp.MustCompile(`((?:in|after) )\d+(\.\d+)?(ms|µs|s)\b`)
+	padRE = regexp.MustCompile(` +([│┃])`)
+)
 
 // maskClock hides the wall-clock times a session records (a fix, a rerun).
 func maskClock(s string) string {

@@ -40,7 +40,58 @@ func (m *Model) localize(c string) string {
 	if logs := s.ErrorLogs; len(logs) > 0 && logs[0].Path != defaultErrorLog {
 		c = strings.ReplaceAll(c, defaultErrorLog, logs[0].Path)
 	}
+	if m.stubURL != "" {
+		c = strings.ReplaceAll(c, defaultStub, m.stubURL)
+	}
 	return c
+}
+
+// defaultStub is the stub_status URL the steps name when they do not know better.
+const defaultStub = "http://127.0.0.1/nginx_status"
+
+// stubURL finds where this config serves stub_status: the listen address
+// of the server block around it and the location it sits in, read from
+// the file. It reads files, so it runs in the run's Cmd.
+func stubURL(sys host.System, o *checks.Outcome) string {
+	s := o.Snapshot
+	if s == nil || s.Config == nil || len(s.Config.StubStatus) == 0 {
+		return ""
+	}
+	at := s.Config.StubStatus[0]
+	listen := ""
+	best := -1
+	for _, sv := range s.Config.Servers {
+		if sv.At.File == at.File && sv.At.Line <= at.Line && sv.At.Line > best && len(sv.Listen) > 0 {
+			best, listen = sv.At.Line, sv.Listen[0]
+		}
+	}
+	switch {
+	case listen == "":
+		listen = "127.0.0.1"
+	case !strings.Contains(listen, ":"):
+		listen = "127.0.0.1:" + listen
+	case strings.HasPrefix(listen, "*:"), strings.HasPrefix(listen, "0.0.0.0:"):
+		listen = "127.0.0.1" + listen[strings.Index(listen, ":"):]
+	case strings.HasPrefix(listen, "[::]:"):
+		listen = "[::1]" + listen[4:]
+	}
+	path := "/"
+	if f, err := sys.Open(at.File); err == nil {
+		buf := make([]byte, min(f.Size(), 1<<20))
+		n, _ := f.ReadAt(buf, 0)
+		f.Close()
+		lines := strings.Split(string(buf[:n]), "\n")
+		for i := min(at.Line-1, len(lines)-1); i >= 0; i-- {
+			if fl := strings.Fields(lines[i]); len(fl) >= 2 && fl[0] == "location" {
+				path = fl[len(fl)-2]
+				if path == "{" || strings.HasPrefix(path, "~") || path == "=" {
+					path = fl[1]
+				}
+				break
+			}
+		}
+	}
+	return "http://" + listen + path
 }
 
 // toolOf is the program a command line runs first (after sudo -u USER).

@@ -14,7 +14,14 @@ type master struct {
 
 // masters lists the nginx masters of the last diagnosis.
 func (m *Model) masters() []master {
-	return nil
+	if m.outcome == nil || m.outcome.Snapshot == nil {
+		return nil
+	}
+	var out []master
+	for _, x := range m.outcome.Snapshot.Install.Masters {
+		out = append(out, master{pid: x.PID, config: x.Config})
+	}
+	return out
 }
 
 // switchMaster runs the checks again against the next master's config.
@@ -33,7 +40,8 @@ func (m *Model) switchMaster() tea.Cmd {
 		}
 	}
 	next := ms[(cur+1)%len(ms)]
-	m.cfg.Options.Config = next.config
+	// The pid picks the master; its own config is then the one diagnosed.
+	m.cfg.Options.MasterPID, m.cfg.Options.Config = next.pid, next.config
 	m.setStatus(fmt.Sprintf("switched to the nginx master %d (%s): running the checks", next.pid, next.config), false)
 	return m.rerun()
 }

@@ -127,7 +127,8 @@ type Model struct {
 	now                     time.Time
 	cancelled               bool
 
-	tools map[string]bool
+	tools   map[string]bool
+	stubURL string // where stub_status answers here, for the commands
 	// cmds are the commands of the detail as built, for c to copy.
 	cmds   []detailCmd
 	cmdSel int // the command c copies; -1 when none is in view
@@ -366,6 +367,7 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 	if msg.tools != nil {
 		m.tools = msg.tools
 	}
+	m.stubURL = msg.stub
 	afterFix := m.rerunAfterFix
 	m.rerunAfterFix = false
 	if msg.err != nil {

@@ -164,11 +164,20 @@ func (m *Model) renderVerdict(w int) string {
 		}
 		hint = "r runs the checks again"
 	case stateReady:
-		if len(m.outcome.Causes) == 0 {
+		switch {
+		case len(m.outcome.Causes) == 0 && m.outcome.Verdict.Status == "incomplete":
+			// A run that did not finish never says healthy.
+			style = s.VerdictPending
+			head = mark(checks.Warn) + " " + m.outcome.Verdict.Summary
+			hint = "r runs the checks again"
+		case len(m.outcome.Causes) == 0:
 			style = s.VerdictOK
 			head = mark(checks.Pass) + " " + healthyVerdict
+			if v := strings.TrimSuffix(m.outcome.Verdict.Summary, "."); v != "" && v != healthyVerdict {
+				head = mark(checks.Pass) + " " + v
+			}
 			hint = m.warningsHint()
-		} else {
+		default:
 			style = s.VerdictProblem
 			head = mark(checks.Fail) + " " + m.outcome.Causes[0].Summary
 			hint = m.causeHint()

@@ -112,11 +112,6 @@ func (r Resources) MemoryPressure() string {
 	return strings.Join(out, ", ")
 }
 
-// Overloaded says whether the 1-minute load exceeds twice the CPUs.
-func (r Resources) Overloaded() bool {
-	return r.CPUs > 0 && r.Load1 > 2*float64(r.CPUs)
-}
-
 // String is one evidence line: memory, swap and load.
 func (r Resources) String() string {
 	s := fmt.Sprintf("memory: %s of %s available", mib(r.MemAvailable), mib(r.MemTotal))

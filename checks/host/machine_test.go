@@ -140,15 +140,12 @@ func TestMachineRecordReplay(t *testing.T) {
 
 func TestResourcesWords(t *testing.T) {
 	calm := Resources{MemTotal: 8 << 30, MemAvailable: 5 << 30, SwapTotal: 1 << 30, SwapUsed: 10 << 20, Load1: 0.5, CPUs: 2}
-	if p := calm.MemoryPressure(); p != "" || calm.Overloaded() {
-		t.Errorf("a calm host: pressure %q, overloaded %v", p, calm.Overloaded())
+	if p := calm.MemoryPressure(); p != "" {
+		t.Errorf("a calm host: pressure %q", p)
 	}
 	tight := Resources{MemTotal: 2 << 30, MemAvailable: 100 << 20, SwapTotal: 1 << 30, SwapUsed: 900 << 20, Load1: 9, CPUs: 2}
 	if p := tight.MemoryPressure(); p != "only 100 MiB of 2.0 GiB memory available, 900 MiB of 1.0 GiB swap in use" {
 		t.Errorf("pressure: got %q", p)
-	}
-	if !tight.Overloaded() {
-		t.Errorf("load 9 on 2 CPUs is overloaded")
 	}
 	if s := (Machine{Name: "vm", OS: "debian 12", Kernel: "6.1.0", Uptime: 90 * time.Minute}).String(); s != "vm (debian 12, kernel 6.1.0, up 1h 30m)" {
 		t.Errorf("machine line: got %q", s)

@@ -107,6 +107,8 @@ func build(ctx context.Context, c *Config, nodes []*node) error {
 			}
 		case "worker_processes":
 			c.Workers = directive(n)
+		case "worker_rlimit_nofile":
+			c.RlimitNofile = directive(n)
 		case "error_log":
 			b.log(n)
 		case "events":

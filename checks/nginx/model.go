@@ -53,6 +53,9 @@ type Config struct {
 	Workers Directive `json:"worker_processes,omitempty"`
 	// WorkerConnections is events/worker_connections (512 when unset).
 	WorkerConnections int `json:"worker_connections"`
+	// RlimitNofile is worker_rlimit_nofile (unset: the workers inherit the
+	// master's open-files limit, i.e. the service's LimitNOFILE).
+	RlimitNofile Directive `json:"worker_rlimit_nofile,omitempty"`
 	// ErrorLogs and AccessLogs are every log named at any level, deduplicated by path.
 	ErrorLogs  []LogFile `json:"error_logs"`
 	AccessLogs []LogFile `json:"access_logs"`

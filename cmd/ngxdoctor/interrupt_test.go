@@ -17,18 +17,29 @@ import (
 	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 )
 
-// synSent reports whether a TCP connection to port is waiting for its
-// SYN to be answered (state 02 in /proc/net/tcp): the probe of a
-// black-holed backend, in flight.
-func synSent(port int) bool {
+// probing reports whether process pid has a TCP connection to port that
+// waits for its SYN to be answered (state 02 in /proc/net/tcp): its probe
+// of a black-holed backend, in flight. The socket must be pid's own: other
+// programs on the host may connect to the port too.
+func probing(pid, port int) bool {
 	b, err := os.ReadFile("/proc/net/tcp")
 	if err != nil {
 		return false
 	}
 	want := fmt.Sprintf(":%04X", port)
+	inodes := map[string]bool{}
 	for _, line := range strings.Split(string(b), "\n")[1:] {
 		f := strings.Fields(line)
-		if len(f) > 3 && strings.HasSuffix(f[2], want) && f[3] == "02" {
+		if len(f) > 9 && strings.HasSuffix(f[2], want) && f[3] == "02" {
+			inodes["socket:["+f[9]+"]"] = true
+		}
+	}
+	if len(inodes) == 0 {
+		return false
+	}
+	fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	for _, fd := range fds {
+		if link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && inodes[link] {
 			return true
 		}
 	}
@@ -70,7 +81,7 @@ func TestCheckInterrupted(t *testing.T) {
 				_ = cmd.Process.Kill()
 				<-done
 			}()
-			for !synSent(port) {
+			for !probing(cmd.Process.Pid, port) {
 				select {
 				case err := <-done:
 					done <- err
