@@ -64,10 +64,12 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 
 	// nginx -t reads the same files as Load: run it alongside, not after,
 	// so a big config costs about one nginx -t, not the sum of both.
-	// Its deadline grows with the config once Load knows the size.
+	// Its deadline is set once Load knows the config's size (a 50 MB
+	// config takes nginx -t minutes on a busy host); until then the load
+	// itself bounds it.
 	tctx, tcancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer tcancel()
-	tdeadline := time.AfterFunc(configTestTimeout, tcancel)
+	tdeadline := time.AfterFunc(10*time.Minute, tcancel)
 	tstart := time.Now()
 	tdone := make(chan struct{})
 	var testErr error

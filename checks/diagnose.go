@@ -67,7 +67,67 @@ func Diagnose(s *Snapshot) []Cause {
 	}
 	d.serviceHistory()
 	d.blindEvidence()
+	d.where()
 	return d.ranked()
+}
+
+// where says of each cause on a target where the config leads to it:
+// every *_pass and upstream server line (file:line), the group, and how
+// many of the group's servers do not accept now.
+func (d *diagnosis) where() {
+	s := d.s
+	for _, c := range d.order {
+		for _, t := range s.Targets {
+			if t.Address != c.Target || t.Dynamic {
+				continue
+			}
+			var at []string
+			for _, pi := range t.Passes {
+				p := s.Config.Passes[pi]
+				loc := ""
+				if p.Location != "" {
+					loc = " in location " + p.Location
+				}
+				at = append(at, fmt.Sprintf("%s %s%s (%s)", p.Directive, p.Value, loc, p.At))
+			}
+			if t.Server != nil {
+				at = append(at, fmt.Sprintf("server %s in upstream %s (%s)", t.Server.Address, t.Upstream, t.Server.At))
+			}
+			if len(at) > 0 {
+				c.Evidence = append([]string{"config: " + strings.Join(at, "; ")}, c.Evidence...)
+			}
+			if t.Upstream != "" {
+				if line := s.groupHealth(t.Upstream); line != "" {
+					c.Evidence = append(c.Evidence, line)
+				}
+			}
+			break
+		}
+	}
+}
+
+// groupHealth is "upstream app: 1 of 2 servers do not accept connections".
+func (s *Snapshot) groupHealth(group string) string {
+	total := 0
+	var down []string
+	for _, t := range s.Targets {
+		if t.Upstream != group {
+			continue
+		}
+		total++
+		if p, ok := s.Probes[t.Address]; ok && p.Status != probe.Connected {
+			down = append(down, t.Address)
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	if len(down) == 0 {
+		return fmt.Sprintf("upstream %s: %s, all accepting connections", group, count(total, "server", "servers"))
+	}
+	// The count, not the other servers' addresses: each is its own cause,
+	// and a search for one address finds its cause, not its neighbours'.
+	return fmt.Sprintf("upstream %s: %d of %s do not accept connections", group, len(down), count(total, "server", "servers"))
 }
 
 // serviceHistory adds what systemd and the kernel remember of a backend

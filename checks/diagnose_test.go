@@ -262,3 +262,30 @@ func TestServiceHistoryJoinsTheCause(t *testing.T) {
 		}
 	}
 }
+
+// TestCauseSaysWhere: a cause names the pass and server lines behind its
+// target (file:line) and how many of its group's servers are down.
+func TestCauseSaysWhere(t *testing.T) {
+	a := nginx.Target{Kind: "http", Network: "tcp", Address: "127.0.0.1:3000", Host: "127.0.0.1", Port: 3000, Upstream: "app",
+		Server: &nginx.UpstreamServer{Address: "127.0.0.1:3000", At: nginx.Pos{File: "/etc/nginx/sites-enabled/app", Line: 2}}}
+	s := snap(a)
+	b := a
+	b.Address, b.Port = "127.0.0.1:3001", 3001
+	b.Server = &nginx.UpstreamServer{Address: "127.0.0.1:3001", At: nginx.Pos{File: "/etc/nginx/sites-enabled/app", Line: 3}}
+	s.Targets = append(s.Targets, b)
+	s.Probes[a.Address] = probe.Result{Status: probe.Refused}
+	s.Probes[b.Address] = probe.Result{Status: probe.Connected, HTTP: &probe.HTTP{Protocol: "http", Status: 200}}
+	cs := Diagnose(s)
+	if len(cs) != 1 || cs[0].ID != CauseBackendDown {
+		t.Fatalf("got %v", ids(cs))
+	}
+	ev := strings.Join(cs[0].Evidence, "\n")
+	for _, want := range []string{
+		"config: proxy_pass http://127.0.0.1:3000 in location / (/etc/nginx/sites-enabled/app:12); server 127.0.0.1:3000 in upstream app (/etc/nginx/sites-enabled/app:2)",
+		"upstream app: 1 of 2 servers do not accept connections",
+	} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("evidence lacks %q:\n%s", want, ev)
+		}
+	}
+}

@@ -56,6 +56,7 @@ go build -o "$tmp/benchgen" ./internal/benchgen
 go build -o "$tmp/benchlog" ./checks/logs/internal/benchlog
 nd="$tmp/ngxdoctor"
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "generating inputs ..." >&2
 for d in small ups s50k big; do mkdir -p "$tmp/$d/tmp"; done
 "$tmp/benchgen" servers "$tmp/small" 1 1
@@ -102,25 +103,25 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # 1. --since all on the big log vs grep.
 echo "1/6 --since all vs grep ..." >&2
 measure "$runs" grep -c -F upstream "$tmp/all.log"
-grep_s=$wall
+grep_s=$wall grep_cpu=$cpu
 grep_n=$(cat "$tmp/out")
 measure "$runs" "$nd" check --no-color -c "$tmp/small/nginx.conf" --error-log "$tmp/all.log" --since all --format json
-all_s=$wall all_rss=$rss
+all_s=$wall all_rss=$rss all_cpu=$cpu
 occ=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(sum(c["occurrences"] for c in r["causes"] if c["target"]=="127.0.0.1:3000"))' "$tmp/out" 2>/dev/null || echo "?")
 r=$(ratio "$all_s" "$grep_s")
-row "\`check --since all\` on a ${log_mib} MiB error log ($grep_n upstream error lines) vs \`grep -c -F upstream\`" "${all_s} s" "${grep_s} s" "${r}×" "≤ 1.5×" "$(verdict "$r <= 1.5")"
+row "\`check --since all\` on a ${log_mib} MiB error log ($grep_n upstream error lines) vs \`grep -c -F upstream\`" "${all_s} s (CPU ${all_cpu} s)" "${grep_s} s (CPU ${grep_cpu} s)" "${r}×" "≤ 1.5×" "$(verdict "$r <= 1.5")"
 row "peak RSS of that run" "${all_rss} MiB" "" "" "≤ 64 MiB" "$(verdict "$all_rss <= 64")"
 row "occurrences of that log's one cause (backend-down 127.0.0.1:3000) vs grep's count" "$occ" "$grep_n" "$([ "$occ" = "$grep_n" ] && echo equal || echo differ)" "equal" "$([ "$occ" = "$grep_n" ] && echo ok || echo MISSED)"
 
 # 2. A busy window vs an empty one.
 echo "2/6 busy window ..." >&2
 measure "$runs" "$nd" check --no-color -c "$tmp/small/nginx.conf" --error-log "$tmp/empty.log" --since 15m --timeout 2s
-empty_s=$wall empty_rss=$rss
+empty_s=$wall empty_rss=$rss empty_cpu=$cpu
 measure "$runs" "$nd" check --no-color -c "$tmp/small/nginx.conf" --error-log "$tmp/busy.log" --since 15m --timeout 2s
-busy_s=$wall busy_rss=$rss
+busy_s=$wall busy_rss=$rss busy_cpu=$cpu
 d=$(awk -v a="$busy_s" -v b="$empty_s" 'BEGIN { printf "%+.3f", a - b }')
 busy_mib=$(($(stat -c %s "$tmp/busy.log") >> 20))
-row "\`check --since 15m\` with 60,000 error lines (${busy_mib} MiB) in the window vs the same check on an empty log" "${busy_s} s, ${busy_rss} MiB" "${empty_s} s, ${empty_rss} MiB" "${d} s" "≤ +0.10 s, ≤ 48 MiB" "$(verdict "$d <= 0.10 && $busy_rss <= 48")"
+row "\`check --since 15m\` with 60,000 error lines (${busy_mib} MiB) in the window vs the same check on an empty log" "${busy_s} s (CPU ${busy_cpu} s), ${busy_rss} MiB" "${empty_s} s (CPU ${empty_cpu} s), ${empty_rss} MiB" "${d} s" "≤ +0.10 s, ≤ 48 MiB" "$(verdict "$d <= 0.10 && $busy_rss <= 48")"
 
 # 3. The window read follows the window, not the file.
 echo "3/6 window vs file size ..." >&2
@@ -163,7 +164,7 @@ measure "$runs" "$nd" check --no-color -c "$tmp/s50k/nginx.conf" --error-log "$t
 c50_s=$wall c50_cpu=$cpu
 s50_mib=$(awk -v b="$(stat -c %s "$tmp/s50k/nginx.conf")" 'BEGIN { printf "%.1f", b / 1048576 }')
 r=$(ratio "$c50_s" "$t50_s")
-row "50,000 server blocks (${s50_mib} MiB): \`check\` (runs \`nginx -t\` itself) vs \`nginx -t\`" "${c50_s} s" "${t50_s} s" "${r}×" "≤ 1.5×" "$(verdict "$r <= 1.5")"
+row "50,000 server blocks (${s50_mib} MiB): \`check\` (runs \`nginx -t\` itself) vs \`nginx -t\`" "${c50_s} s (CPU ${c50_cpu} s)" "${t50_s} s (CPU ${t50_cpu} s)" "${r}×" "≤ 1.5×" "$(verdict "$r <= 1.5")"
 
 # 6. A 50 MB config: linear, and cancellable at once. nginx -t alone is
 # not run on it again: check runs it, and it dominates both.
@@ -175,7 +176,7 @@ cbig_s=$wall cbig_cpu=$cpu cbig_rss=$rss
 grep -q "nginx -t could not run" "$tmp/out" && echo "  note: check's nginx -t did not finish: $(grep -m1 'nginx -t could not run' "$tmp/out")" >&2
 big_mib=$(awk -v b="$(stat -c %s "$tmp/big/nginx.conf")" 'BEGIN { printf "%.1f", b / 1048576 }')
 r=$(ratio "$cbig_s" "$tbig_s")
-row "a ${big_mib} MiB config (50,000 servers, 650,000 locations): \`check\` vs \`nginx -t\`" "${cbig_s} s, ${cbig_rss} MiB" "${tbig_s} s" "${r}×" "≤ 1.5×" "$(verdict "$r <= 1.5")"
+row "a ${big_mib} MiB config (50,000 servers, 650,000 locations): \`check\` vs \`nginx -t\`" "${cbig_s} s (CPU ${cbig_cpu} s), ${cbig_rss} MiB" "${tbig_s} s (CPU ${tbig_cpu} s)" "${r}×" "≤ 1.5×" "$(verdict "$r <= 1.5")"
 # Linear: ngxdoctor's own CPU time (check's, less its nginx -t's) per MiB,
 # on the big config vs on the 9 MiB one.
 own_big=$(awk -v a="$cbig_cpu" -v b="$tbig_cpu" -v m="$big_mib" 'BEGIN { printf "%.3f", (a - b) / m }')
@@ -200,7 +201,7 @@ msg=$(grep -h -i -m1 -o -E '(interrupted|stopped)[^:]*' "$tmp/term.err" "$tmp/te
 row "SIGTERM 2 s into that check: its message (\"${msg:-none}\"), its exit ($code)" "${msg_ms} ms, ${exit_ms} ms" "" "" "≤ 100 ms, a clear message" "$(verdict "$msg_ms <= 100")"
 
 echo
-echo "ngxdoctor issue 11 benchmarks: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), best of $runs runs, files in the page cache"
+echo "ngxdoctor issue 11 benchmarks: $(nproc) CPUs, $(uname -r), load average $load0 at the start and $(cut -d' ' -f1-3 /proc/loadavg) at the end, best of $runs runs (wall time; CPU is user + system of that run, children included), files in the page cache"
 echo
 echo "| what | measured | reference | ratio | target | |"
 echo "|---|---|---|---|---|---|"

@@ -175,7 +175,7 @@ func (m *Model) detailContent(w int) string {
 				break
 			}
 			shown++
-			b.add("    ", e, "      ", s.Evidence)
+			b.add("    ", m.asWho(e), "      ", s.Evidence)
 		}
 		if !m.learn && len(c.Manual) > 0 && !filtered {
 			b.raw("  " + s.Muted.Render("By hand:"))
@@ -231,6 +231,20 @@ func (m *Model) causesBlock(b *textBuilder, step int) {
 	}
 }
 
+// asWho says which user a probe connected as: ngxdoctor's own (root,
+// often), which a socket's or SELinux's rules may treat otherwise than
+// the workers; the lines beside it say what the workers may do.
+func (m *Model) asWho(e string) string {
+	if !strings.HasPrefix(e, "probe ") || m.outcome == nil || m.outcome.Snapshot == nil {
+		return e
+	}
+	who := "as this user"
+	if m.outcome.Snapshot.Root {
+		who = "as root"
+	}
+	return "probe " + who + " " + strings.TrimPrefix(e, "probe ")
+}
+
 func (m *Model) causeMatches(ci int) bool {
 	c := m.outcome.Causes[ci]
 	return m.matches(append([]string{string(c.ID), c.Target, c.Summary}, c.Evidence...)...)
@@ -279,7 +293,7 @@ func (m *Model) causeBlock(b *textBuilder, ci int) {
 		b.add("", strings.Join(facts, " · "), "", s.Muted)
 	}
 	for _, e := range c.Evidence {
-		b.add("  • ", e, "    ", s.Evidence)
+		b.add("  • ", m.asWho(e), "    ", s.Evidence)
 	}
 	fx := m.fixesOf(ci)
 	if len(fx) == 0 {

@@ -1,5 +1,5 @@
 // Command benchlog generates synthetic error logs and reads them with
-// logs.ReadErrorLog, for scripts/bench-logs.sh.
+// logs.ReadErrorLog, for scripts/bench.sh.
 //
 //	benchlog gen SIZE_MB PATH
 //	benchlog read 15m|all PATH
