@@ -331,7 +331,12 @@ func (s *Snapshot) readUnits(ctx context.Context) {
 		}
 		a, seen := byPID[l.PID]
 		if !seen {
-			a.u, a.ok = host.ReadUnit(ctx, s.Sys, l.PID)
+			// The table read once above, not a fresh listing per backend.
+			if p, ok := processByPID(s.Processes, l.PID); ok {
+				a.u, a.ok = host.UnitOf(ctx, s.Sys, p)
+			} else {
+				a.u, a.ok = host.ReadUnit(ctx, s.Sys, l.PID)
+			}
 			byPID[l.PID] = a
 		}
 		if a.ok {

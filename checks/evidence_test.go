@@ -71,7 +71,7 @@ func TestEvidenceScenarios(t *testing.T) {
 			}
 		}},
 		{"wrong-address-moved", checks.CauseWrongAddress, func(l *lab.Lab) []string {
-			return []string{"php", "application server no config references", "asked GET / Host: lab.test: http 200"}
+			return []string{"php", "application server no config references", "asked GET " + l.Path + " Host: lab.test: http 200"}
 		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
 			moved := l.Listeners[len(l.Listeners)-1]
 			if top.Facts.Alternative != moved {
@@ -111,8 +111,15 @@ func TestEvidenceScenarios(t *testing.T) {
 			}
 			defer l.Close()
 			l.Trigger(ctx, 4)
-			if sc.Concurrency > 0 {
-				time.Sleep(300 * time.Millisecond) // php-fpm writes its warning once a second
+			if l.PHPFPM != "" && sc.Concurrency > 0 {
+				// php-fpm writes its warning from its own loop: wait for it.
+				logPath := filepath.Join(l.Dir, "php-fpm.log")
+				for i := 0; i < 50; i++ {
+					if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "max_children") {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
 			}
 			o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx, Timeout: 2 * time.Second}, nil)
 			if err != nil {

@@ -343,7 +343,7 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		if err != nil {
 			return fail(err)
 		}
-		en.UndoCommands = [][]string{undo}
+		en.UndoCommands, en.RuleAt = [][]string{undo}, p.ruleAt
 		if err := e.save(en); err != nil {
 			return fail(err)
 		}
@@ -501,7 +501,11 @@ func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any
 		if en.Commands > 0 && en.CommandsRun < en.Commands {
 			logf("the fix's commands did not all complete (%d of %d): not running %q", en.CommandsRun, en.Commands, en.UndoCommands)
 		} else {
-			runAll(en.UndoCommands)
+			cmds := en.UndoCommands
+			if en.RuleAt != nil && len(cmds) == 1 {
+				cmds = [][]string{e.clampPosition(ctx, *en.RuleAt, cmds[0])}
+			}
+			runAll(cmds)
 		}
 	}
 	nginxFiles := false

@@ -55,7 +55,16 @@ func TestEvidenceFixes(t *testing.T) {
 			if !failing() {
 				t.Fatalf("the scenario does not fail before the fix")
 			}
-			time.Sleep(1100 * time.Millisecond) // php-fpm warns once a second
+			if l.PHPFPM != "" && s.Concurrency > 0 {
+				// php-fpm writes its warning from its own loop: wait for it.
+				logPath := filepath.Join(l.Dir, "php-fpm.log")
+				for i := 0; i < 50; i++ {
+					if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "max_children") {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
 			o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx,
 				ErrorLogs: []string{l.ErrorLog}, AccessLogs: []string{l.AccessLog}}, nil)
 			if err != nil {

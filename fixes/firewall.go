@@ -169,3 +169,32 @@ func (e *Engine) undoAt(ctx context.Context, r ruleAt) ([]string, error) {
 	}
 	return nil, fmt.Errorf("the rule %q is no longer in %s; nothing to remove", r.Text, r.Chain)
 }
+
+// clampPosition keeps an insert's position within the chain as it is now:
+// rules removed since the fix would make "-I CHAIN N" fail ("Index of
+// insertion too big"); the rule then goes at the end, after every rule
+// that was before it.
+func (e *Engine) clampPosition(ctx context.Context, r ruleAt, argv []string) []string {
+	if len(argv) < 4 || argv[1] != "-I" {
+		return argv
+	}
+	n, err := strconv.Atoi(argv[3])
+	if err != nil {
+		return argv
+	}
+	out, err := e.run(ctx, []string{r.Tool, "-S", r.Chain})
+	if err != nil {
+		return argv
+	}
+	count := 0
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "-A "+r.Chain+" ") {
+			count++
+		}
+	}
+	if n > count+1 {
+		argv = append([]string(nil), argv...)
+		argv[3] = strconv.Itoa(count + 1)
+	}
+	return argv
+}

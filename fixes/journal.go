@@ -36,8 +36,11 @@ type Entry struct {
 	// rule's delete that failed or never ran would insert a rule that is
 	// not gone. Entries without Commands predate the count: undo runs them.
 	UndoCommands [][]string `json:"undo_commands,omitempty"`
-	Commands     int        `json:"commands,omitempty"`
-	CommandsRun  int        `json:"commands_run,omitempty"`
+	// RuleAt: the undo command inserts a firewall rule at its old position
+	// (tool -I CHAIN N); a chain that has since lost rules gets it at its end.
+	RuleAt      *ruleAt `json:"rule_at,omitempty"`
+	Commands    int     `json:"commands,omitempty"`
+	CommandsRun int     `json:"commands_run,omitempty"`
 	// UndoAfter run once the files are restored.
 	UndoAfter [][]string `json:"undo_after,omitempty"`
 	// ReloadNginx and ReloadBackend say what to reload after restoring.

@@ -123,16 +123,6 @@ func locationOf(o *checks.Outcome, c checks.Cause) (placed, bool) {
 	return placed{}, false
 }
 
-func passAt(o *checks.Outcome, c checks.Cause) string {
-	if at := c.Facts.PassAt; at != "" {
-		return at
-	}
-	if p, ok := passFor(o, c); ok {
-		return p.At.String()
-	}
-	return ""
-}
-
 // setDirective plans one directive's value at the cause's location: the
 // directive's own arguments edited in place when it stands in the
 // location, else a new directive inserted first in the location (which

@@ -127,7 +127,7 @@ func walkPath(dir, path string, followed bool) (*os.File, string, error) {
 	}
 	if followed && !allTrusted {
 		unix.Close(fd)
-		return nil, "", fmt.Errorf("%s: reached through a symlink, but others may write a directory on the way; refusing it", dir)
+		return nil, "", fmt.Errorf("%s: someone other than root or you may change a directory on the way to it; refusing it", dir)
 	}
 	return os.NewFile(uintptr(fd), real), "", nil
 }

@@ -537,12 +537,19 @@ func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
 		}
 	}
 	// When the delete did run, undo puts the rule back.
-	rec2 := &Recorder{Reply: func(argv []string) ([]byte, []byte, int, error) {
+	// The rule was second; by the undo the rule before it is gone too, so
+	// it goes back at the end of the chain rather than failing.
+	before := []byte("-P OUTPUT ACCEPT\n-A OUTPUT -o lo -j ACCEPT\n-A OUTPUT -p tcp -m tcp --dport 3000 -j REJECT\n")
+	rec2 := &Recorder{}
+	rec2.Reply = func(argv []string) ([]byte, []byte, int, error) {
 		if len(argv) > 1 && argv[1] == "-S" {
-			return listing, nil, 0, nil
+			if len(rec2.Calls()) > 2 {
+				return []byte("-P OUTPUT ACCEPT\n"), nil, 0, nil
+			}
+			return before, nil, 0, nil
 		}
 		return nil, nil, 0, nil
-	}}
+	}
 	e.Runner = rec2
 	if _, err := e.Apply(context.Background(), o, f, Options{}); err != nil {
 		t.Fatal(err)
@@ -550,8 +557,9 @@ func TestUndoDoesNotReverseCommandsThatFailed(t *testing.T) {
 	if _, err := e.Undo(context.Background(), ""); err != nil {
 		t.Fatal(err)
 	}
-	if calls := rec2.Calls(); len(calls) != 3 || calls[1][1] != "-D" || calls[2][1] != "-I" {
-		t.Fatalf("got %q, want the listing, the delete, then the insert", calls)
+	calls := rec2.Calls()
+	if len(calls) != 4 || calls[1][1] != "-D" || calls[3][1] != "-I" || calls[3][3] != "1" {
+		t.Fatalf("got %q, want the listing, the delete, the listing, then the insert at 1", calls)
 	}
 }
 

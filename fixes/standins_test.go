@@ -149,13 +149,14 @@ func TestFirewallStandIns(t *testing.T) {
 			if len(fs) != 1 {
 				t.Fatalf("got %d fixes, want 1", len(fs))
 			}
-			applied := []string{tt.apply}
+			applied, undone := []string{tt.apply}, []string{tt.undo}
 			if tt.rule.Tool == "iptables" {
 				bin, _ := exec.LookPath("iptables")
 				os.WriteFile(bin+".S", []byte("-P OUTPUT ACCEPT\n-A OUTPUT -o lo -j ACCEPT\n"+tt.rule.Text+"\n-A OUTPUT -j LOG\n"), 0o644)
 				applied = []string{"iptables -S OUTPUT", tt.apply}
+				undone = []string{"iptables -S OUTPUT", tt.undo}
 			}
-			applyUndo(t, e, o, fs[0], ran, applied, []string{tt.undo})
+			applyUndo(t, e, o, fs[0], ran, applied, undone)
 		})
 	}
 }

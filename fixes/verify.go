@@ -369,7 +369,11 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 				time.Sleep(500 * time.Millisecond)
 				st, errText = ask(ctx, r, reqTimeout)
 			}
-			q := Request{Text: r.Text(), Before: r.Answer(), After: errText, OK: errText == "" && st < 500}
+			// Pointed elsewhere, a request users made must succeed: a 404
+			// is some other program's answer, not the moved backend's. (A
+			// path made up from the location may rightly be a 404.)
+			moved := p.cause.ID == checks.CauseWrongAddress && p.cause.Facts.Alternative != "" && r.From != "location"
+			q := Request{Text: r.Text(), Before: r.Answer(), After: errText, OK: errText == "" && st < 500 && !(moved && st >= 400)}
 			if errText == "" {
 				q.After = strconv.Itoa(st)
 			}

@@ -271,23 +271,31 @@ func (l *Lab) phpPool(ctx context.Context, listen, extra string) (string, error)
 }
 
 // phpServer runs php's built-in web server on an ephemeral loopback port,
-// serving DIR/www (index.php answers 200): an application server that no
-// config references.
+// an application server that no config references. It serves one page,
+// named after the lab's directory, and l.Path asks for it: any other
+// request, such as another lab's, gets a 404, so labs running side by side
+// never take this one for their backend.
 func (l *Lab) phpServer(ctx context.Context) (string, error) {
 	bin, err := exec.LookPath("php")
 	if err != nil {
 		return "", fmt.Errorf("php not found (php8.2-cli comes with php8.2-fpm): %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(l.Dir, "www", "index.php"), []byte("<?php echo \"ok\\n\";\n"), 0o644); err != nil {
+	root := filepath.Join(l.Dir, "moved")
+	if err := os.Mkdir(root, 0o755); err != nil {
 		return "", err
 	}
+	page := filepath.Base(l.Dir) + ".php"
+	if err := os.WriteFile(filepath.Join(root, page), []byte("<?php echo \"ok\\n\";\n"), 0o644); err != nil {
+		return "", err
+	}
+	l.Path = "/" + page
 	for range 5 {
 		port, err := FreePort()
 		if err != nil {
 			return "", err
 		}
 		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		c, err := l.spawn(bin, "-S", addr, "-t", filepath.Join(l.Dir, "www"))
+		c, err := l.spawn(bin, "-S", addr, "-t", root)
 		if err != nil {
 			return "", err
 		}

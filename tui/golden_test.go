@@ -169,8 +169,8 @@ func TestGolden(t *testing.T) {
 					teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii), tea.WithFilter(filter)))
 				select {
 				case <-outcome:
-				case <-time.After(5 * time.Second):
-					t.Fatal("no outcome within 5s")
+				case <-time.After(30 * time.Second): // -race on a loaded machine is slow
+					t.Fatal("no outcome within 30s")
 				}
 				// A trailing newline in keys is the enter key.
 				if keys, enter := strings.CutSuffix(tt.keys, "\n"); keys != "" {
@@ -182,7 +182,7 @@ func TestGolden(t *testing.T) {
 				if err := tm.Quit(); err != nil {
 					t.Fatal(err)
 				}
-				m := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(*Model)
+				m := tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(*Model)
 				frame := ansi.Strip(m.View().Content)
 				fits(t, frame, w, h)
 				golden.RequireEqual(t, maskTimes(frame))

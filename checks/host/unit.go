@@ -34,16 +34,21 @@ func ReadUnit(ctx context.Context, sys System, pid int32) (Unit, bool) {
 		return Unit{}, false
 	}
 	for _, p := range ps {
-		if p.PID != pid {
-			continue
+		if p.PID == pid {
+			return UnitOf(ctx, sys, p)
 		}
-		name := UnitFromCgroup(p.Cgroup)
-		if name == "" {
-			return Unit{}, false
-		}
-		return readUnit(ctx, sys, name, []string{p.Name})
 	}
 	return Unit{}, false
+}
+
+// UnitOf is ReadUnit for a process already read: one listing of the
+// process table then serves every backend.
+func UnitOf(ctx context.Context, sys System, p Process) (Unit, bool) {
+	name := UnitFromCgroup(p.Cgroup)
+	if name == "" {
+		return Unit{}, false
+	}
+	return readUnit(ctx, sys, name, []string{p.Name})
 }
 
 // UnitByName reads a systemd service by name ("php8.2-fpm" or

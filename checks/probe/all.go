@@ -26,20 +26,17 @@ const socketsPerWorker = 16
 const maxGrace = 100 * time.Millisecond
 
 // All probes every target and returns the results keyed by Target.Address
-// (a target listed twice is probed once). Every connect shares one
-// deadline, timeout after All starts, so that hundreds of black-holed
-// backends cost one deadline together, not one each in turn; once
-// connected, a target gets its own wait for the answer to asks[t.Address]
-// (see Ask; nginx's default request when absent).
+// (a target listed twice is probed once). Each target has its own deadline
+// of timeout for the connect and, once connected, its own wait for the
+// answer to asks[t.Address] (see Ask; nginx's default request when absent).
 //
 // workers (DefaultWorkers when <= 0) probes start side by side; one still
 // running after a short grace (100ms, at most timeout/4) hands its worker
-// on and keeps its socket, up to 16 × workers sockets. So the wall time is
-// about timeout (plus the wait for a target that connects and then
-// answers slowly). A target whose start came late (few workers for many
-// hanging targets, or the socket cap reached) still gets half of timeout
-// to connect, so the phase never exceeds 1.5 × timeout. Targets
-// not started when ctx is canceled are Skipped.
+// on and keeps its socket, up to 16 × workers sockets. So hanging targets
+// (black-holed backends, full queues) wait out their deadlines together:
+// the wall time is about timeout plus one grace per workers hanging
+// targets (plus the wait for a target that connects and then answers
+// slowly). Targets not started when ctx is canceled are Skipped.
 func All(ctx context.Context, sys host.System, targets []nginx.Target, asks map[string]Ask, timeout time.Duration, workers int) map[string]Result {
 	if workers <= 0 {
 		workers = DefaultWorkers
@@ -48,11 +45,6 @@ func All(ctx context.Context, sys host.System, targets []nginx.Target, asks map[
 		timeout = DefaultTimeout
 	}
 	grace := min(maxGrace, timeout/4)
-	connectBy := time.Now().Add(timeout)
-	// A probe that starts late (few workers, many slow targets, a busy
-	// machine) still gets half a deadline: a quick backend must not be
-	// called dead for having waited its turn.
-	floor := max(grace, timeout/2)
 	seen := make(map[string]bool, len(targets))
 	jobs := make([]nginx.Target, 0, len(targets))
 	for _, t := range targets {
@@ -79,7 +71,7 @@ func All(ctx context.Context, sys host.System, targets []nginx.Target, asks map[
 				done := make(chan struct{})
 				probes.Go(func() {
 					defer func() { <-sockets; close(done) }()
-					results[i] = probeOne(ctx, sys, jobs[i], asks[jobs[i].Address], timeout, connectBy, floor)
+					results[i] = probeOne(ctx, sys, jobs[i], asks[jobs[i].Address], timeout)
 				})
 				wait := time.NewTimer(grace)
 				select {
@@ -113,11 +105,10 @@ feed:
 	return out
 }
 
-// probeOne connects by the shared deadline (at least floor from now) and,
-// when connected, makes the request on the same connection, as nginx does.
-func probeOne(ctx context.Context, sys host.System, t nginx.Target, ask Ask, timeout time.Duration, connectBy time.Time, floor time.Duration) Result {
-	left := max(time.Until(connectBy), floor)
-	conn, res, p := dial(ctx, sys, t, min(timeout, left))
+// probeOne connects and, when connected, makes the request on the same
+// connection, as nginx does.
+func probeOne(ctx context.Context, sys host.System, t nginx.Target, ask Ask, timeout time.Duration) Result {
+	conn, res, p := dial(ctx, sys, t, timeout)
 	if conn == nil {
 		return res
 	}
