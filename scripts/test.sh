@@ -33,7 +33,10 @@ go vet ./...
 echo "== go test -race"
 # Integration tests start real nginx, php-fpm and iptables rules on
 # loopback; in CI (CI=true) a missing piece fails instead of skipping.
-go test -race -count=1 -timeout 20m ./...
+# One package at a time (-p 1): those tests read the whole host's listener,
+# process and firewall tables, so another package's lab backends and nginx
+# masters running at the same moment would be evidence in them.
+go test -race -count=1 -p 1 -timeout 30m ./...
 echo "== package and fleet (scripts/test-ship.sh)"
 ./scripts/test-ship.sh
 echo "== fuzz (short)"
