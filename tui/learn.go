@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"regexp"
 	"sort"
 	"strings"
@@ -153,6 +154,9 @@ func lookTools(sys host.System, names []string) map[string]bool {
 	out := map[string]bool{}
 	for _, n := range names {
 		_, err := sys.LookPath(n)
+		if errors.Is(err, host.ErrNotRecorded) {
+			continue // a replay that never looked it up cannot say it is missing
+		}
 		out[n] = err == nil
 	}
 	return out

@@ -104,3 +104,19 @@ func TestDemoPlaysTheRecordedFix(t *testing.T) {
 	press(m, "esc")
 	mustContain(t, strings.Split(screen(m), "\n")[0], "✓ No cause found")
 }
+
+// A recorded incident (the demo) knows only the programs it looked up: the
+// others are unknown there, and must not be marked "not installed here".
+func TestReplayMarksOnlyWhatItFoundMissing(t *testing.T) {
+	sys := host.Replay(&host.Recording{Paths: map[string]string{"ufw": "", "ss": "/usr/bin/ss"}})
+	got := lookTools(sys, []string{"ufw", "ss", "ls"})
+	if ok, known := got["ufw"]; !known || ok {
+		t.Errorf("ufw: got %v (known %v), want recorded as missing", ok, known)
+	}
+	if ok := got["ss"]; !ok {
+		t.Errorf("ss: got missing, want installed")
+	}
+	if ok, known := got["ls"]; known {
+		t.Errorf("ls: got %v, want unknown (never looked up in the recording)", ok)
+	}
+}

@@ -130,10 +130,10 @@ func TestMachineRecordReplay(t *testing.T) {
 	}
 
 	old := Replay(&Recording{Now: time.Now()})
-	if _, err := old.Machine(ctx); !errors.Is(err, errNotRecorded) {
+	if _, err := old.Machine(ctx); !errors.Is(err, ErrNotRecorded) {
 		t.Errorf("machine from an old recording: got %v, want not recorded", err)
 	}
-	if _, err := old.Resources(ctx); !errors.Is(err, errNotRecorded) {
+	if _, err := old.Resources(ctx); !errors.Is(err, ErrNotRecorded) {
 		t.Errorf("resources from an old recording: got %v, want not recorded", err)
 	}
 }

@@ -89,6 +89,7 @@ func readCgroup(pid int32) string {
 	return parseCgroup(string(b))
 }
 
-// errNotRecorded is what a replay answers for facts its recording lacks
-// (recordings made before those facts were read).
-var errNotRecorded = errors.New("not in the recording")
+// ErrNotRecorded is what a replay answers for facts its recording lacks
+// (recordings made before those facts were read, or programs it never
+// looked up): unknown, which is not the same as absent.
+var ErrNotRecorded = errors.New("not in the recording")

@@ -274,7 +274,7 @@ func (p *replay) Machine(ctx context.Context) (Machine, error) {
 	case p.r.MachineErr != nil:
 		return Machine{}, p.r.MachineErr.err()
 	case p.r.Machine == nil:
-		return Machine{}, fmt.Errorf("host name and OS: %w", errNotRecorded)
+		return Machine{}, fmt.Errorf("host name and OS: %w", ErrNotRecorded)
 	}
 	return *p.r.Machine, nil
 }
@@ -284,7 +284,7 @@ func (p *replay) Resources(ctx context.Context) (Resources, error) {
 	case p.r.ResourcesErr != nil:
 		return Resources{}, p.r.ResourcesErr.err()
 	case p.r.Resources == nil:
-		return Resources{}, fmt.Errorf("memory and load: %w", errNotRecorded)
+		return Resources{}, fmt.Errorf("memory and load: %w", ErrNotRecorded)
 	}
 	return *p.r.Resources, nil
 }
@@ -416,7 +416,8 @@ func (p *replay) LookPath(name string) (string, error) {
 			return name, nil
 		}
 	}
-	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
+	// Never looked up when it was recorded: not found here, and unknown there.
+	return "", &exec.Error{Name: name, Err: fmt.Errorf("%w (%w)", exec.ErrNotFound, ErrNotRecorded)}
 }
 
 func (p *replay) LookupHost(ctx context.Context, host string) ([]string, error) {
