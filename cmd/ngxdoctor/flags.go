@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -54,6 +55,11 @@ func (f *flags) register(c *cobra.Command, wizard bool) {
 func (f *flags) options() (checks.Options, error) {
 	o := checks.Options{Config: f.config, Nginx: f.nginx, ErrorLogs: f.errorLogs, AccessLogs: f.accessLogs, Timeout: f.timeout,
 		NoReplay: f.noReplay, Version: agentVersion()}
+	if f.replay == "" {
+		// A log named on the command line is where the user stands, not
+		// under nginx's prefix (which is how nginx reads the config's own).
+		o.ErrorLogs, o.AccessLogs = fromHere(f.errorLogs), fromHere(f.accessLogs)
+	}
 	switch s := strings.TrimSpace(f.since); s {
 	case "all":
 		o.All = true
@@ -95,4 +101,16 @@ func (f *flags) system() (host.System, error) {
 		return nil, errors.Join(fmt.Errorf("--replay %s: not a recording", f.replay), err)
 	}
 	return host.Replay(rec), nil
+}
+
+// fromHere makes relative paths absolute against the working directory.
+func fromHere(paths []string) []string {
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		if a, err := filepath.Abs(p); err == nil {
+			p = a
+		}
+		out = append(out, p)
+	}
+	return out
 }
