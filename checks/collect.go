@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -55,7 +56,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	}
 	s := &Snapshot{Sys: sys, Options: opts, Root: sys.Euid() == 0, Units: map[string]host.Unit{}}
 
-	inst, err := nginx.Find(ctx, sys, nginx.Want{Config: opts.Config, Binary: opts.Nginx, PID: opts.MasterPID})
+	inst, err := nginx.Find(ctx, sys, nginx.Want{Config: opts.Config, Binary: opts.Nginx, PID: opts.MasterPID, UserFromConfig: true})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoNginx, err)
 	}
@@ -118,6 +119,10 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		return nil, fmt.Errorf("%w: cannot read the configuration %s: %v", ErrNoNginx, inst.Config, err)
 	}
 	s.Config, s.ConfigErr = cfg, err
+	if inst.WorkerUser == "" { // no worker runs: the config's user directive says who would
+		inst.WorkerUser = cmp.Or(cfg.User, "nobody")
+		s.Install.WorkerUser = inst.WorkerUser
+	}
 	s.Targets = cfg.Targets()
 	emit("config")
 
