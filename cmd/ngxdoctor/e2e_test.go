@@ -56,26 +56,11 @@ func TestWizardFixesSocketInTmux(t *testing.T) {
 	labtest.Need(t, os.Geteuid() == 0, "the lab runs php-fpm and nginx workers as www-data: root is needed")
 	_, err := exec.LookPath("tmux")
 	labtest.Need(t, err == nil, "tmux is not installed (scripts/test.sh installs it)")
-	bin := binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	sc, _ := lab.Find("socket-permission")
-	l, err := lab.Start(ctx, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := failingLab(ctx, t, "socket-permission")
 	defer l.Close()
-	l.Trigger(ctx, 3)
-	if st, _ := l.Get(ctx, l.Path); st != 502 {
-		t.Fatalf("before the fix nginx answers %d, want 502", st)
-	}
-
-	x := tmux{t: t, socket: fmt.Sprintf("ngxdoctor-e2e-%d", os.Getpid())}
-	defer x.run("kill-server")
-	exitFile := filepath.Join(t.TempDir(), "exit")
-	state := t.TempDir()
-	cmdline := fmt.Sprintf("NGXDOCTOR_STATE_DIR=%s %s -c %s; echo $? > %s", state, bin, l.Config, exitFile)
-	x.run("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", "sh", "-c", cmdline)
+	x, exitFile := wizardInTmux(t, binary(t), l.Config, "ngxdoctor-e2e")
 
 	x.waitFor("socket-permission", 20*time.Second)
 	s := x.waitFor("may not connect", 20*time.Second)
@@ -87,44 +72,7 @@ func TestWizardFixesSocketInTmux(t *testing.T) {
 	if !strings.Contains(s, "php-fpm.sock") {
 		t.Errorf("the preview should show the command on the socket:\n%s", s)
 	}
-	x.run("send-keys", "-t", "e2e", "y")
-	x.waitFor("applied", 30*time.Second)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if st, _ := l.Get(ctx, l.Path); st == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx still does not answer 200 after y; screen:\n%s", x.screen())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	x.run("send-keys", "-t", "e2e", "Escape")
-	// An Escape followed at once by q reads as alt+q: wait for the dialog to close.
-	deadline = time.Now().Add(10 * time.Second)
-	for strings.Contains(x.screen(), "esc close") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the dialog did not close on Escape; screen:\n%s", x.screen())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	// After the fix the checks run again: the verdict must say the 502 is gone.
-	s = x.waitFor("No cause found", 20*time.Second)
-	x.run("send-keys", "-t", "e2e", "q")
-	deadline = time.Now().Add(10 * time.Second)
-	_ = s
-	for {
-		if b, err := os.ReadFile(exitFile); err == nil && len(b) > 0 {
-			if code := strings.TrimSpace(string(b)); code != "0" {
-				t.Errorf("wizard exit code: got %s, want 0", code)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the wizard did not exit after q; screen:\n%s", x.screen())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	x.applyAndQuit(ctx, l, exitFile)
 }
 
 // TestWizardOffersDemoWithoutNginx: on a machine with no nginx (a replayed
@@ -147,4 +95,78 @@ func TestWizardOffersDemoWithoutNginx(t *testing.T) {
 	x.waitFor("may not connect", 10*time.Second)
 	_ = s
 	x.run("send-keys", "-t", "e2e", "q")
+}
+
+// failingLab starts a lab scenario and waits until nginx answers 502 for it,
+// as users see it.
+func failingLab(ctx context.Context, t *testing.T, name string) *lab.Lab {
+	t.Helper()
+	sc, _ := lab.Find(name)
+	l, err := lab.Start(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Trigger(ctx, 3)
+	if st, _ := l.Get(ctx, l.Path); st != 502 {
+		l.Close()
+		t.Fatalf("before the fix nginx answers %d, want 502", st)
+	}
+	return l
+}
+
+// wizardInTmux runs the wizard on config in a 100x30 tmux server of its own,
+// with a journal in a temp dir; it returns the file its exit code goes to.
+func wizardInTmux(t *testing.T, bin, config, name string) (tmux, string) {
+	t.Helper()
+	x := tmux{t: t, socket: fmt.Sprintf("%s-%d", name, os.Getpid())}
+	t.Cleanup(func() { x.run("kill-server") })
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	cmdline := fmt.Sprintf("NGXDOCTOR_STATE_DIR=%s %s -c %s; echo $? > %s", t.TempDir(), bin, config, exitFile)
+	x.run("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", "sh", "-c", cmdline)
+	return x, exitFile
+}
+
+// applyAndQuit presses y in the open fix dialog and follows the fix as a
+// user would: applied, nginx answering 200, the rerun's verdict "No cause
+// found", then q and exit code 0.
+func (x tmux) applyAndQuit(ctx context.Context, l *lab.Lab, exitFile string) {
+	t := x.t
+	t.Helper()
+	x.run("send-keys", "-t", "e2e", "y")
+	x.waitFor("applied", 30*time.Second)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st, _ := l.Get(ctx, l.Path); st == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nginx still does not answer 200 after y; screen:\n%s", x.screen())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	x.run("send-keys", "-t", "e2e", "Escape")
+	// An Escape followed at once by q reads as alt+q: wait for the dialog to close.
+	deadline = time.Now().Add(10 * time.Second)
+	for strings.Contains(x.screen(), "esc close") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the dialog did not close on Escape; screen:\n%s", x.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// After the fix the checks run again: the verdict must say the 502 is gone.
+	x.waitFor("No cause found", 30*time.Second)
+	x.run("send-keys", "-t", "e2e", "q")
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		if b, err := os.ReadFile(exitFile); err == nil && len(b) > 0 {
+			if code := strings.TrimSpace(string(b)); code != "0" {
+				t.Errorf("wizard exit code: got %s, want 0", code)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the wizard did not exit after q; screen:\n%s", x.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
