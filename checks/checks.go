@@ -50,6 +50,9 @@ type Step struct {
 	// Learn is the longer explanation for the training view.
 	Learn  string
 	Checks []Check
+	// Needs is the evidence its checks read: the step runs as soon as
+	// that is in. Zero waits for all of it.
+	Needs Need
 }
 
 // StepResult is a step's outcome.

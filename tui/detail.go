@@ -146,12 +146,15 @@ func (m *Model) detailContent(w int) string {
 
 	switch st.Status {
 	case checks.Running:
+		msg := "Still checking…"
+		if w := m.stepWaits(m.selected); w != "" {
+			msg = "Still checking: this step reads the live probes, " + w + "."
+		}
 		if len(st.Checks) > 0 {
 			// A rerun keeps the last results in view rather than a blank pane.
-			b.add("", "Still checking… the results below are from the previous run.", "", s.Muted)
-		} else {
-			b.raw(s.Muted.Render("Still checking…"))
+			msg += " Until then the results below are from the previous run."
 		}
+		b.add("", msg, "", s.Muted)
 	case "":
 		b.raw(s.Muted.Render("Not run: the diagnosis stopped before this step."))
 	}

@@ -344,6 +344,9 @@ func (m *Model) onEvent(ev checks.Event) {
 	if ev.Phase == "probe" {
 		m.probesDone, m.probesTotal, m.probeDeadline = ev.Done, ev.Total, ev.Deadline
 		m.now = time.Now()
+		if m.steps[m.selected].Status == checks.Running {
+			m.refreshDetail(false) // it may say how many probes it waits for
+		}
 		return
 	}
 	m.phase = ev.Phase

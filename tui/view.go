@@ -33,6 +33,7 @@ var phaseText = map[string]string{
 	"discovered": "nginx found",
 	"config":     "config read",
 	"logs":       "logs read",
+	"replay":     "requests through nginx asked",
 	"probes":     "targets probed",
 	"host":       "host facts read",
 }
@@ -261,6 +262,21 @@ func (m *Model) waiting() string {
 	return w
 }
 
+// stepWaits says what a step still being checked waits for: a step that
+// reads the probes waits for the last of them ("waiting for 3 of 200
+// probes"); the others are in as soon as their own evidence is.
+func (m *Model) stepWaits(i int) string {
+	st := m.steps[i]
+	if st.Status != checks.Running || m.probesTotal == 0 || m.probesDone >= m.probesTotal {
+		return ""
+	}
+	info, ok := m.stepInfo(st.Number)
+	if !ok || info.Needs != 0 && info.Needs&checks.NeedProbes == 0 {
+		return ""
+	}
+	return fmt.Sprintf("waiting for %d of %d probes", m.probesTotal-m.probesDone, m.probesTotal)
+}
+
 // causeHint says where the evidence is and what f would do.
 func (m *Model) causeHint() string {
 	c := m.outcome.Causes[0]
@@ -408,7 +424,11 @@ func (m *Model) stepLine(i, w int, summary bool) string {
 	if summary && w >= 60 {
 		titleW = min(titleW, 28)
 		text = pad(ansi.Truncate(st.Title, titleW, "…"), titleW)
-		if f := finding(st); f != "" {
+		f := finding(st)
+		if st.Status == checks.Running {
+			f = m.stepWaits(i)
+		}
+		if f != "" {
 			text += " " + s.Muted.Render(ansi.Truncate(f, max(0, w-pw-titleW-1), "…"))
 		}
 	} else {
