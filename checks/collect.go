@@ -64,7 +64,8 @@ func collect(ctx context.Context, sys host.System, opts Options, progress func(E
 			progress(Event{Phase: phase})
 		}
 	}
-	s := &Snapshot{Sys: sys, Options: opts, Root: sys.Euid() == 0, Units: map[string]host.Unit{}}
+	s := &Snapshot{Sys: sys, Options: opts, Root: sys.Euid() == 0, Units: map[string]host.Unit{},
+		tools: &toolCache{known: map[string]bool{}}}
 
 	inst, err := nginx.Find(ctx, sys, nginx.Want{Config: opts.Config, Binary: opts.Nginx, PID: opts.MasterPID, UserFromConfig: true})
 	if err != nil {

@@ -179,6 +179,7 @@ func runCheck(parent context.Context, s *Snapshot, c Check, limit time.Duration)
 	if r.Manual == nil {
 		r.Manual = []string{}
 	}
+	r.NotInstalled = s.notInstalled(r.Manual)
 	return r
 }
 

@@ -141,10 +141,7 @@ func checkListeners(_ context.Context, s *Snapshot) Result {
 // ---- step 2
 
 func checkConfigTest(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -t", "nginx -T | less"}}
-	if c := s.Install.Config; c != "" && c != nginx.DefaultConfig {
-		r.Manual = []string{"nginx -t -c " + c, "nginx -T -c " + c + " | less"}
-	}
+	r := Result{Manual: []string{s.nginxCmd("-t"), s.nginxCmd("-T") + " | less"}}
 	for _, e := range s.Config.Errors {
 		r.Evidence = append(r.Evidence, "parse: "+e)
 	}
@@ -164,7 +161,7 @@ func checkConfigTest(_ context.Context, s *Snapshot) Result {
 }
 
 func checkTargets(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -T 2>/dev/null | grep -nE '(proxy|fastcgi|uwsgi|scgi|grpc)_pass|upstream|server '"}}
+	r := Result{Manual: []string{s.nginxGrep("-nE '(proxy|fastcgi|uwsgi|scgi|grpc)_pass|upstream|server '")}}
 	for _, p := range s.Config.Passes {
 		where := p.Location
 		if where == "" {
@@ -190,7 +187,7 @@ func checkTargets(_ context.Context, s *Snapshot) Result {
 }
 
 func checkResolver(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -T 2>/dev/null | grep -n resolver"}}
+	r := Result{Manual: []string{s.nginxGrep("-n resolver")}}
 	missing := 0
 	for _, p := range s.Config.Passes {
 		if !p.Variables {
@@ -312,7 +309,7 @@ func checkTimeouts(_ context.Context, s *Snapshot) Result {
 			return nil
 		}
 		return []string{"curl -o /dev/null -s -w '%{time_starttransfer}\\n' http://" + t.Address + "/"}
-	}, "nginx -T 2>/dev/null | grep -n _timeout")}
+	}, s.nginxGrep("-n _timeout"))}
 	slow := 0
 	for _, t := range s.Targets {
 		for _, pi := range t.Passes {
@@ -349,7 +346,7 @@ func checkBuffers(_ context.Context, s *Snapshot) Result {
 			return nil
 		}
 		return []string{"curl -s -o /dev/null -D - http://" + t.Address + "/ | wc -c"}
-	}, "nginx -T 2>/dev/null | grep -n buffer_size")}
+	}, s.nginxGrep("-n buffer_size"))}
 	big := 0
 	for _, t := range s.Targets {
 		h := s.Probes[t.Address].HTTP
@@ -523,7 +520,7 @@ func checkSockets(_ context.Context, s *Snapshot) Result {
 // ---- step 7
 
 func checkGroups(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -T 2>/dev/null | grep -A10 '^\\s*upstream'"}}
+	r := Result{Manual: []string{s.nginxGrep("-A10 '^\\s*upstream'")}}
 	used := map[string]bool{}
 	for _, t := range s.Targets {
 		used[t.Upstream] = true
@@ -591,12 +588,14 @@ func checkQueues(_ context.Context, s *Snapshot) Result {
 // ---- step 8
 
 func checkErrorLog(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"tail -n 100 /var/log/nginx/error.log", "grep -c upstream /var/log/nginx/error.log"}}
+	r := Result{}
+	for _, p := range s.errorLogPaths() {
+		r.Manual = append(r.Manual, "tail -n 100 "+p, "grep -c upstream "+p)
+	}
 	counts := map[string]int{}
 	lines := 0
 	for _, l := range s.ErrorLogs {
 		lines += l.LinesRead
-		r.Manual[0] = "tail -n 100 " + l.Path
 		for _, n := range s.windowCounts(l) {
 			if n.Class == logs.Other || n.Class == logs.ClientClosed || n.Class == logs.FastCGIStderr {
 				continue
@@ -642,7 +641,7 @@ func checkAccessLog(_ context.Context, s *Snapshot) Result {
 }
 
 func checkLogFormat(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -T 2>/dev/null | grep -n log_format"}}
+	r := Result{Manual: []string{s.nginxGrep("-n log_format")}}
 	for name, d := range s.Config.LogFormats {
 		if strings.Contains(strings.Join(d.Args, " "), "$upstream_addr") {
 			r.Status, r.Summary = Pass, fmt.Sprintf("log_format %s (%s) records the upstream address.", name, d.At)
@@ -656,13 +655,20 @@ func checkLogFormat(_ context.Context, s *Snapshot) Result {
 // ---- step 9
 
 func checkThroughNginx(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"curl -sv -H 'Host: NAME' http://127.0.0.1:PORT/PATH"}}
+	r := Result{}
 	switch {
 	case !s.Install.Running:
 		r.Status, r.Summary = Fail, "nginx is not running: nothing to ask."
 		return r
 	case s.Options.NoReplay:
 		r.Status, r.Summary = Skip, "No request through nginx was made (--no-replay)."
+		// What ngxdoctor would have asked, for a person to ask.
+		for _, sv := range s.Config.Servers {
+			if addr := localListen(sv); addr != "" {
+				r.Manual = append(r.Manual, fmt.Sprintf("curl -sv -H 'Host: %s' 'http://%s/'", orDash(serverHost(sv), "localhost"), addr))
+				break
+			}
+		}
 		return r
 	case len(s.Replays) == 0:
 		r.Status, r.Summary = Skip, "No server listens on a local address this host can ask."
@@ -749,7 +755,10 @@ func prefixPath(loc string) string {
 // ---- step 10
 
 func checkMonitoring(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"curl -s http://127.0.0.1/nginx_status", "systemctl list-timers | grep ngxdoctor"}}
+	r := Result{Manual: []string{"systemctl list-timers | grep ngxdoctor"}}
+	if u := s.stubStatusURL(); u != "" {
+		r.Manual = append([]string{"curl -s " + u}, r.Manual...)
+	}
 	for _, p := range s.Config.StubStatus {
 		r.Evidence = append(r.Evidence, "stub_status at "+p.String())
 	}

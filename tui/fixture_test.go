@@ -111,7 +111,6 @@ func testConfig(o *checks.Outcome) Config {
 		Steps:    testSteps,
 		Markdown: func(report.Input) []byte { return []byte("# report\n") },
 		Apply:    recordedApply,
-		Tools:    func(host.System, []string) map[string]bool { return nil },
 	}
 }
 

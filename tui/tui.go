@@ -44,11 +44,8 @@ type Config struct {
 	Plan     func(o *checks.Outcome) [][]fixes.Fix
 	Apply    func(ctx context.Context, o *checks.Outcome, f fixes.Fix, opts fixes.Options) (fixes.Applied, error)
 	Markdown func(report.Input) []byte
-	// Steps gives each step's Why and Learn texts; nil shows none.
+	// Steps gives each step's Why and Learn texts and its needs; nil shows none.
 	Steps func() []checks.Step
-	// Tools says which of the commands a trainee may run are installed
-	// here; it runs in the run's Cmd. nil: assume all are.
-	Tools func(sys host.System, names []string) map[string]bool
 }
 
 // stepCount is fixed by the method: ten steps, numbered 1 to 10.
@@ -127,8 +124,6 @@ type Model struct {
 	now                     time.Time
 	cancelled               bool
 
-	tools   map[string]bool
-	stubURL string // where stub_status answers here, for the commands
 	// cmds are the commands of the detail as built, for c to copy.
 	cmds   []detailCmd
 	cmdSel int // the command c copies; -1 when none is in view
@@ -196,9 +191,6 @@ func Run(ctx context.Context, cfg Config) error {
 	m := newModel(ctx, cfg)
 	defer m.cancel()
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
-	if m.cfg.Tools == nil {
-		m.cfg.Tools = lookTools
-	}
 	if m.cfg.NoColor {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
@@ -367,10 +359,6 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 	m.runCancel = nil
 	m.phase = ""
 	m.probesDone, m.probesTotal = 0, 0
-	if msg.tools != nil {
-		m.tools = msg.tools
-	}
-	m.stubURL = msg.stub
 	afterFix := m.rerunAfterFix
 	m.rerunAfterFix = false
 	if msg.err != nil {
