@@ -371,6 +371,9 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 		}
 		if afterFix {
 			m.setStatus("the checks after the fix could not diagnose: "+msg.err.Error(), true)
+			if a, ok := m.lastAction(); ok && m.banner != nil {
+				m.banner = outcomeLines(a, false)
+			}
 		}
 		m.refreshDetail(true)
 		return
@@ -395,6 +398,11 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 	}
 	if afterFix {
 		m.setStatus("checks ran again after the fix: "+verdictWord(msg.outcome), false)
+		// The outcome on top says the new verdict too, until the next key.
+		if a, ok := m.lastAction(); ok && m.banner != nil {
+			m.banner = outcomeLines(a, false)
+		}
+		m.refreshDialog()
 	}
 	if !msg.rerun {
 		// The first verdict selects the step of the most likely cause:
@@ -757,7 +765,7 @@ func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
 	}
 	m.session.Actions = append(m.session.Actions, a)
 	m.recordApplied(a)
-	m.banner = bannerOf(a)
+	m.banner = outcomeLines(a, true)
 	m.syncKeys()
 	switch {
 	case msg.err != nil:

@@ -197,13 +197,21 @@ func (m *Model) renderVerdict(w int) string {
 	if len(m.banner) > 0 {
 		// The fix's outcome goes above the verdict, where the eye is,
 		// until the next key.
+		// Each line wraps once at most: a path or an argv is read whole
+		// more often than not.
 		var bl []string
 		for i, l := range m.banner {
 			st := s.Banner
 			if i > 0 {
 				st = s.FixHint
 			}
-			bl = append(bl, st.Render(ansi.Truncate(l, w, "…")))
+			wl := wrapIndent(l, w, "      ")
+			if len(wl) > 2 {
+				wl = []string{wl[0], ansi.Truncate(strings.Join(wl[1:], " "), w, "…")}
+			}
+			for _, x := range wl {
+				bl = append(bl, st.Render(ansi.Truncate(x, w, "…")))
+			}
 		}
 		out = strings.Join(bl, "\n") + "\n" + out
 	}

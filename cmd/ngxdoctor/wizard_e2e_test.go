@@ -52,16 +52,20 @@ func TestWizardIncidentReportInTmux(t *testing.T) {
 	x.run("send-keys", "-t", "e2e", "f")
 	x.waitFor("chmod", 10*time.Second)
 	x.run("send-keys", "-t", "e2e", "y")
-	s := x.waitFor("applied and verified", 30*time.Second)
-	top := strings.Join(strings.Split(s, "\n")[:3], "\n")
-	// The second line is the engine's own verification (a request through
-	// nginx, or a connection when it had none to replay).
-	for _, want := range []string{"applied and verified", "undo: ngxdoctor undo "} {
-		if !strings.Contains(top, want) {
-			t.Errorf("the top of the screen lacks %q:\n%s", want, s)
+	x.waitFor("applied and verified", 30*time.Second)
+	s := x.waitFor("checks ran again after the fix", 30*time.Second)
+	// The top of the screen says what changed, the failing request asked
+	// again with its answer now, the verdict after the rerun, the undo.
+	top := strings.Join(strings.Split(s, "\n")[:9], "\n")
+	at := 0
+	for _, want := range []string{"✓ applied and verified", "changed: ran chown ", "verified: GET ", ": 502 → 200",
+		"now: No cause found", "undo: ngxdoctor undo "} {
+		i := strings.Index(top[at:], want)
+		if i < 0 {
+			t.Fatalf("the top of the screen lacks %q (in this order):\n%s", want, s)
 		}
+		at += i + len(want)
 	}
-	x.waitFor("checks ran again after the fix", 30*time.Second)
 	x.run("send-keys", "-t", "e2e", "e")
 	s = x.waitFor("report written", 10*time.Second)
 	m := regexp.MustCompile(`report written: (\S+)`).FindStringSubmatch(strings.ReplaceAll(s, "\n", ""))
@@ -79,7 +83,8 @@ func TestWizardIncidentReportInTmux(t *testing.T) {
 	md := string(body)
 	for _, want := range []string{
 		"# nginx incident report", "## Before", "socket-permission", "(13: Permission denied)",
-		"## Actions", "chmod 0660", "ngxdoctor undo ", "## After", "verify: ", "**OK.**",
+		"## Actions", "chmod 0660", "- **Changed:** ran `chmod 0660 ", "- **Verified by:** GET ", ": 502 → 200",
+		"- **Now:** No cause found", "ngxdoctor undo ", "## After", "| request through nginx | before | after |", "verify: ", "**OK.**",
 		"## Timeline", "## Host and versions", l.Config,
 	} {
 		if !strings.Contains(md, want) {
