@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
-	"github.com/ngxdoctor/ngxdoctor/checks/host"
 	"github.com/ngxdoctor/ngxdoctor/lab"
 	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 )
@@ -87,20 +86,7 @@ func TestNftRuleRemovedAndPutBackInPlace(t *testing.T) {
 	if got, _ := l.Get(ctx, l.Path); got != 502 {
 		t.Fatalf("GET %s with the rule: %d, want 502", l.Path, got)
 	}
-	o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx,
-		ErrorLogs: []string{l.ErrorLog}, AccessLogs: []string{l.AccessLog}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cause checks.Cause
-	for _, c := range o.Causes {
-		if c.ID == checks.CauseFirewallBlocked {
-			cause = c
-		}
-	}
-	if cause.ID == "" {
-		t.Fatalf("no firewall-blocked cause in %+v", o.Causes)
-	}
+	o, cause := diagnosed(ctx, t, l, checks.CauseFirewallBlocked)
 	e := testEngine(t)
 	f := fixByKind(t, e.For(o, cause), "firewall-nft-1")
 	if !strings.Contains(f.Title, "dport "+port) {
