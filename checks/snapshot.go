@@ -36,7 +36,8 @@ type Options struct {
 }
 
 // Snapshot is the evidence collected once, then read by every check and by
-// the diagnosis. Nothing mutates it after collection.
+// the diagnosis. A step reads a part (Need) once it is marked collected,
+// while the rest is still gathered; nothing writes a part after that.
 type Snapshot struct {
 	Sys     host.System
 	Options Options
