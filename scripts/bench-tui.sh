@@ -42,7 +42,10 @@ PY
 )
   first_all+=("$first"); verdict_all+=("$verdict")
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "runs: $runs  args: ${args[*]}"
-echo "first frame: median $(median "${first_all[@]}") ms after start  (all: ${first_all[*]})"
-echo "verdict:     median $(median "${verdict_all[@]}") ms after start  (all: ${verdict_all[*]})"
+# A run that showed nothing within the 3 s is printed as 0 and left out
+# of the median, which would otherwise read it as the fastest.
+median() { printf '%s\n' "$@" | awk '$1 > 0' | sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "none"}'; }
+missed() { printf '%s\n' "$@" | awk '$1 == 0 {n++} END {if (n) printf "; %d of %d runs showed none within 3 s", n, NR}'; }
+echo "runs: $runs  args: ${args[*]}  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "first frame: median $(median "${first_all[@]}") ms after start  (all: ${first_all[*]}$(missed "${first_all[@]}"))"
+echo "verdict:     median $(median "${verdict_all[@]}") ms after start  (all: ${verdict_all[*]}$(missed "${verdict_all[@]}"))"

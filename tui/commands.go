@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -21,7 +22,36 @@ import (
 // can never land after the final outcome.
 type runItem struct {
 	ev      *checks.Event
+	probes  *probeCount // the probes' count changed: read the newest
 	outcome outcomeMsg
+}
+
+// probeCount holds the newest count of the probes. Hundreds of probes
+// finish within milliseconds; one item in the channel stands for all of
+// them, so they never fill it and hold up the steps' events (and with
+// them the run) behind the screen.
+type probeCount struct {
+	mu     sync.Mutex
+	ev     checks.Event
+	queued bool
+}
+
+// set keeps ev as the newest count and says whether an item must be sent.
+func (p *probeCount) set(ev checks.Event) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ev = ev
+	send := !p.queued
+	p.queued = true
+	return send
+}
+
+// take is the newest count; a later one sends a new item.
+func (p *probeCount) take() checks.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queued = false
+	return p.ev
 }
 
 type eventMsg struct {
@@ -75,14 +105,16 @@ func (m *Model) launch(rerun bool) tea.Cmd {
 	// gives up when the run is cancelled, so nothing leaks after quit.
 	ch := make(chan runItem, 64)
 	gen, cfg := m.gen, m.cfg
+	probes := &probeCount{}
 	start := func() tea.Msg {
 		progress := func(ev checks.Event) {
 			if ev.Phase == "probe" {
-				// Counts only: a later one says more, so a full buffer
-				// drops it rather than hold up a probe.
+				if !probes.set(ev) {
+					return // the item in the channel will read this count
+				}
 				select {
-				case ch <- runItem{ev: &ev}:
-				default:
+				case ch <- runItem{probes: probes}:
+				case <-ctx.Done():
 				}
 				return
 			}
@@ -117,8 +149,11 @@ func waitForEvent(ctx context.Context, gen int, ch <-chan runItem) tea.Cmd {
 	return func() tea.Msg {
 		select {
 		case it := <-ch:
-			if it.ev != nil {
+			switch {
+			case it.ev != nil:
 				return eventMsg{gen: gen, ctx: ctx, ch: ch, ev: *it.ev}
+			case it.probes != nil:
+				return eventMsg{gen: gen, ctx: ctx, ch: ch, ev: it.probes.take()}
 			}
 			return it.outcome
 		case <-ctx.Done():

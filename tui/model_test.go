@@ -998,3 +998,60 @@ func inOrder(t *testing.T, s string, wants ...string) {
 		at += i + len(w)
 	}
 }
+
+// TestRunDoesNotWaitForTheScreen: a thousand probe counts stand as one
+// item on the way to the screen, so the steps' events always fit, and the
+// run finishes even while nothing reads the screen's side; then the
+// screen sees every step and the last count.
+func TestRunDoesNotWaitForTheScreen(t *testing.T) {
+	o := socketOutcome()
+	returned := make(chan struct{})
+	cfg := testConfig(o)
+	cfg.Run = func(ctx context.Context, _ host.System, _ checks.Options, progress func(checks.Event)) (*checks.Outcome, error) {
+		defer close(returned)
+		progress(checks.Event{Phase: "config"})
+		for i := range 1000 {
+			progress(checks.Event{Phase: "probe", Done: i + 1, Total: 1000})
+		}
+		for i := range o.Steps {
+			progress(checks.Event{Phase: "step", Step: &o.Steps[i]})
+		}
+		return o, nil
+	}
+	m := New(cfg)
+	defer m.quit()
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	msgs := collect(m.launch(false))
+	select {
+	case <-returned:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run is held up: its events wait for the screen to read them")
+	}
+	msg := tea.Msg(next[eventMsg](t, msgs))
+	probesSeen := 0
+	for range 100 {
+		if ev, ok := msg.(eventMsg); ok && ev.ev.Phase == "probe" {
+			probesSeen++
+			if ev.ev.Total != 1000 {
+				t.Fatalf("a probe count of %d targets, want 1000", ev.ev.Total)
+			}
+		}
+		_, cmd := m.Update(msg)
+		if _, done := msg.(outcomeMsg); done {
+			break
+		}
+		if cmd == nil {
+			t.Fatal("the run stopped before its outcome")
+		}
+		msg = cmd()
+	}
+	if m.state != stateReady {
+		t.Fatalf("state %v after the events, want ready", m.state)
+	}
+	if probesSeen == 0 || probesSeen > 2 {
+		t.Errorf("the screen got %d probe items for 1000 counts, want one or two", probesSeen)
+	}
+	if m.probesDone != 0 || strings.Contains(screen(m), "waiting for") {
+		t.Errorf("after the outcome the screen still waits for probes:\n%s", screen(m))
+	}
+}
