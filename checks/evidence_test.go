@@ -41,6 +41,12 @@ func TestEvidenceScenarios(t *testing.T) {
 				t.Errorf("the log's refusals at [::1] are not counted in the cause")
 			}
 		}},
+		{"invalid-response-uwsgi", checks.CauseInvalidResponse, func(l *lab.Lab) []string {
+			return []string{"uwsgi (pid", "speaks uwsgi", "nginx speaks HTTP", "uwsgi_pass " + l.Backends[0], "upstream prematurely closed connection"}
+		}, notAlsoClosed},
+		{"invalid-response-uwsgi-http", checks.CauseInvalidResponse, func(l *lab.Lab) []string {
+			return []string{"uwsgi (pid", "speaks HTTP", "nginx speaks uwsgi", "proxy_pass http://" + l.Backends[0], "upstream prematurely closed connection"}
+		}, notAlsoClosed},
 		{"invalid-response-fastcgi", checks.CauseInvalidResponse, func(l *lab.Lab) []string {
 			return []string{"php-fpm", "speaks FastCGI", "nginx speaks HTTP", "fastcgi_pass " + l.Backends[0], "(104: Connection reset by peer)", "php-fpm pool [lab]"}
 		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
@@ -142,6 +148,20 @@ func TestEvidenceScenarios(t *testing.T) {
 				t.Logf("all causes:\n%s\nnotes: %q", describe(o.Causes), o.Snapshot.Notes)
 			}
 		})
+	}
+}
+
+// notAlsoClosed: the connection uwsgi closes is the mismatch's, not a
+// crash of the backend's.
+func notAlsoClosed(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+	t.Helper()
+	for _, c := range o.Causes {
+		if c.ID == checks.CauseUpstreamClosed || c.ID == checks.CauseUpstreamReset {
+			t.Errorf("the mismatch must not also read as %s: %s", c.ID, c.Summary)
+		}
+	}
+	if top.Occurrences == 0 {
+		t.Errorf("the log's closed connections are not counted in the cause")
 	}
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what the tests need when it
-# is missing (nginx, php-fpm, iptables, tmux, ansible-core, man-db from
+# is missing (nginx, php-fpm, iptables, uwsgi, tmux, ansible-core, man-db from
 # Debian's packages), then runs every test: vet, gofmt, the race-enabled
 # suite with the real integration tests, the package and Ansible test, and
 # a short run of each fuzz target.
@@ -11,6 +11,9 @@ need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v php-fpm8.2 >/dev/null 2>&1 || [ -x /usr/sbin/php-fpm8.2 ] || need+=(php8.2-fpm)
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)
+# A real uwsgi (no language plugin: its internal router answers) for the
+# protocol mismatches in both directions.
+command -v uwsgi >/dev/null 2>&1 || need+=(uwsgi-core)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # The package and fleet test (scripts/test-ship.sh): Ansible, man, readelf.
 command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible-core)
