@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what the tests need when it
 # is missing (nginx, php-fpm, iptables, uwsgi, tmux, ansible-core, man-db from
-# Debian's packages), then runs every test: vet, gofmt, the race-enabled
+# Debian's packages), then runs every test: vet, gofmt, staticcheck, the race-enabled
 # suite with the real integration tests, the package and Ansible test, and
 # a short run of each fuzz target.
 set -euo pipefail
@@ -33,6 +33,10 @@ bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then echo "gofmt would change: $bad"; exit 1; fi
 echo "== go vet"
 go vet ./...
+echo "== staticcheck"
+# Pinned: the module proxy serves this version (and refuses the 2025.x
+# tags). go run builds it into the module cache, not the tree.
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test -race"
 # Integration tests start real nginx, php-fpm and iptables rules on
 # loopback; in CI (CI=true) a missing piece fails instead of skipping.
