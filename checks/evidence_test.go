@@ -47,6 +47,18 @@ func TestEvidenceScenarios(t *testing.T) {
 		{"invalid-response-uwsgi-http", checks.CauseInvalidResponse, func(l *lab.Lab) []string {
 			return []string{"uwsgi (pid", "speaks HTTP", "nginx speaks uwsgi", "proxy_pass http://" + l.Backends[0], "upstream prematurely closed connection"}
 		}, notAlsoClosed},
+		{"nginx-resources-nofile", checks.CauseNginxResources, func(l *lab.Lab) []string {
+			return []string{"open files, limit 32", "worker_rlimit_nofile: 32 (" + l.Config + ":", "worker_connections 768", "above the limit 32", "(24: Too many open files)"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			if top.Facts.Setting != "worker_rlimit_nofile" || top.Occurrences == 0 {
+				t.Errorf("setting %q, %d occurrences: want worker_rlimit_nofile from the log's lines", top.Facts.Setting, top.Occurrences)
+			}
+			for _, c := range o.Causes {
+				if c.ID == checks.CauseBackendDown || c.ID == checks.CauseUpstreamClosed {
+					t.Errorf("nginx's own limit must not read as the backend's %s: %s", c.ID, c.Summary)
+				}
+			}
+		}},
 		{"invalid-response-fastcgi", checks.CauseInvalidResponse, func(l *lab.Lab) []string {
 			return []string{"php-fpm", "speaks FastCGI", "nginx speaks HTTP", "fastcgi_pass " + l.Backends[0], "(104: Connection reset by peer)", "php-fpm pool [lab]"}
 		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {

@@ -41,6 +41,9 @@ type plan struct {
 	// reloadNginx: reload after the change even without an edit.
 	reloadNginx   bool
 	reloadBackend *reloadRef
+	// workerFiles: every nginx worker after the reload may open at least
+	// this many files (the open-files fix; no single request shows it).
+	workerFiles uint64
 	// queue: a listening socket's accept queue raised in place after the
 	// backend's reload (listenqueue.go).
 	queue *listenQueue

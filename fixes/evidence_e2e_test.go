@@ -27,6 +27,7 @@ func TestEvidenceFixes(t *testing.T) {
 		{"wrong-address-moved", "address"},
 		{"backend-overloaded-fpm", "max-children"},
 		{"nginx-file-access", "dir"},
+		{"nginx-resources-nofile", "nofile"},
 	} {
 		t.Run(tc.scenario+"/"+tc.kind, func(t *testing.T) {
 			s, ok := lab.Find(tc.scenario)
@@ -100,7 +101,7 @@ func TestEvidenceFixes(t *testing.T) {
 			if !a.Verified {
 				t.Fatalf("not verified:\n%s", strings.Join(a.Log, "\n"))
 			}
-			if s.Concurrency > 1 {
+			if l.PHPFPM != "" && s.Concurrency > 1 {
 				// The pool file says what php-fpm reads at its next start;
 				// the burst below shows the reload and the live socket's
 				// queue (raised in place) are what it runs now.

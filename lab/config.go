@@ -20,8 +20,15 @@ func (l *Lab) mainConfig() string {
 		// Only root may switch users; as anyone else nginx warns and keeps its own.
 		b.WriteString("user www-data;\n")
 	}
-	fmt.Fprintf(&b, `worker_processes auto;
-pid %[1]s/nginx.pid;
+	workers := "worker_processes auto;\n"
+	for _, d := range l.Scenario.main {
+		if strings.HasPrefix(d, "worker_processes ") {
+			workers = ""
+		}
+		b.WriteString(d + "\n")
+	}
+	b.WriteString(workers)
+	fmt.Fprintf(&b, `pid %[1]s/nginx.pid;
 error_log %[1]s/error.log %[2]s;
 # The lab runs nginx as a child process, so that it can be watched and stopped.
 daemon off;

@@ -133,6 +133,33 @@ func evidenceScenarios() []Scenario {
 			},
 		},
 		{
+			Name:  "nginx-resources-nofile",
+			Cause: "nginx-resources",
+			Description: "One worker with worker_rlimit_nofile 32 (and worker_connections 768 above it): a burst of 24 requests " +
+				"to a backend that takes a second holds a client and an upstream descriptor each, so the worker runs out of " +
+				"open files and answers 500 for those whose upstream socket() fails (24: Too many open files).",
+			Status:       http.StatusInternalServerError,
+			Message:      "(24: Too many open files)",
+			Concurrency:  24,
+			Intermittent: true,
+			main:         []string{"worker_processes 1;", "worker_rlimit_nofile 32;"},
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				addr, err := l.httpBackend("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					select {
+					case <-time.After(time.Second):
+					case <-r.Context().Done():
+						return
+					}
+					w.Header().Set("Content-Type", "text/plain")
+					_, _ = w.Write([]byte("ok\n"))
+				}))
+				if err != nil {
+					return "", err
+				}
+				return l.server(upstream("app", addr, ""), proxyLocation("http://app")), nil
+			},
+		},
+		{
 			Name:  "nginx-file-access",
 			Cause: "nginx-file-access",
 			Description: "nginx caches the response and writes it to a temp file under proxy_temp_path first, " +
