@@ -132,13 +132,8 @@ func TestEvidenceScenarios(t *testing.T) {
 			defer l.Close()
 			l.Trigger(ctx, 4)
 			if l.PHPFPM != "" && sc.Concurrency > 0 {
-				// php-fpm writes its warning from its own loop: wait for it.
-				logPath := filepath.Join(l.Dir, "php-fpm.log")
-				for i := 0; i < 50; i++ {
-					if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "max_children") {
-						break
-					}
-					time.Sleep(100 * time.Millisecond)
+				if !l.PoolAtLimit(ctx) {
+					t.Fatalf("php-fpm never logged that pool [lab] reached pm.max_children")
 				}
 			}
 			o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx, Timeout: 2 * time.Second}, nil)

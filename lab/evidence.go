@@ -260,6 +260,29 @@ func localhostV6First(ctx context.Context) error {
 	return nil
 }
 
+// PoolAtLimit waits until php-fpm has logged that the lab's pool reached
+// pm.max_children, sending another burst now and then: php-fpm warns once,
+// from its own loop, when a connection waits while every child is busy,
+// and on a loaded machine a burst may pass without one. False when it
+// never does.
+func (l *Lab) PoolAtLimit(ctx context.Context) bool {
+	logPath := filepath.Join(l.Dir, "php-fpm.log")
+	for range 4 {
+		for range 30 {
+			if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "reached max_children") {
+				return true
+			}
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		l.Trigger(ctx, 4)
+	}
+	return false
+}
+
 // phpLocations serve DIR/www with PHP through fastcgi_pass to target.
 func phpLocations(dir, target string) string {
 	return fmt.Sprintf(`root %s/www;
