@@ -68,6 +68,9 @@ type Config struct {
 	StubStatus []Pos `json:"stub_status,omitempty"`
 	// LogFormats are the log_format definitions, by name.
 	LogFormats map[string]Directive `json:"log_formats,omitempty"`
+	// HTTPIncludes are the include lines written directly in the main
+	// file's http block (conf.d/*.conf on Debian), in file order.
+	HTTPIncludes []Directive `json:"-"`
 }
 
 type LogFile struct {
