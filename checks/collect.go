@@ -180,6 +180,7 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 			s.replay(ctx)
 		}
 	})
+	s.asks = s.workOutAsks() // before the goroutines: they all read it
 	goDo("probes", func() {
 		s.Probes = probe.All(ctx, countProbes(sys, s.Targets, opts.timeout(), progress), s.Targets, s.probeAsks(), opts.timeout(), probeWorkers)
 	})
