@@ -14,6 +14,7 @@ import (
 
 	"github.com/ngxdoctor/ngxdoctor/checks/logs"
 	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
+	"github.com/ngxdoctor/ngxdoctor/checks/probe"
 )
 
 // Requests through nginx are the symptom itself: collected once, after the
@@ -309,9 +310,47 @@ func (s *Snapshot) replay(ctx context.Context) {
 // askNginx makes one request through nginx as a client would, through the
 // System seam so the demo replays it.
 func (s *Snapshot) askNginx(ctx context.Context, r Replay) (int, string) {
-	ctx, cancel := context.WithTimeout(ctx, s.Options.timeout())
+	wait, limit, name := s.replayWait(r)
+	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	return s.httpAsk(ctx, "tcp", r.Addr, r.Method, r.Path, r.Host)
+	st, errText := s.httpAsk(ctx, "tcp", r.Addr, r.Method, r.Path, r.Host)
+	if errText != "" && ctx.Err() != nil {
+		// Cut short by ngxdoctor, not answered by nginx: say so, and how
+		// long nginx itself would still wait for the backend.
+		errText = fmt.Sprintf("no answer within %s, ngxdoctor's deadline", wait)
+		if limit > wait {
+			errText += fmt.Sprintf(" (nginx waits up to %s: %s)", limit, name)
+		}
+	}
+	return st, errText
+}
+
+// replayWait is how long a request through nginx is given: the probe
+// deadline, and for a request asked again after a fix (Options.Again) as
+// long as nginx itself waits for the backend of its location (connect plus
+// read timeout, and a second for nginx to answer), up to probe.MaxWait. A
+// slow backend that a raised timeout now lets answer (say in 3 s, past the
+// 3 s default deadline) is then seen answering, as the users see it,
+// rather than as a failure of ngxdoctor's own patience. The first run keeps
+// the deadline the user chose (--timeout): with black-holed backends every
+// replay would otherwise hold the run for MaxWait. limit and name are the
+// timeouts nginx applies.
+func (s *Snapshot) replayWait(r Replay) (wait, limit time.Duration, name string) {
+	wait = s.Options.timeout()
+	if r.Pass < 0 || r.Pass >= len(s.Config.Passes) {
+		return wait, 0, ""
+	}
+	p := s.Config.Passes[r.Pass]
+	name, read, _ := readTimeout(p)
+	connect, _ := nginx.ParseDuration(nginx.DefaultSetting(p.Module + "_connect_timeout"))
+	if d, ok := p.Settings.Get(p.Module + "_connect_timeout"); ok && len(d.Args) > 0 {
+		connect, _ = nginx.ParseDuration(d.Args[0])
+	}
+	limit, name = connect+read, name+" + "+p.Module+"_connect_timeout"
+	if r.From == "before the fix" {
+		wait = max(wait, min(limit+time.Second, probe.MaxWait))
+	}
+	return wait, limit, name
 }
 
 // httpAsk sends one HTTP/1.0 request and reads the status line.

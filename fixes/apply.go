@@ -339,15 +339,16 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		}
 	}
 	if p.ruleAt != nil {
-		undo, err := e.undoAt(ctx, *p.ruleAt)
+		at := *p.ruleAt
+		undo, err := e.undoAt(ctx, &at)
 		if err != nil {
 			return fail(err)
 		}
-		en.UndoCommands, en.RuleAt = [][]string{undo}, p.ruleAt
+		en.UndoCommands, en.RuleAt = [][]string{undo}, &at
 		if err := e.save(en); err != nil {
 			return fail(err)
 		}
-		logf("the rule is number %s in %s; undo inserts it there", undo[3], p.ruleAt.Chain)
+		logf("%s", at.position(undo))
 	}
 	for _, c := range p.commands {
 		out, err := e.run(ctx, c)

@@ -3,6 +3,7 @@ package fixes
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -41,10 +42,15 @@ func planFirewall(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		}
 		how := "ngxdoctor undo runs " + strings.Join(undo, " ")
 		var at *ruleAt
-		if (r.Tool == "iptables" || r.Tool == "ip6tables") && r.Chain != "" && strings.HasPrefix(r.Text, "-A ") {
+		switch {
+		case (r.Tool == "iptables" || r.Tool == "ip6tables") && r.Chain != "" && strings.HasPrefix(r.Text, "-A "):
 			// Rule order decides which rule wins: the rule goes back where it was.
 			at = &ruleAt{Tool: r.Tool, Chain: r.Chain, Text: r.Text, Spec: undo}
 			how = fmt.Sprintf("ngxdoctor undo puts the rule back at its position in %s (%s -I %s N ...)", r.Chain, r.Tool, r.Chain)
+		case r.Tool == "nft":
+			// The same for nft: "insert rule" alone would put it first.
+			at = &ruleAt{Tool: "nft", Family: del[3], Table: del[4], Chain: del[5], Handle: del[7], Spec: undo}
+			how = fmt.Sprintf("ngxdoctor undo puts the rule back at its position in %s %s %s (nft add rule ... position H, after the rule that was before it)", del[3], del[4], del[5])
 		}
 		out = append(out, plan{
 			ruleAt: at,
@@ -138,17 +144,36 @@ func reinsert(r host.Rule, del []string) ([]string, bool) {
 	return nil, false
 }
 
-// ruleAt is an iptables rule whose position is read just before it is
-// deleted, so undo inserts it at that position again.
+// ruleAt is a firewall rule whose position is read just before it is
+// deleted, so undo puts it back at that position.
 type ruleAt struct {
 	Tool, Chain, Text string
-	// Spec is the insert without a position (tool -I CHAIN spec...).
+	// Spec is the insert without a position (tool -I CHAIN spec..., or
+	// nft insert rule FAMILY TABLE CHAIN rule...).
 	Spec []string
+	// nft only: the rule's table and handle, and the handles of the rules
+	// before it in its chain, nearest last, read just before the delete.
+	Family, Table, Handle string   `json:",omitempty"`
+	Before                []string `json:",omitempty"`
 }
 
 // undoAt lists the chain and returns the insert that puts the rule back
-// at its current position (1-based among the chain's rules).
-func (e *Engine) undoAt(ctx context.Context, r ruleAt) ([]string, error) {
+// at its current position (1-based among the chain's rules). For nft it
+// also records, in r, the handles of the rules before it.
+func (e *Engine) undoAt(ctx context.Context, r *ruleAt) ([]string, error) {
+	if r.Tool == "nft" {
+		handles, err := e.nftHandles(ctx, *r)
+		if err != nil {
+			return nil, err
+		}
+		for i, h := range handles {
+			if h == r.Handle {
+				r.Before = append([]string(nil), handles[:i]...)
+				return nftPlace(*r, handles), nil
+			}
+		}
+		return nil, fmt.Errorf("the rule with handle %s is no longer in %s %s %s; nothing to remove", r.Handle, r.Family, r.Table, r.Chain)
+	}
 	out, err := e.run(ctx, []string{r.Tool, "-S", r.Chain})
 	if err != nil {
 		return nil, fmt.Errorf("listing %s to find the rule's position: %w", r.Chain, err)
@@ -170,11 +195,73 @@ func (e *Engine) undoAt(ctx context.Context, r ruleAt) ([]string, error) {
 	return nil, fmt.Errorf("the rule %q is no longer in %s; nothing to remove", r.Text, r.Chain)
 }
 
+// position tells where undo puts the rule back, for the fix's log.
+func (r ruleAt) position(undo []string) string {
+	if r.Tool == "nft" {
+		if len(r.Before) == 0 {
+			return fmt.Sprintf("the rule is first in %s %s %s; undo inserts it first again", r.Family, r.Table, r.Chain)
+		}
+		return fmt.Sprintf("the rule comes after handle %s in %s %s %s; undo adds it there", r.Before[len(r.Before)-1], r.Family, r.Table, r.Chain)
+	}
+	return fmt.Sprintf("the rule is number %s in %s; undo inserts it there", undo[3], r.Chain)
+}
+
+// nftRuleHandleRe is a rule line of `nft -a list chain`: its handle last.
+var nftRuleHandleRe = regexp.MustCompile(`^\s*[^\s{}].*#\s*handle\s+(\d+)\s*$`)
+
+// nftHandles lists the handles of the chain's rules, in order.
+func (e *Engine) nftHandles(ctx context.Context, r ruleAt) ([]string, error) {
+	out, err := e.run(ctx, []string{"nft", "-a", "list", "chain", r.Family, r.Table, r.Chain})
+	if err != nil {
+		return nil, fmt.Errorf("listing %s %s %s to find the rule's position: %w", r.Family, r.Table, r.Chain, err)
+	}
+	var hs []string
+	for _, line := range strings.Split(out, "\n") {
+		t := strings.TrimSpace(line)
+		// The chain's own line ("chain out { # handle 1") and its type
+		// line are not rules.
+		if strings.HasPrefix(t, "chain ") || strings.HasPrefix(t, "table ") || strings.HasPrefix(t, "type ") {
+			continue
+		}
+		if m := nftRuleHandleRe.FindStringSubmatch(line); m != nil {
+			hs = append(hs, m[1])
+		}
+	}
+	return hs, nil
+}
+
+// nftPlace is the command that puts the rule back after the nearest rule
+// that was before it and is still in the chain (handles are never reused),
+// or first when none is left.
+func nftPlace(r ruleAt, now []string) []string {
+	present := map[string]bool{}
+	for _, h := range now {
+		present[h] = true
+	}
+	if len(r.Spec) < 6 {
+		return r.Spec
+	}
+	rule := r.Spec[6:]
+	for i := len(r.Before) - 1; i >= 0; i-- {
+		if present[r.Before[i]] {
+			return append([]string{"nft", "add", "rule", r.Family, r.Table, r.Chain, "position", r.Before[i]}, rule...)
+		}
+	}
+	return append([]string{"nft", "insert", "rule", r.Family, r.Table, r.Chain}, rule...)
+}
+
 // clampPosition keeps an insert's position within the chain as it is now:
 // rules removed since the fix would make "-I CHAIN N" fail ("Index of
 // insertion too big"); the rule then goes at the end, after every rule
 // that was before it.
 func (e *Engine) clampPosition(ctx context.Context, r ruleAt, argv []string) []string {
+	if r.Tool == "nft" {
+		// The rules before it may be gone: it goes after the nearest left.
+		if hs, err := e.nftHandles(ctx, r); err == nil {
+			return nftPlace(r, hs)
+		}
+		return argv
+	}
 	if len(argv) < 4 || argv[1] != "-I" {
 		return argv
 	}

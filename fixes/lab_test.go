@@ -3,7 +3,6 @@ package fixes
 import (
 	"context"
 	"fmt"
-	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +17,8 @@ import (
 	"github.com/ngxdoctor/ngxdoctor/checks"
 	"github.com/ngxdoctor/ngxdoctor/checks/host"
 	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
+	"github.com/ngxdoctor/ngxdoctor/lab"
+	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 )
 
 // A private nginx on loopback for the integration tests: the config is
@@ -227,6 +228,27 @@ func testEngine(t testing.TB) *Engine {
 	e.ReloadWait = 5 * time.Second
 	e.ProbeTimeout = time.Second
 	return e
+}
+
+// diagnosed runs the whole check on a lab and returns the outcome and its
+// first cause with the given id; it fails the test naming what was found
+// instead.
+func diagnosed(ctx context.Context, t *testing.T, l *lab.Lab, id checks.CauseID) (*checks.Outcome, checks.Cause) {
+	t.Helper()
+	o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx,
+		ErrorLogs: []string{l.ErrorLog}, AccessLogs: []string{l.AccessLog}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range o.Causes {
+		if c.ID == id {
+			return o, c
+		}
+		ids = append(ids, string(c.ID))
+	}
+	t.Fatalf("diagnosis found %q, want %s", ids, id)
+	return nil, checks.Cause{}
 }
 
 func fixByKind(t *testing.T, fs []Fix, kind string) Fix {

@@ -19,9 +19,10 @@ func standIns(t *testing.T, names ...string) func() []string {
 	t.Helper()
 	dir := t.TempDir()
 	log := filepath.Join(dir, "argv.log")
-	// A listing (iptables -S CHAIN) prints NAME.S from the same directory.
+	// A listing (iptables -S CHAIN, nft -a list chain ...) prints NAME.S
+	// from the same directory.
 	script := "#!/bin/sh\n{ printf '%s' \"$(basename \"$0\")\"; for a in \"$@\"; do printf ' %s' \"$a\"; done; printf '\\n'; } >> " + log + "\n" +
-		"if [ \"$1\" = -S ] && [ -f \"$0.S\" ]; then cat \"$0.S\"; fi\n"
+		"if { [ \"$1\" = -S ] || [ \"$1\" = -a ]; } && [ -f \"$0.S\" ]; then cat \"$0.S\"; fi\n"
 	for _, n := range names {
 		if err := os.WriteFile(filepath.Join(dir, n), []byte(script), 0o755); err != nil {
 			t.Fatal(err)
@@ -133,8 +134,9 @@ func TestFirewallStandIns(t *testing.T) {
 		{host.Rule{Tool: "iptables", Action: "reject", Port: 3000, Chain: "OUTPUT", Text: "-A OUTPUT -p tcp -m tcp --dport 3000 -j REJECT --reject-with icmp-host-unreachable"},
 			"iptables -D OUTPUT -p tcp -m tcp --dport 3000 -j REJECT --reject-with icmp-host-unreachable",
 			"iptables -I OUTPUT 2 -p tcp -m tcp --dport 3000 -j REJECT --reject-with icmp-host-unreachable"},
-		{host.Rule{Tool: "nft", Action: "drop", Port: 3000, Text: "tcp dport 3000 drop # handle 7", Delete: []string{"nft", "delete", "rule", "inet", "filter", "output", "handle", "7"}},
-			"nft delete rule inet filter output handle 7", "nft insert rule inet filter output tcp dport 3000 drop"},
+		// The nft rule comes after handle 3: undo adds it after handle 3.
+		{host.Rule{Tool: "nft", Action: "drop", Port: 3000, Chain: "output", Text: "tcp dport 3000 drop", Delete: []string{"nft", "delete", "rule", "inet", "filter", "output", "handle", "7"}},
+			"nft delete rule inet filter output handle 7", "nft add rule inet filter output position 3 tcp dport 3000 drop"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule.Tool, func(t *testing.T) {
@@ -155,6 +157,14 @@ func TestFirewallStandIns(t *testing.T) {
 				os.WriteFile(bin+".S", []byte("-P OUTPUT ACCEPT\n-A OUTPUT -o lo -j ACCEPT\n"+tt.rule.Text+"\n-A OUTPUT -j LOG\n"), 0o644)
 				applied = []string{"iptables -S OUTPUT", tt.apply}
 				undone = []string{"iptables -S OUTPUT", tt.undo}
+			}
+			if tt.rule.Tool == "nft" {
+				bin, _ := exec.LookPath("nft")
+				os.WriteFile(bin+".S", []byte("table inet filter {\n\tchain output { # handle 1\n\t\ttype filter hook output priority filter; policy accept;\n"+
+					"\t\toifname \"lo\" accept # handle 3\n\t\t"+tt.rule.Text+" # handle 7\n\t\tcounter packets 0 bytes 0 # handle 9\n\t}\n}\n"), 0o644)
+				list := "nft -a list chain inet filter output"
+				applied = []string{list, tt.apply}
+				undone = []string{list, tt.undo}
 			}
 			applyUndo(t, e, o, fs[0], ran, applied, undone)
 		})

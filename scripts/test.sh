@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what the tests need when it
-# is missing (nginx, php-fpm, iptables, tmux, ansible-core, man-db from
-# Debian's packages), then runs every test: vet, gofmt, the race-enabled
+# is missing (nginx, php-fpm, iptables, nftables, tmux, ansible-core, man-db from
+# Debian's packages), then runs every test: vet, gofmt, staticcheck, the race-enabled
 # suite with the real integration tests, the package and Ansible test, and
 # a short run of each fuzz target.
 set -euo pipefail
@@ -11,6 +11,8 @@ need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v php-fpm8.2 >/dev/null 2>&1 || [ -x /usr/sbin/php-fpm8.2 ] || need+=(php8.2-fpm)
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)
+# nft: a fix that removes an nft rule, and its undo, on a table of the test's own.
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # The package and fleet test (scripts/test-ship.sh): Ansible, man, readelf.
 command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible-core)
@@ -30,6 +32,10 @@ bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then echo "gofmt would change: $bad"; exit 1; fi
 echo "== go vet"
 go vet ./...
+echo "== staticcheck"
+# Pinned: the module proxy serves this version (and refuses the 2025.x
+# tags). go run builds it into the module cache, not the tree.
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test -race"
 # Integration tests start real nginx, php-fpm and iptables rules on
 # loopback; in CI (CI=true) a missing piece fails instead of skipping.
