@@ -155,11 +155,6 @@ func runCheck(parent context.Context, s *Snapshot, c Check, limit time.Duration)
 	if r.Evidence == nil {
 		r.Evidence = []string{}
 	}
-	// Checks that do not cap their own lines are capped here; a capped
-	// list, its count line and one summary line after it pass.
-	if len(r.Evidence) > MaxEvidence+2 {
-		r.Evidence = append(r.Evidence[:MaxEvidence:MaxEvidence], moreLines(len(r.Evidence)-MaxEvidence))
-	}
 	if r.Manual == nil {
 		r.Manual = []string{}
 	}

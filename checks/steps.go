@@ -905,11 +905,13 @@ func all(n int, one, many string) string {
 // byHand lists the commands a person would type for the same answer, with
 // the real addresses and paths of up to three backends filled in, after
 // the general ones.
-// MaxEvidence is how many lines one check's evidence lists; the rest are
-// counted in a last line. A config of 50,000 server blocks has 150,000
-// (pass, target) pairs: no person reads them, and the JSON's targets list
-// every target's references anyway.
-const MaxEvidence = 100
+// MaxEvidence is how many lines a check with a line per (pass, target)
+// lists (config.targets, timeouts.read, buffers.header); the rest are
+// counted in a last line. A config of 50,000 server blocks has 150,000 such
+// pairs: no person reads them, and the JSON's targets list every target's
+// references anyway. Checks with a line per target list them all (the
+// wizard's filter finds any one).
+const MaxEvidence = 1000
 
 // evidence collects a check's lines up to MaxEvidence, in order, and
 // counts the rest. Past the cap a line that shows the failure (failing)
