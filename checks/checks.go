@@ -29,9 +29,12 @@ type Result struct {
 	// Evidence lines a person can verify: log lines, file:line config
 	// excerpts, probe results, who listens where.
 	Evidence []string `json:"evidence"`
-	// Manual are the commands an engineer would type for the same answer.
-	Manual   []string      `json:"manual"`
-	Duration time.Duration `json:"-"`
+	// Manual are the commands an engineer would type for the same answer,
+	// built from this machine's facts (the config's -c, its error log).
+	Manual []string `json:"manual"`
+	// NotInstalled are the programs of Manual this host does not have.
+	NotInstalled []string      `json:"not_installed,omitempty"`
+	Duration     time.Duration `json:"-"`
 }
 
 // Check is one check of a step. Run reads the snapshot (and may probe
@@ -50,6 +53,9 @@ type Step struct {
 	// Learn is the longer explanation for the training view.
 	Learn  string
 	Checks []Check
+	// Needs is the evidence its checks read: the step runs as soon as
+	// that is in. Zero waits for all of it.
+	Needs Need
 }
 
 // StepResult is a step's outcome.

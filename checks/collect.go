@@ -49,12 +49,23 @@ func (o Options) timeout() time.Duration {
 // same time. Only a missing nginx and config is an error; every other
 // failure is a note or a check result.
 func Collect(ctx context.Context, sys host.System, opts Options, progress func(Event)) (*Snapshot, error) {
+	return collect(ctx, sys, opts, progress, nil, nil)
+}
+
+// collect is Collect that marks each part of the evidence in ms as soon as
+// it is in, and calls started once the config is read (from then on it
+// cannot fail): the steps begin there, each waiting for its needs.
+func collect(ctx context.Context, sys host.System, opts Options, progress func(Event), ms *milestones, started func(*Snapshot)) (*Snapshot, error) {
+	if ms == nil {
+		ms = newMilestones()
+	}
 	emit := func(phase string) {
 		if progress != nil {
 			progress(Event{Phase: phase})
 		}
 	}
-	s := &Snapshot{Sys: sys, Options: opts, Root: sys.Euid() == 0, Units: map[string]host.Unit{}}
+	s := &Snapshot{Sys: sys, Options: opts, Root: sys.Euid() == 0, Units: map[string]host.Unit{},
+		tools: &toolCache{known: map[string]bool{}}}
 
 	inst, err := nginx.Find(ctx, sys, nginx.Want{Config: opts.Config, Binary: opts.Nginx, PID: opts.MasterPID, UserFromConfig: true})
 	if err != nil {
@@ -89,16 +100,6 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 			s.ConfigTest.Inconclusive = "nginx -t needs root to open the pid, log and temp files the config names"
 		}
 	}()
-	waitConfigTest := func() {
-		<-tdone
-		tdeadline.Stop()
-		if testErr != nil {
-			s.Notes = append(s.Notes, fmt.Sprintf("nginx -t could not run: %v", testErr))
-			if tctx.Err() != nil && ctx.Err() == nil {
-				s.Unfinished = append(s.Unfinished, fmt.Sprintf("nginx -t did not answer within %s", time.Since(tstart).Round(time.Second)))
-			}
-		}
-	}
 
 	cfg, err := nginx.Load(ctx, sys, inst.Config)
 	if cfg != nil {
@@ -124,7 +125,6 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		s.Install.WorkerUser = inst.WorkerUser
 	}
 	s.Targets = cfg.Targets()
-	emit("config")
 
 	now := sys.Now()
 	s.Taken = now
@@ -139,7 +139,14 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	if opts.NotBefore.After(s.Since) {
 		s.Since = opts.NotBefore
 	}
+	ms.done(NeedConfig)
+	emit("config")
+	if started != nil {
+		started(s)
+	}
 
+	// Each part is marked done however it ends (a panic included), so a
+	// step waiting for it never waits longer than the collection.
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	note := func(format string, args ...any) {
@@ -152,10 +159,11 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		s.Unfinished = append(s.Unfinished, fmt.Sprintf(format, args...))
 		mu.Unlock()
 	}
-	goDo := func(phase string, f func()) {
+	goDo := func(phase string, marks Need, f func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer ms.done(marks)
 			defer func() {
 				if r := recover(); r != nil {
 					note("%s: internal error: %v", phase, r)
@@ -168,17 +176,33 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		}()
 	}
 
-	goDo("logs", func() {
+	goDo("", NeedConfigTest, func() {
+		<-tdone
+		tdeadline.Stop()
+		if testErr != nil {
+			note("nginx -t could not run: %v", testErr)
+			if tctx.Err() != nil && ctx.Err() == nil {
+				unfinished("nginx -t did not answer within %s", time.Since(tstart).Round(time.Second))
+			}
+		}
+	})
+	goDo("replay", NeedLogs|NeedReplay, func() {
 		s.readLogs(ctx)
 		s.indexOurs()
+		ms.done(NeedLogs)
+		emit("logs")
 		if !opts.NoReplay && inst.Running {
 			s.replay(ctx)
 		}
 	})
-	goDo("probes", func() {
+	goDo("probes", NeedProbes, func() {
 		s.Probes = probe.All(ctx, countProbes(sys, s.Targets, opts.timeout(), progress), s.Targets, s.probeAsks(), opts.timeout(), probeWorkers)
+		// The failing request is asked of each target that answered: it
+		// needs the logs and the requests through nginx.
+		ms.wait(NeedLogs | NeedReplay)
+		s.askFailing(ctx)
 	})
-	goDo("host", func() {
+	goDo("host", NeedHost, func() {
 		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)
 		defer cancel()
 		var hw sync.WaitGroup
@@ -225,13 +249,15 @@ func Collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		}
 		s.PHPFPM = host.ReadPHPFPM(hctx, sys, s.Processes, s.Since)
 	})
+	goDo("", NeedMoved, func() {
+		ms.wait(NeedProbes | NeedHost)
+		s.findMoved(ctx)
+	})
 	wg.Wait()
-	s.askFailing(ctx)
-	s.findMoved(ctx)
 	s.readOwnFiles()
-	waitConfigTest()
 	s.noteGaps()
 	sort.Strings(s.Notes)
+	ms.done(NeedRest)
 	return s, nil
 }
 

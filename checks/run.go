@@ -37,7 +37,9 @@ type Outcome struct {
 // Event reports progress while Run works: a collection phase finished, or
 // a step's result is known. The TUI turns each into a message.
 type Event struct {
-	// Phase is "discovered", "config", "logs", "probes", "host", "step".
+	// Phase is "discovered", "config", "logs", "replay", "probes", "host",
+	// "step" (a step as soon as the evidence it reads is in, before the
+	// rest is collected), or "probe" (the probes' count).
 	Phase string
 	// Step is set for Phase "step".
 	Step *StepResult
@@ -60,7 +62,14 @@ var ErrInterrupted = errors.New("the check was interrupted before it completed")
 // (exit 2); everything else is in the Outcome.
 func Run(ctx context.Context, sys host.System, opts Options, progress func(Event)) (*Outcome, error) {
 	start := time.Now()
-	s, err := Collect(ctx, sys, opts, progress)
+	ms := newMilestones()
+	var steps chan []StepResult
+	s, err := collect(ctx, sys, opts, progress, ms, func(s *Snapshot) {
+		// Each step starts once its evidence is in, while the rest is
+		// still collected; the verdict waits for all of it below.
+		steps = make(chan []StepResult, 1)
+		go func() { steps <- runSteps(ctx, s, Steps(), progress, ms) }()
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			// Discovery cut short reads as "no nginx": say what happened.
@@ -69,7 +78,7 @@ func Run(ctx context.Context, sys host.System, opts Options, progress func(Event
 		return nil, err
 	}
 	o := &Outcome{Snapshot: s, Started: start}
-	o.Steps = RunSteps(ctx, s, Steps(), progress)
+	o.Steps = <-steps
 	o.Causes = Diagnose(s)
 	judgeSteps(o.Steps, o.Causes)
 	o.Verdict = verdict(s, o.Causes)
@@ -97,16 +106,28 @@ func incompleteVerdict(o *Outcome) Verdict {
 	return Verdict{Status: "incomplete", Summary: "The check did not complete: " + why + ". No verdict: what was seen so far is below, not a diagnosis."}
 }
 
-// RunSteps runs every check of every step at once. A check gets the probe
-// deadline plus a margin; one that overruns, errs or panics becomes an
-// error result of its own and the others go on.
+// RunSteps runs every check of every step at once on a collected
+// snapshot. A check gets the probe deadline plus a margin; one that
+// overruns, errs or panics becomes an error result of its own and the
+// others go on.
 func RunSteps(ctx context.Context, s *Snapshot, steps []Step, progress func(Event)) []StepResult {
+	return runSteps(ctx, s, steps, progress, nil)
+}
+
+// runSteps starts each step once the parts of the evidence it needs are
+// in ms (nil: all are) and reports it as soon as it is done.
+func runSteps(ctx context.Context, s *Snapshot, steps []Step, progress func(Event), ms *milestones) []StepResult {
 	out := make([]StepResult, len(steps))
 	var wg sync.WaitGroup
 	for i, st := range steps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			needs := st.Needs
+			if needs == 0 {
+				needs = NeedAll
+			}
+			ms.wait(needs)
 			res := StepResult{Number: st.Number, Title: st.Title, Checks: make([]Result, len(st.Checks))}
 			var cw sync.WaitGroup
 			for j, c := range st.Checks {
@@ -158,6 +179,7 @@ func runCheck(parent context.Context, s *Snapshot, c Check, limit time.Duration)
 	if r.Manual == nil {
 		r.Manual = []string{}
 	}
+	r.NotInstalled = s.notInstalled(r.Manual)
 	return r
 }
 

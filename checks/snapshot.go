@@ -100,6 +100,9 @@ type Snapshot struct {
 	// Unfinished are collection phases that ran out of time: the outcome
 	// is then not complete.
 	Unfinished []string
+
+	// tools says which programs of the commands by hand are installed.
+	tools *toolCache
 }
 
 // ConfigTest is `nginx -t`'s answer.

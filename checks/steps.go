@@ -17,42 +17,42 @@ import (
 // Steps are the ten steps an expert takes when nginx answers 502, in order.
 func Steps() []Step {
 	return []Step{
-		{Number: 1, Title: "Backend status", Checks: []Check{{"backend.reachable", checkReachable}, {"backend.listeners", checkListeners}},
+		{Number: 1, Needs: NeedConfig | NeedHost | NeedProbes | NeedMoved, Title: "Backend status", Checks: []Check{{"backend.reachable", checkReachable}, {"backend.listeners", checkListeners}},
 			Why: "nginx only relays: a 502 means the process behind it did not give a usable answer. First see whether anything accepts at each address nginx uses, and who listens there.",
 			Learn: "Every proxy_pass, fastcgi_pass or upstream server line names an address. If nothing accepts there, nginx logs \"connect() failed (111: Connection refused)\" and answers 502. " +
 				"Connect to each address the way nginx does, then compare with the listener table (ss -tlnp): a backend that listens on [::1] while nginx dials 127.0.0.1, or on 3001 instead of 3000, is a wrong address, not a dead backend, and restarting it changes nothing."},
-		{Number: 2, Title: "Upstream configuration", Checks: []Check{{"config.test", checkConfigTest}, {"config.targets", checkTargets}, {"config.resolver", checkResolver}},
+		{Number: 2, Needs: NeedConfig | NeedConfigTest, Title: "Upstream configuration", Checks: []Check{{"config.test", checkConfigTest}, {"config.targets", checkTargets}, {"config.resolver", checkResolver}},
 			Why: "The config decides where requests go. A typo in a port, a missing upstream or a variable without a resolver sends every request to the wrong place.",
 			Learn: "Read the config as nginx does, includes and all (nginx -T prints it whole). For each location, follow its *_pass to a target. " +
 				"nginx -t must pass: if it fails, the config on disk is not the one running, and the next reload will fail. A proxy_pass with a $variable is resolved per request and needs a resolver directive; without one nginx logs \"no resolver defined\"."},
-		{Number: 3, Title: "Network connectivity", Checks: []Check{{"network.firewall", checkFirewall}, {"network.selinux", checkSELinux}, {"network.dns", checkDNS}},
+		{Number: 3, Needs: NeedConfig | NeedHost | NeedProbes, Title: "Network connectivity", Checks: []Check{{"network.firewall", checkFirewall}, {"network.selinux", checkSELinux}, {"network.dns", checkDNS}},
 			Why: "Between nginx and its backend stand the firewall, SELinux and DNS. Each can stop a connection that the backend would gladly accept.",
 			Learn: "A REJECT rule shows as \"113: No route to host\", a DROP rule as a connect timeout. On RHEL-like systems SELinux denies httpd_t outgoing connections unless httpd_can_network_connect is on: nginx logs \"13: Permission denied\" for a TCP backend that curl reaches fine as root. " +
 				"Host names in proxy_pass are resolved when nginx starts; a name that stops resolving breaks the next start."},
-		{Number: 4, Title: "Timeouts and buffers", Checks: []Check{{"timeouts.read", checkTimeouts}, {"buffers.header", checkBuffers}},
+		{Number: 4, Needs: NeedConfig | NeedLogs | NeedProbes, Title: "Timeouts and buffers", Checks: []Check{{"timeouts.read", checkTimeouts}, {"buffers.header", checkBuffers}},
 			Why: "A backend that answers, but too slowly or with too large a header, still fails: 504 when nginx stops waiting, 502 when the header does not fit its buffer.",
 			Learn: "proxy_read_timeout (default 60s) is how long nginx waits between two reads of the response; proxy_connect_timeout how long it waits to connect. " +
 				"The response header must fit proxy_buffer_size (one memory page, 4k or 8k, by default): big cookies or many headers give \"upstream sent too big header\". The fastcgi_, uwsgi_ and grpc_ families have the same settings."},
-		{Number: 5, Title: "Backend service", Checks: []Check{{"service.state", checkService}, {"service.responses", checkResponses}},
+		{Number: 5, Needs: NeedConfig | NeedHost | NeedLogs | NeedProbes, Title: "Backend service", Checks: []Check{{"service.state", checkService}, {"service.responses", checkResponses}},
 			Why: "A backend that crashes, restarts in a loop or is killed for memory makes 502s come and go. Its service manager and the kernel remember what happened.",
 			Learn: "systemctl status shows whether the unit runs and how often it restarted; journalctl -u UNIT shows why. The kernel logs OOM kills (journalctl -k, dmesg). " +
 				"A backend that accepts and then closes the connection gives \"upstream prematurely closed connection\"; one that resets it gives \"104: Connection reset by peer\"."},
-		{Number: 6, Title: "Socket permissions", Checks: []Check{{"socket.access", checkSockets}},
+		{Number: 6, Needs: NeedConfig | NeedHost, Title: "Socket permissions", Checks: []Check{{"socket.access", checkSockets}},
 			Why: "A unix socket is a file: nginx's worker user needs write permission on it and search permission on every directory above it.",
 			Learn: "nginx's workers run as an unprivileged user (www-data on Debian, nginx on RHEL), not as root. php-fpm and gunicorn create their socket with their own owner and mode; if the workers may not write to it, nginx logs \"connect() to unix:... failed (13: Permission denied)\". " +
 				"Fix it at the source (php-fpm's listen.owner, listen.group, listen.mode) or the next restart of the backend undoes a chmod."},
-		{Number: 7, Title: "Upstream health", Checks: []Check{{"upstream.groups", checkGroups}, {"upstream.queue", checkQueues}},
+		{Number: 7, Needs: NeedConfig | NeedHost | NeedLogs | NeedProbes, Title: "Upstream health", Checks: []Check{{"upstream.groups", checkGroups}, {"upstream.queue", checkQueues}},
 			Why: "With several servers, nginx marks one failed after max_fails errors and skips it for fail_timeout. When all are marked, every request fails at once with \"no live upstreams\".",
 			Learn: "\"no live upstreams\" is a consequence: find what failed the servers first. A backend whose accept queue is full (ss -ltn shows Recv-Q at Send-Q) makes connects time out under load; more workers, a bigger backlog or keepalive connections help. " +
 				"proxy_next_upstream decides which errors make nginx try the next server."},
-		{Number: 8, Title: "Error and access logs", Checks: []Check{{"logs.errors", checkErrorLog}, {"logs.access", checkAccessLog}, {"logs.format", checkLogFormat}},
+		{Number: 8, Needs: NeedConfig | NeedLogs, Title: "Error and access logs", Checks: []Check{{"logs.errors", checkErrorLog}, {"logs.access", checkAccessLog}, {"logs.format", checkLogFormat}},
 			Why: "The error log says exactly what nginx saw, per request and per upstream. Reading only the recent window keeps old incidents out of today's verdict.",
 			Learn: "Each upstream error line carries the message, the errno, the phase (\"while connecting to upstream\", \"while reading response header\") and the upstream address. " +
 				"A log_format with $upstream_addr, $upstream_status and $upstream_response_time shows which server answered what and how fast; error_log ... debug shows every step but only if nginx was built with --with-debug."},
-		{Number: 9, Title: "Verify through nginx", Checks: []Check{{"verify.requests", checkThroughNginx}},
+		{Number: 9, Needs: NeedConfig | NeedReplay, Title: "Verify through nginx", Checks: []Check{{"verify.requests", checkThroughNginx}},
 			Why:   "The last word is a real request through nginx, to the same server and location that failed, compared with the backend answering directly.",
 			Learn: "curl -sv -H 'Host: NAME' http://127.0.0.1/PATH asks nginx the way a client does. 200 through nginx while the backend answers directly means the fix holds; a 502 through nginx with a healthy backend points back at the config or permissions. Watch the error log while you test."},
-		{Number: 10, Title: "Monitoring", Checks: []Check{{"monitor.status", checkMonitoring}},
+		{Number: 10, Needs: NeedConfig, Title: "Monitoring", Checks: []Check{{"monitor.status", checkMonitoring}},
 			Why:   "The next 502 should page someone before users notice. nginx's stub_status and a periodic check of each backend make that cheap.",
 			Learn: "stub_status on a localhost-only location gives active connections and request counts. A timer that runs ngxdoctor check every minute and writes its result for node_exporter's textfile collector turns this wizard into an alert. Monitoring is advice: it never makes this report fail."},
 	}
@@ -141,10 +141,7 @@ func checkListeners(_ context.Context, s *Snapshot) Result {
 // ---- step 2
 
 func checkConfigTest(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -t", "nginx -T | less"}}
-	if c := s.Install.Config; c != "" && c != nginx.DefaultConfig {
-		r.Manual = []string{"nginx -t -c " + c, "nginx -T -c " + c + " | less"}
-	}
+	r := Result{Manual: []string{s.nginxCmd("-t"), s.nginxCmd("-T") + " | less"}}
 	for _, e := range s.Config.Errors {
 		r.Evidence = append(r.Evidence, "parse: "+e)
 	}
@@ -164,7 +161,7 @@ func checkConfigTest(_ context.Context, s *Snapshot) Result {
 }
 
 func checkTargets(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -T 2>/dev/null | grep -nE '(proxy|fastcgi|uwsgi|scgi|grpc)_pass|upstream|server '"}}
+	r := Result{Manual: []string{s.nginxGrep("-nE '(proxy|fastcgi|uwsgi|scgi|grpc)_pass|upstream|server '")}}
 	for _, p := range s.Config.Passes {
 		where := p.Location
 		if where == "" {
@@ -190,7 +187,7 @@ func checkTargets(_ context.Context, s *Snapshot) Result {
 }
 
 func checkResolver(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -T 2>/dev/null | grep -n resolver"}}
+	r := Result{Manual: []string{s.nginxGrep("-n resolver")}}
 	missing := 0
 	for _, p := range s.Config.Passes {
 		if !p.Variables {
@@ -312,7 +309,7 @@ func checkTimeouts(_ context.Context, s *Snapshot) Result {
 			return nil
 		}
 		return []string{"curl -o /dev/null -s -w '%{time_starttransfer}\\n' http://" + t.Address + "/"}
-	}, "nginx -T 2>/dev/null | grep -n _timeout")}
+	}, s.nginxGrep("-n _timeout"))}
 	slow := 0
 	for _, t := range s.Targets {
 		for _, pi := range t.Passes {
@@ -349,7 +346,7 @@ func checkBuffers(_ context.Context, s *Snapshot) Result {
 			return nil
 		}
 		return []string{"curl -s -o /dev/null -D - http://" + t.Address + "/ | wc -c"}
-	}, "nginx -T 2>/dev/null | grep -n buffer_size")}
+	}, s.nginxGrep("-n buffer_size"))}
 	big := 0
 	for _, t := range s.Targets {
 		h := s.Probes[t.Address].HTTP
@@ -523,7 +520,7 @@ func checkSockets(_ context.Context, s *Snapshot) Result {
 // ---- step 7
 
 func checkGroups(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -T 2>/dev/null | grep -A10 '^\\s*upstream'"}}
+	r := Result{Manual: []string{s.nginxGrep("-A10 '^\\s*upstream'")}}
 	used := map[string]bool{}
 	for _, t := range s.Targets {
 		used[t.Upstream] = true
@@ -591,12 +588,14 @@ func checkQueues(_ context.Context, s *Snapshot) Result {
 // ---- step 8
 
 func checkErrorLog(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"tail -n 100 /var/log/nginx/error.log", "grep -c upstream /var/log/nginx/error.log"}}
+	r := Result{}
+	for _, p := range s.errorLogPaths() {
+		r.Manual = append(r.Manual, "tail -n 100 "+p, "grep -c upstream "+p)
+	}
 	counts := map[string]int{}
 	lines := 0
 	for _, l := range s.ErrorLogs {
 		lines += l.LinesRead
-		r.Manual[0] = "tail -n 100 " + l.Path
 		for _, n := range s.windowCounts(l) {
 			if n.Class == logs.Other || n.Class == logs.ClientClosed || n.Class == logs.FastCGIStderr {
 				continue
@@ -642,7 +641,7 @@ func checkAccessLog(_ context.Context, s *Snapshot) Result {
 }
 
 func checkLogFormat(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"nginx -T 2>/dev/null | grep -n log_format"}}
+	r := Result{Manual: []string{s.nginxGrep("-n log_format")}}
 	for name, d := range s.Config.LogFormats {
 		if strings.Contains(strings.Join(d.Args, " "), "$upstream_addr") {
 			r.Status, r.Summary = Pass, fmt.Sprintf("log_format %s (%s) records the upstream address.", name, d.At)
@@ -656,13 +655,20 @@ func checkLogFormat(_ context.Context, s *Snapshot) Result {
 // ---- step 9
 
 func checkThroughNginx(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"curl -sv -H 'Host: NAME' http://127.0.0.1:PORT/PATH"}}
+	r := Result{}
 	switch {
 	case !s.Install.Running:
 		r.Status, r.Summary = Fail, "nginx is not running: nothing to ask."
 		return r
 	case s.Options.NoReplay:
 		r.Status, r.Summary = Skip, "No request through nginx was made (--no-replay)."
+		// What ngxdoctor would have asked, for a person to ask.
+		for _, sv := range s.Config.Servers {
+			if addr := localListen(sv); addr != "" {
+				r.Manual = append(r.Manual, fmt.Sprintf("curl -sv -H 'Host: %s' 'http://%s/'", orDash(serverHost(sv), "localhost"), addr))
+				break
+			}
+		}
 		return r
 	case len(s.Replays) == 0:
 		r.Status, r.Summary = Skip, "No server listens on a local address this host can ask."
@@ -749,7 +755,10 @@ func prefixPath(loc string) string {
 // ---- step 10
 
 func checkMonitoring(_ context.Context, s *Snapshot) Result {
-	r := Result{Manual: []string{"curl -s http://127.0.0.1/nginx_status", "systemctl list-timers | grep ngxdoctor"}}
+	r := Result{Manual: []string{"systemctl list-timers | grep ngxdoctor"}}
+	if u := s.stubStatusURL(); u != "" {
+		r.Manual = append([]string{"curl -s " + u}, r.Manual...)
+	}
 	for _, p := range s.Config.StubStatus {
 		r.Evidence = append(r.Evidence, "stub_status at "+p.String())
 	}

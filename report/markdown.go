@@ -152,7 +152,11 @@ func Markdown(in Input) []byte {
 			}
 			if len(c.Manual) > 0 {
 				p("")
-				p("  By hand: %s", codeList(c.Manual))
+				if len(c.NotInstalled) > 0 {
+					p("  By hand: %s (not installed here: %s)", codeList(c.Manual), strings.Join(c.NotInstalled, ", "))
+				} else {
+					p("  By hand: %s", codeList(c.Manual))
+				}
 			}
 		}
 	}

@@ -75,6 +75,103 @@ func (a Action) Verification() []string {
 	return out
 }
 
+// Changes says what the fix changed, the way an on-call engineer checks
+// it: each file edited at the line of its first change, each command run.
+// A fix rolled back or failed before its change says so.
+func (a Action) Changes() []string {
+	switch {
+	case a.Applied.RolledBack:
+		return []string{"nothing stays changed: the fix was rolled back"}
+	case a.Err != "" && a.Applied.JournalID == "":
+		return []string{"nothing was changed"}
+	}
+	out := editedLines(a.Fix.Diff)
+	ran := false
+	for _, l := range a.Applied.Log {
+		switch {
+		case strings.HasPrefix(l, "done: "):
+			out = append(out, "ran "+strings.TrimPrefix(l, "done: "))
+			ran = true
+		case strings.HasPrefix(l, "ran "):
+			out = append(out, l)
+			ran = true
+		}
+	}
+	if !ran && len(a.Applied.Log) == 0 {
+		// No log (a fix recorded without one): what it was to run.
+		for _, argv := range a.Fix.Commands {
+			out = append(out, "ran "+Argv(argv))
+		}
+	}
+	return out
+}
+
+// editedLines are "edited FILE:LINE", one per file of a unified diff, at
+// the first line the new file differs.
+func editedLines(diff string) []string {
+	var out []string
+	file, line, found := "", 0, false
+	for _, l := range strings.Split(diff, "\n") {
+		switch {
+		case strings.HasPrefix(l, "+++ "):
+			file, found = strings.TrimPrefix(strings.TrimPrefix(l, "+++ "), "b/"), false
+			if i := strings.IndexByte(file, '\t'); i >= 0 {
+				file = file[:i]
+			}
+		case strings.HasPrefix(l, "--- "):
+		case strings.HasPrefix(l, "@@ "):
+			// @@ -a,b +c,d @@: the new side starts at line c.
+			line = 0
+			if f := strings.Fields(l); len(f) >= 3 {
+				n := strings.SplitN(strings.TrimPrefix(f[2], "+"), ",", 2)[0]
+				fmt.Sscan(n, &line)
+			}
+		case found || file == "":
+		case strings.HasPrefix(l, "+"), strings.HasPrefix(l, "-"):
+			out = append(out, fmt.Sprintf("edited %s:%d", file, max(line, 1)))
+			found = true
+		case strings.HasPrefix(l, " "):
+			line++
+		}
+	}
+	return out
+}
+
+// Requests are the failing requests through nginx asked again after the
+// fix, with the answer before and now: "GET /index.php on shop.test: 502 → 200".
+// Without them, the lines of the fix's log that say how it was verified.
+func (a Action) Requests() []string {
+	var out []string
+	for _, r := range a.Applied.Requests {
+		out = append(out, fmt.Sprintf("%s: %s → %s", r.Text, r.Before, r.After))
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, l := range a.Verification() {
+		if l = strings.TrimPrefix(l, "verify: "); l != "verified" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// NewVerdict is the diagnosis run again after the fix, in a few words
+// ("" until it finished).
+func (a Action) NewVerdict() string {
+	o := a.After
+	if o == nil {
+		return ""
+	}
+	switch {
+	case len(o.Causes) == 0:
+		return strings.TrimSuffix(o.Verdict.Summary, ".")
+	case len(o.Causes) == 1:
+		return fmt.Sprintf("still a problem: %s on %s", o.Causes[0].ID, o.Causes[0].Target)
+	}
+	return fmt.Sprintf("still a problem: %s on %s and %d more causes", o.Causes[0].ID, o.Causes[0].Target, len(o.Causes)-1)
+}
+
 // UndoCommand is what reverts the fix after the program has exited.
 func (a Action) UndoCommand() string {
 	if a.Applied.JournalID == "" {
@@ -149,6 +246,15 @@ func incident(p func(string, ...any), s *Session, now *checks.Outcome) {
 			p("")
 			p("- **Fix:** `%s` for `%s` on `%s`", a.Fix.ID, a.Cause.ID, a.Cause.Target)
 			p("- **Result:** %s", a.Result())
+			for _, c := range a.Changes() {
+				p("- **Changed:** %s", codeSpan(c))
+			}
+			for _, r := range a.Requests() {
+				p("- **Verified by:** %s", r)
+			}
+			if v := a.NewVerdict(); v != "" {
+				p("- **Now:** %s", v)
+			}
 			if a.Applied.JournalID != "" {
 				p("- **Journal id:** `%s`", a.Applied.JournalID)
 				p("- **Undo:** `%s`", a.UndoCommand())
@@ -188,6 +294,14 @@ func incident(p func(string, ...any), s *Session, now *checks.Outcome) {
 		for i, a := range s.Actions {
 			p("")
 			p("After fix %d (`%s`): %s.", i+1, a.Fix.ID, a.Result())
+			if len(a.Applied.Requests) > 0 {
+				p("")
+				p("| request through nginx | before | after |")
+				p("|---|---|---|")
+				for _, r := range a.Applied.Requests {
+					p("| %s | %s | %s |", strings.ReplaceAll(r.Text, "|", `\|`), r.Before, r.After)
+				}
+			}
 			if v := a.Verification(); len(v) > 0 {
 				p("")
 				p("```")
@@ -214,6 +328,16 @@ func incident(p func(string, ...any), s *Session, now *checks.Outcome) {
 		p("")
 	}
 	_ = now
+}
+
+// codeSpan writes "edited FILE:LINE" or "ran ARGV" with its object as code.
+func codeSpan(c string) string {
+	for _, verb := range []string{"edited ", "ran "} {
+		if strings.HasPrefix(c, verb) {
+			return verb + "`" + strings.TrimPrefix(c, verb) + "`"
+		}
+	}
+	return c
 }
 
 func statusWord(o *checks.Outcome) string {

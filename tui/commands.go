@@ -37,10 +37,6 @@ type outcomeMsg struct {
 	outcome *checks.Outcome
 	plans   [][]fixes.Fix
 	err     error
-	// tools: which programs of the commands by hand are installed here.
-	tools map[string]bool
-	// stub is where this config serves stub_status, for the commands.
-	stub string
 }
 
 type appliedMsg struct {
@@ -104,12 +100,6 @@ func (m *Model) launch(rerun bool) tea.Cmd {
 		// here too; read-only plans as well, to preview them.
 		if out.err == nil && cfg.Plan != nil {
 			out.plans = cfg.Plan(o)
-		}
-		if out.err == nil && cfg.Tools != nil {
-			out.tools = cfg.Tools(cfg.Sys, toolsOf(o))
-		}
-		if out.err == nil {
-			out.stub = stubURL(cfg.Sys, o)
 		}
 		select {
 		case ch <- runItem{outcome: out}:

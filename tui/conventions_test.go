@@ -34,6 +34,44 @@ func TestProgressNamesWhatIsAwaited(t *testing.T) {
 	mustContain(t, screen(m), "the previous run was cancelled")
 }
 
+// At 80x24 a step that reads the probes says how many it still waits
+// for, beside the steps already in; once they are in it says nothing more.
+func TestStepsWaitingForProbesSayHowMany(t *testing.T) {
+	m := New(testConfig(socketOutcome()))
+	defer m.quit()
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.launch(false)
+	o := socketOutcome()
+	m.Update(eventMsg{gen: m.gen, ev: checks.Event{Phase: "config"}})
+	m.Update(eventMsg{gen: m.gen, ev: checks.Event{Phase: "probe", Done: 1, Total: 4, Deadline: time.Now().Add(3 * time.Second)}})
+	m.Update(eventMsg{gen: m.gen, ev: checks.Event{Phase: "step", Step: &o.Steps[1]}})
+	s := screen(m)
+	fits(t, s, 80, 24)
+	lines := strings.Split(s, "\n")
+	var step1, step2, step6 string
+	for _, l := range lines {
+		switch {
+		case strings.Contains(l, " 1 Backend status"):
+			step1 = l
+		case strings.Contains(l, " 2 Upstream configuration"):
+			step2 = l
+		case strings.Contains(l, " 6 Socket permissions"):
+			step6 = l
+		}
+	}
+	mustContain(t, step1, "waiting for 3 of 4 probes")
+	mustContain(t, step2, "✓")
+	mustNotContain(t, step2, "waiting")
+	if step6 == "" {
+		t.Fatalf("step 6 is not on the 80x24 screen:\n%s", s)
+	}
+	mustNotContain(t, step6, "waiting") // it reads no probe
+	// Step 1 is selected: its detail says what it waits for.
+	mustContain(t, s, "this step reads the live probes, waiting for 3 of 4 probes")
+	m.Update(eventMsg{gen: m.gen, ev: checks.Event{Phase: "probe", Done: 4, Total: 4}})
+	mustNotContain(t, screen(m), "waiting for")
+}
+
 func TestSuspendAndRepaint(t *testing.T) {
 	m := ready(t, testConfig(socketOutcome()), socketOutcome(), 120, 36)
 	_, cmd := m.Update(tea.KeyPressMsg{Code: 'z', Mod: tea.ModCtrl})

@@ -75,9 +75,8 @@ type detailCmd struct {
 
 // cmd adds a command on one line, never wrapped (a wrapped command breaks
 // a paste); one wider than the pane is cut on screen, and c copies it whole.
-func (m *Model) cmd(b *textBuilder, indent, text string) {
+func (m *Model) cmd(b *textBuilder, indent, text string, missing []string) {
 	s := m.styles
-	text = m.localize(text)
 	line := len(b.lines)
 	// c copies the first command at or below the top of the view.
 	sel := m.cmdSel < 0 && line >= m.detail.YOffset()
@@ -89,7 +88,7 @@ func (m *Model) cmd(b *textBuilder, indent, text string) {
 		lead = indent[:max(0, len(indent)-2)] + s.Key.Render("▸ ") + s.Command.Render("$ ")
 	}
 	l := lead + text
-	if note := m.toolNote(text); note != "" {
+	if note := toolNote(text, missing); note != "" {
 		l += "  " + s.Warning.Render("("+note+")")
 	}
 	b.raw(ansi.Truncate(l, b.w, "…"))
@@ -124,15 +123,16 @@ func (m *Model) detailContent(w int) string {
 			}
 			b.blank()
 		}
-		var manual []string
+		var manual, missing []string
 		for _, c := range st.Checks {
 			manual = append(manual, c.Manual...)
+			missing = append(missing, c.NotInstalled...)
 		}
 		if len(manual) > 0 {
 			b.raw(s.Heading.Render("Commands to run by hand, for this machine:"))
 			for _, c := range dedupe(manual) {
-				m.cmd(b, "  ", c)
-				if look := lookFor(m.localize(c)); look != "" {
+				m.cmd(b, "  ", c, missing)
+				if look := lookFor(c); look != "" {
 					b.add("      ", "look for: "+look, "      ", s.Muted)
 				}
 			}
@@ -146,12 +146,15 @@ func (m *Model) detailContent(w int) string {
 
 	switch st.Status {
 	case checks.Running:
+		msg := "Still checking…"
+		if w := m.stepWaits(m.selected); w != "" {
+			msg = "Still checking: this step reads the live probes, " + w + "."
+		}
 		if len(st.Checks) > 0 {
 			// A rerun keeps the last results in view rather than a blank pane.
-			b.add("", "Still checking… the results below are from the previous run.", "", s.Muted)
-		} else {
-			b.raw(s.Muted.Render("Still checking…"))
+			msg += " Until then the results below are from the previous run."
 		}
+		b.add("", msg, "", s.Muted)
 	case "":
 		b.raw(s.Muted.Render("Not run: the diagnosis stopped before this step."))
 	}
@@ -180,7 +183,7 @@ func (m *Model) detailContent(w int) string {
 		if !m.learn && len(c.Manual) > 0 && !filtered {
 			b.raw("  " + s.Muted.Render("By hand:"))
 			for _, cmd := range c.Manual {
-				m.cmd(b, "    ", cmd)
+				m.cmd(b, "    ", cmd, c.NotInstalled)
 			}
 		}
 	}

@@ -39,13 +39,19 @@ func (m *Model) dialogContent(w int) string {
 	s, d := m.styles, m.dialog
 	f := d.fixes[d.idx]
 	b := &textBuilder{w: w}
+	if d.done {
+		// What it did is on top of the screen (outcomeLines); here the
+		// plan as confirmed, and below it the engine's own lines.
+		b.add("", "The outcome is at the top of the screen; here the fix as confirmed and what the engine did.", "", s.Muted)
+		b.blank()
+	}
 	b.add("", "Fix: "+f.Title, "", s.Heading)
 	target := string(d.cause.ID)
 	if d.cause.Target != "" {
 		target += " on " + d.cause.Target
 	}
 	b.add("", "for "+target, "", s.Muted)
-	if len(d.fixes) > 1 {
+	if len(d.fixes) > 1 && !d.done {
 		b.add("", fmt.Sprintf("fix %d of %d; tab shows the next", d.idx+1, len(d.fixes)), "", s.Muted)
 	}
 	b.blank()
@@ -92,23 +98,11 @@ func (m *Model) dialogContent(w int) string {
 			b.add("    ", l, "      ")
 		}
 	}
-	if d.done {
+	if d.done && len(d.applied.Log) > 0 {
 		b.blank()
-		switch {
-		case d.err != nil:
-			b.add(s.mark(checks.Error)+" ", "failed: "+d.err.Error(), "  ")
-		case d.applied.RolledBack:
-			b.add(s.mark(checks.Fail)+" ", "did not help, rolled back: nothing stays changed", "  ")
-		case d.applied.Verified:
-			b.add(s.mark(checks.Pass)+" ", "applied and verified", "  ")
-		default:
-			b.add(s.mark(checks.Warn)+" ", "applied, not verified", "  ")
-		}
+		b.raw(s.Heading.Render("What the engine did, step by step:"))
 		for _, l := range d.applied.Log {
-			b.add("    ", l, "      ")
-		}
-		if d.applied.JournalID != "" {
-			b.add("    ", "undo later with: ngxdoctor undo "+d.applied.JournalID, "      ")
+			b.add("    ", l, "      ", s.Evidence)
 		}
 	}
 	return b.String()

@@ -99,8 +99,9 @@ func fakeRun(o *checks.Outcome, err error) func(context.Context, host.System, ch
 // lines are the engine's own forms (fixes/apply.go, fixes/verify.go).
 func recordedApply(_ context.Context, _ *checks.Outcome, f fixes.Fix, _ fixes.Options) (fixes.Applied, error) {
 	return fixes.Applied{Fix: f, Verified: true, JournalID: "20261124-060135-socket-permission",
-		Log: []string{"done: chgrp www-data " + sock, "done: chmod 0660 " + sock,
-			"verify: http://127.0.0.1:80/index.php through nginx answers 200", "verified"}}, nil
+		Log: []string{"done: chown root:www-data " + sock, "done: chmod 0660 " + sock,
+			"verify: GET /index.php on shop.example.com through nginx answers 200 (it answered 502 before the fix)", "verified"},
+		Requests: []fixes.Request{{Text: "GET /index.php on shop.example.com", Before: "502", After: "200", OK: true}}}, nil
 }
 
 func testConfig(o *checks.Outcome) Config {
@@ -111,7 +112,6 @@ func testConfig(o *checks.Outcome) Config {
 		Steps:    testSteps,
 		Markdown: func(report.Input) []byte { return []byte("# report\n") },
 		Apply:    recordedApply,
-		Tools:    func(host.System, []string) map[string]bool { return nil },
 	}
 }
 

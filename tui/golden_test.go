@@ -76,6 +76,23 @@ func TestGoldenTimeline(t *testing.T) {
 	}
 }
 
+// TestGoldenFixOutcome: after y and the checks run again, the top of the
+// screen and the dialog say what was applied, what it changed, the failing
+// request asked again with its answer now, the new verdict and the undo.
+func TestGoldenFixOutcome(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 36}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			m := afterFix(t, testConfig(nil), size[0], size[1])
+			frame := screen(m)
+			fits(t, frame, size[0], size[1])
+			top := strings.Join(strings.Split(frame, "\n")[:9], "\n")
+			inOrder(t, top, "✓ applied and verified", "changed: ran chown root:www-data", "verified: GET /index.php on shop.example.com: 502 → 200",
+				"now: No cause found", "undo: ngxdoctor undo 20261124-060135-socket-permission")
+			golden.RequireEqual(t, maskClock(maskTimes(frame)))
+		})
+	}
+}
+
 // TestGoldenReportAfterFix: e after a fix writes the incident: before
 // (cause, evidence, the failing request), the action (fix, argv, journal
 // id, undo), after (verification, the new verdict), host and times.

@@ -1,165 +1,42 @@
 package tui
 
 import (
-	"errors"
-	"regexp"
-	"sort"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
-	"github.com/ngxdoctor/ngxdoctor/checks/host"
 )
 
-// The commands a trainee may paste are built from this machine's facts:
-// the config being diagnosed, its error log, its stub_status, its worker
-// user; a tool that is not installed here is marked so.
+// The commands a trainee may paste come built from this machine's facts
+// in each check's Manual (checks/commands.go), with the programs this host
+// lacks in NotInstalled; the wizard only renders them.
 
-var (
-	// nginxT is `nginx -t`/`nginx -T` with no -c of its own.
-	nginxT = regexp.MustCompile(`\bnginx (-[tT])\b( -c)?`)
-	// defaultErrorLog is the path the steps name when they do not know better.
-	defaultErrorLog = "/var/log/nginx/error.log"
-)
-
-// localize rewrites a step's command for this machine: the -c of the
-// config at hand and the error log that config writes.
-func (m *Model) localize(c string) string {
-	if m.outcome == nil || m.outcome.Snapshot == nil {
-		return c
-	}
-	s := m.outcome.Snapshot
-	if cfg := s.Install.Config; cfg != "" && cfg != "/etc/nginx/nginx.conf" || s.Install.Config != "" {
-		c = nginxT.ReplaceAllStringFunc(c, func(x string) string {
-			if strings.HasSuffix(x, " -c") {
-				return x
-			}
-			return x + " -c " + s.Install.Config
-		})
-	}
-	if logs := s.ErrorLogs; len(logs) > 0 && logs[0].Path != defaultErrorLog {
-		c = strings.ReplaceAll(c, defaultErrorLog, logs[0].Path)
-	}
-	if m.stubURL != "" {
-		c = strings.ReplaceAll(c, defaultStub, m.stubURL)
-	}
-	return c
-}
-
-// defaultStub is the stub_status URL the steps name when they do not know better.
-const defaultStub = "http://127.0.0.1/nginx_status"
-
-// stubURL finds where this config serves stub_status: the listen address
-// of the server block around it and the location it sits in, read from
-// the file. It reads files, so it runs in the run's Cmd.
-func stubURL(sys host.System, o *checks.Outcome) string {
-	s := o.Snapshot
-	if s == nil || s.Config == nil || len(s.Config.StubStatus) == 0 {
-		return ""
-	}
-	at := s.Config.StubStatus[0]
-	listen := ""
-	best := -1
-	for _, sv := range s.Config.Servers {
-		if sv.At.File == at.File && sv.At.Line <= at.Line && sv.At.Line > best && len(sv.Listen) > 0 {
-			best, listen = sv.At.Line, sv.Listen[0]
-		}
-	}
-	switch {
-	case listen == "":
-		listen = "127.0.0.1"
-	case !strings.Contains(listen, ":"):
-		listen = "127.0.0.1:" + listen
-	case strings.HasPrefix(listen, "*:"), strings.HasPrefix(listen, "0.0.0.0:"):
-		listen = "127.0.0.1" + listen[strings.Index(listen, ":"):]
-	case strings.HasPrefix(listen, "[::]:"):
-		listen = "[::1]" + listen[4:]
-	}
-	path := "/"
-	if f, err := sys.Open(at.File); err == nil {
-		buf := make([]byte, min(f.Size(), 1<<20))
-		n, _ := f.ReadAt(buf, 0)
-		f.Close()
-		lines := strings.Split(string(buf[:n]), "\n")
-		for i := min(at.Line-1, len(lines)-1); i >= 0; i-- {
-			if fl := strings.Fields(lines[i]); len(fl) >= 2 && fl[0] == "location" {
-				path = fl[len(fl)-2]
-				if path == "{" || strings.HasPrefix(path, "~") || path == "=" {
-					path = fl[1]
-				}
-				break
-			}
-		}
-	}
-	return "http://" + listen + path
-}
-
-// toolOf is the program a command line runs first (after sudo -u USER).
+// toolOf is the program a command line runs first.
 func toolOf(c string) string {
-	f := strings.Fields(c)
-	for len(f) > 0 {
-		switch {
-		case f[0] == "sudo":
-			f = f[1:]
-			if len(f) >= 2 && f[0] == "-u" {
-				f = f[2:]
-			}
-		case strings.Contains(f[0], "="):
-			f = f[1:]
-		default:
-			return f[0]
-		}
+	if p := checks.ProgramsOf(c); len(p) > 0 {
+		return p[0]
 	}
 	return ""
 }
 
-// toolNote says when a command's program is not installed here.
-func (m *Model) toolNote(c string) string {
-	t := toolOf(c)
-	if t == "" || m.tools == nil {
+// toolNote says when a command's programs are not installed here.
+func toolNote(c string, missing []string) string {
+	var out []string
+	for _, p := range checks.ProgramsOf(c) {
+		if slices.Contains(missing, filepath.Base(p)) && !slices.Contains(out, filepath.Base(p)) {
+			out = append(out, filepath.Base(p))
+		}
+	}
+	switch len(out) {
+	case 0:
 		return ""
+	case 1:
+		return out[0] + " is not installed here"
 	}
-	if ok, known := m.tools[t]; known && !ok {
-		return t + " is not installed here"
-	}
-	return ""
-}
-
-// toolsOf lists the programs the outcome's commands run.
-func toolsOf(o *checks.Outcome) []string {
-	seen := map[string]bool{}
-	for _, st := range o.Steps {
-		for _, c := range st.Checks {
-			for _, cmd := range c.Manual {
-				for _, part := range strings.Split(cmd, "|") {
-					if t := toolOf(part); t != "" {
-						seen[t] = true
-					}
-				}
-			}
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for t := range seen {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// lookTools asks the host which programs are on PATH. It runs in the
-// run's Cmd, never in Update.
-func lookTools(sys host.System, names []string) map[string]bool {
-	out := map[string]bool{}
-	for _, n := range names {
-		_, err := sys.LookPath(n)
-		if errors.Is(err, host.ErrNotRecorded) {
-			continue // a replay that never looked it up cannot say it is missing
-		}
-		out[n] = err == nil
-	}
-	return out
+	return strings.Join(out, ", ") + " are not installed here"
 }
 
 // lookFor says what to look for in a command's output.

@@ -367,17 +367,24 @@ func TestFixDialogApplyAndRerun(t *testing.T) {
 	_, rerun := m.Update(applied)
 	s = screen(m)
 	lines := strings.Split(s, "\n")
-	// The outcome is on top, where the eye is: what, verified how, undo.
+	// The outcome is on top, where the eye is: what, what changed, the
+	// failing request asked again, the verdict now, the undo.
 	mustContain(t, lines[0], "✓ applied and verified: Let www-data connect now")
-	mustContain(t, lines[1], "http://127.0.0.1:80/index.php through nginx answers 200")
-	mustContain(t, lines[2], "undo: ngxdoctor undo 20261124-060135-socket-permission")
+	inOrder(t, strings.Join(lines[:8], "\n"), "changed: ran chown root:www-data "+sock,
+		"verified: GET /index.php on shop.example.com: 502 → 200", "now: running the checks again…",
+		"undo: ngxdoctor undo 20261124-060135-socket-permission")
 	mustContain(t, s, "fix applied; running the checks again", "esc close")
+	// The dialog starts with the same outcome; the engine's lines follow the plan.
+	d := ansi.Strip(m.dialog.view.GetContent())
+	mustContain(t, d, "What the engine did, step by step:", "done: chmod 0660 "+sock)
 	if rerun == nil || m.state != stateDiscovering {
 		t.Fatalf("after a fix the checks run again: state %v, cmd %v", m.state, rerun != nil)
 	}
 	finishRun(t, m, rerun)
 	s = screen(m)
+	// This fake run finds the same cause again: the top says so.
 	mustContain(t, s, "✓ applied and verified", "checks ran again after the fix: socket-permission")
+	inOrder(t, strings.Join(strings.Split(s, "\n")[:8], "\n"), "verified: ", "now: still a problem: socket-permission on unix:"+sock, "undo: ")
 	mustNotContain(t, s, "running the checks again")
 	// The next key ends the banner; esc closes the finished dialog.
 	press(m, "esc")
@@ -887,7 +894,7 @@ func TestApplyShowsProgressLive(t *testing.T) {
 	applied := find[appliedMsg](t, wait)
 	m.Update(applied)
 	s = screen(m)
-	mustContain(t, s, "did not help, rolled back", "restored mode 0600", "fix rolled back")
+	mustContain(t, s, "rolled back, it did not help", "nothing stays changed", "restored mode 0600", "fix rolled back")
 }
 
 func TestDemoPreviewsButNeverApplies(t *testing.T) {
@@ -975,5 +982,19 @@ func TestQuitAlwaysInHelp(t *testing.T) {
 				t.Errorf("%s after %v: help line %q lacks q quit", mode, keys, last)
 			}
 		}
+	}
+}
+
+// inOrder fails unless s holds each of wants, one after the other.
+func inOrder(t *testing.T, s string, wants ...string) {
+	t.Helper()
+	at := 0
+	for _, w := range wants {
+		i := strings.Index(s[at:], w)
+		if i < 0 {
+			t.Errorf("lacks %q (after the ones before it); got:\n%s", w, s)
+			return
+		}
+		at += i + len(w)
 	}
 }

@@ -44,7 +44,7 @@ func (m *Model) recordApplied(a report.Action) {
 	}
 	m.session.Add(a.At, "applied", a.Fix.Title)
 	if a.Applied.Verified {
-		m.session.Add(a.At, "verified", strings.Join(requestsOf(a), "; "))
+		m.session.Add(a.At, "verified", strings.Join(a.Requests(), "; "))
 	} else {
 		m.session.Add(a.At, "unverified", "no request or probe confirmed it")
 	}
@@ -53,21 +53,20 @@ func (m *Model) recordApplied(a report.Action) {
 	}
 }
 
-// requestsOf is what the fix's verification replayed, as "GET / → 200".
-func requestsOf(a report.Action) []string {
-	var out []string
-	for _, l := range a.Verification() {
-		l = strings.TrimPrefix(l, "verify: ")
-		if l == "verified" {
-			continue
-		}
-		out = append(out, l)
+// lastAction is the fix applied last in this session, with the verdict
+// after it once the checks ran again.
+func (m *Model) lastAction() (report.Action, bool) {
+	if n := len(m.session.Actions); n > 0 {
+		return m.session.Actions[n-1], true
 	}
-	return out
+	return report.Action{}, false
 }
 
-// bannerOf is the fix's outcome in two or three lines for the verdict bar.
-func bannerOf(a report.Action) []string {
+// outcomeLines are what a fix did, as an on-call engineer needs it: the
+// result, what changed (file:line, argv), the failing requests asked
+// again and their answers now, the verdict after the checks ran again,
+// the undo command with its journal id.
+func outcomeLines(a report.Action, rerunning bool) []string {
 	var head string
 	switch {
 	case a.Err != "":
@@ -80,8 +79,21 @@ func bannerOf(a report.Action) []string {
 		head = mark(checks.Warn) + " applied, not verified: " + a.Fix.Title
 	}
 	out := []string{head}
-	if reqs := requestsOf(a); len(reqs) > 0 {
-		out = append(out, "  "+strings.Join(reqs, " · "))
+	if ch := a.Changes(); len(ch) > 0 {
+		out = append(out, "  changed: "+strings.Join(ch, " · "))
+	}
+	if reqs := a.Requests(); len(reqs) > 0 {
+		label := "  asked again: "
+		if a.Applied.Verified {
+			label = "  verified: "
+		}
+		out = append(out, label+strings.Join(reqs, " · "))
+	}
+	switch {
+	case a.After != nil:
+		out = append(out, "  now: "+a.NewVerdict())
+	case rerunning:
+		out = append(out, "  now: running the checks again…")
 	}
 	if u := a.UndoCommand(); u != "" {
 		out = append(out, "  undo: "+u)

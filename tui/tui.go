@@ -44,11 +44,8 @@ type Config struct {
 	Plan     func(o *checks.Outcome) [][]fixes.Fix
 	Apply    func(ctx context.Context, o *checks.Outcome, f fixes.Fix, opts fixes.Options) (fixes.Applied, error)
 	Markdown func(report.Input) []byte
-	// Steps gives each step's Why and Learn texts; nil shows none.
+	// Steps gives each step's Why and Learn texts and its needs; nil shows none.
 	Steps func() []checks.Step
-	// Tools says which of the commands a trainee may run are installed
-	// here; it runs in the run's Cmd. nil: assume all are.
-	Tools func(sys host.System, names []string) map[string]bool
 }
 
 // stepCount is fixed by the method: ten steps, numbered 1 to 10.
@@ -127,8 +124,6 @@ type Model struct {
 	now                     time.Time
 	cancelled               bool
 
-	tools   map[string]bool
-	stubURL string // where stub_status answers here, for the commands
 	// cmds are the commands of the detail as built, for c to copy.
 	cmds   []detailCmd
 	cmdSel int // the command c copies; -1 when none is in view
@@ -196,9 +191,6 @@ func Run(ctx context.Context, cfg Config) error {
 	m := newModel(ctx, cfg)
 	defer m.cancel()
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
-	if m.cfg.Tools == nil {
-		m.cfg.Tools = lookTools
-	}
 	if m.cfg.NoColor {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
@@ -344,6 +336,9 @@ func (m *Model) onEvent(ev checks.Event) {
 	if ev.Phase == "probe" {
 		m.probesDone, m.probesTotal, m.probeDeadline = ev.Done, ev.Total, ev.Deadline
 		m.now = time.Now()
+		if m.steps[m.selected].Status == checks.Running {
+			m.refreshDetail(false) // it may say how many probes it waits for
+		}
 		return
 	}
 	m.phase = ev.Phase
@@ -364,10 +359,6 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 	m.runCancel = nil
 	m.phase = ""
 	m.probesDone, m.probesTotal = 0, 0
-	if msg.tools != nil {
-		m.tools = msg.tools
-	}
-	m.stubURL = msg.stub
 	afterFix := m.rerunAfterFix
 	m.rerunAfterFix = false
 	if msg.err != nil {
@@ -380,6 +371,9 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 		}
 		if afterFix {
 			m.setStatus("the checks after the fix could not diagnose: "+msg.err.Error(), true)
+			if a, ok := m.lastAction(); ok && m.banner != nil {
+				m.banner = outcomeLines(a, false)
+			}
 		}
 		m.refreshDetail(true)
 		return
@@ -404,6 +398,11 @@ func (m *Model) onOutcome(msg outcomeMsg) {
 	}
 	if afterFix {
 		m.setStatus("checks ran again after the fix: "+verdictWord(msg.outcome), false)
+		// The outcome on top says the new verdict too, until the next key.
+		if a, ok := m.lastAction(); ok && m.banner != nil {
+			m.banner = outcomeLines(a, false)
+		}
+		m.refreshDialog()
 	}
 	if !msg.rerun {
 		// The first verdict selects the step of the most likely cause:
@@ -766,7 +765,7 @@ func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
 	}
 	m.session.Actions = append(m.session.Actions, a)
 	m.recordApplied(a)
-	m.banner = bannerOf(a)
+	m.banner = outcomeLines(a, true)
 	m.syncKeys()
 	switch {
 	case msg.err != nil:

@@ -33,6 +33,7 @@ var phaseText = map[string]string{
 	"discovered": "nginx found",
 	"config":     "config read",
 	"logs":       "logs read",
+	"replay":     "requests through nginx asked",
 	"probes":     "targets probed",
 	"host":       "host facts read",
 }
@@ -196,13 +197,21 @@ func (m *Model) renderVerdict(w int) string {
 	if len(m.banner) > 0 {
 		// The fix's outcome goes above the verdict, where the eye is,
 		// until the next key.
+		// Each line wraps once at most: a path or an argv is read whole
+		// more often than not.
 		var bl []string
 		for i, l := range m.banner {
 			st := s.Banner
 			if i > 0 {
 				st = s.FixHint
 			}
-			bl = append(bl, st.Render(ansi.Truncate(l, w, "…")))
+			wl := wrapIndent(l, w, "      ")
+			if len(wl) > 2 {
+				wl = []string{wl[0], ansi.Truncate(strings.Join(wl[1:], " "), w, "…")}
+			}
+			for _, x := range wl {
+				bl = append(bl, st.Render(ansi.Truncate(x, w, "…")))
+			}
 		}
 		out = strings.Join(bl, "\n") + "\n" + out
 	}
@@ -259,6 +268,21 @@ func (m *Model) waiting() string {
 		w += fmt.Sprintf(", deadline %.1f s left", left.Seconds())
 	}
 	return w
+}
+
+// stepWaits says what a step still being checked waits for: a step that
+// reads the probes waits for the last of them ("waiting for 3 of 200
+// probes"); the others are in as soon as their own evidence is.
+func (m *Model) stepWaits(i int) string {
+	st := m.steps[i]
+	if st.Status != checks.Running || m.probesTotal == 0 || m.probesDone >= m.probesTotal {
+		return ""
+	}
+	info, ok := m.stepInfo(st.Number)
+	if !ok || info.Needs != 0 && info.Needs&checks.NeedProbes == 0 {
+		return ""
+	}
+	return fmt.Sprintf("waiting for %d of %d probes", m.probesTotal-m.probesDone, m.probesTotal)
 }
 
 // causeHint says where the evidence is and what f would do.
@@ -408,7 +432,11 @@ func (m *Model) stepLine(i, w int, summary bool) string {
 	if summary && w >= 60 {
 		titleW = min(titleW, 28)
 		text = pad(ansi.Truncate(st.Title, titleW, "…"), titleW)
-		if f := finding(st); f != "" {
+		f := finding(st)
+		if st.Status == checks.Running {
+			f = m.stepWaits(i)
+		}
+		if f != "" {
 			text += " " + s.Muted.Render(ansi.Truncate(f, max(0, w-pw-titleW-1), "…"))
 		}
 	} else {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ngxdoctor/ngxdoctor/lab"
 	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
@@ -51,16 +52,20 @@ func TestWizardIncidentReportInTmux(t *testing.T) {
 	x.run("send-keys", "-t", "e2e", "f")
 	x.waitFor("chmod", 10*time.Second)
 	x.run("send-keys", "-t", "e2e", "y")
-	s := x.waitFor("applied and verified", 30*time.Second)
-	top := strings.Join(strings.Split(s, "\n")[:3], "\n")
-	// The second line is the engine's own verification (a request through
-	// nginx, or a connection when it had none to replay).
-	for _, want := range []string{"applied and verified", "undo: ngxdoctor undo "} {
-		if !strings.Contains(top, want) {
-			t.Errorf("the top of the screen lacks %q:\n%s", want, s)
+	x.waitFor("applied and verified", 30*time.Second)
+	s := x.waitFor("checks ran again after the fix", 30*time.Second)
+	// The top of the screen says what changed, the failing request asked
+	// again with its answer now, the verdict after the rerun, the undo.
+	top := strings.Join(strings.Split(s, "\n")[:9], "\n")
+	at := 0
+	for _, want := range []string{"✓ applied and verified", "changed: ran chown ", "verified: GET ", ": 502 → 200",
+		"now: No cause found", "undo: ngxdoctor undo "} {
+		i := strings.Index(top[at:], want)
+		if i < 0 {
+			t.Fatalf("the top of the screen lacks %q (in this order):\n%s", want, s)
 		}
+		at += i + len(want)
 	}
-	x.waitFor("checks ran again after the fix", 30*time.Second)
 	x.run("send-keys", "-t", "e2e", "e")
 	s = x.waitFor("report written", 10*time.Second)
 	m := regexp.MustCompile(`report written: (\S+)`).FindStringSubmatch(strings.ReplaceAll(s, "\n", ""))
@@ -78,7 +83,8 @@ func TestWizardIncidentReportInTmux(t *testing.T) {
 	md := string(body)
 	for _, want := range []string{
 		"# nginx incident report", "## Before", "socket-permission", "(13: Permission denied)",
-		"## Actions", "chmod 0660", "ngxdoctor undo ", "## After", "verify: ", "**OK.**",
+		"## Actions", "chmod 0660", "- **Changed:** ran `chmod 0660 ", "- **Verified by:** GET ", ": 502 → 200",
+		"- **Now:** No cause found", "ngxdoctor undo ", "## After", "| request through nginx | before | after |", "verify: ", "**OK.**",
 		"## Timeline", "## Host and versions", l.Config,
 	} {
 		if !strings.Contains(md, want) {
@@ -166,6 +172,71 @@ func TestWizardDumbTerminalPrintsTheReport(t *testing.T) {
 	for _, want := range []string{"ngxdoctor: ", "The ten steps", "backend-down"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("TERM=dumb output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// TestWizardShowsStepsBeforeTheProbesInTmux: a real nginx whose backend
+// is black-holed (iptables DROP on loopback, removed by the lab). Its
+// probe hangs until the deadline; meanwhile the screen must already show
+// the config step's mark, while it still says it waits for the probe and
+// the step that reads it says so too. Then the verdict comes. Only what
+// the screens showed, in order, is asserted.
+func TestWizardShowsStepsBeforeTheProbesInTmux(t *testing.T) {
+	labtest.Need(t, os.Geteuid() == 0, "the DROP rule needs CAP_NET_ADMIN and the lab runs workers as www-data: root is needed")
+	needTmux(t)
+	bin := binary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	sc, _ := lab.Find("firewall-blocked-drop")
+	l, err := lab.Start(ctx, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Trigger(ctx, 2)
+
+	x := tmux{t: t, socket: fmt.Sprintf("ngxdoctor-early-%d", os.Getpid())}
+	defer x.run("kill-server")
+	// A long probe deadline: the screens before it are what is looked at.
+	x.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", "sh", "-c",
+		fmt.Sprintf("NGXDOCTOR_STATE_DIR=%s %s -c %s --read-only --timeout 20s", t.TempDir(), bin, l.Config))
+	configDone := regexp.MustCompile(`[✓!✗–?]\s+2 Upstream configuration`)
+	deadline := time.Now().Add(60 * time.Second)
+	var s string
+	for {
+		s = x.screen()
+		if strings.Contains(s, "firewall-blocked") || strings.Contains(s, "No cause found") || strings.Contains(s, "Could not diagnose") {
+			t.Fatalf("the verdict came before a screen showed the config step while the probe was awaited:\n%s", s)
+		}
+		if configDone.MatchString(s) && strings.Contains(s, "waiting for 1 of 1 probes") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no screen showed step 2 done while waiting for the probe; last screen:\n%s", s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fits(t, s, 80, 24)
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, " 1 Backend status") && !strings.Contains(l, "waiting for 1 of 1 probes") {
+			t.Errorf("step 1 reads the probe and should say it waits for it: %q\n%s", l, s)
+		}
+	}
+	x.waitFor("firewall-blocked", 60*time.Second)
+	x.run("send-keys", "-t", "e2e", "q")
+}
+
+// fits fails when the screen is taller or wider than the terminal.
+func fits(t *testing.T, s string, w, h int) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > h {
+		t.Errorf("the screen has %d lines at %dx%d", len(lines), w, h)
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > w {
+			t.Errorf("a line is %d columns wide at %dx%d: %q", n, w, h, l)
 		}
 	}
 }
