@@ -24,7 +24,7 @@ var nginxResourcesRule = Rule{
 		return []Cause{{ID: CauseNginxResources, Target: "nginx", Live: true, Confidence: High,
 			Summary: fmt.Sprintf("nginx worker pid %d has %d of its %d open files in use: new client and upstream connections fail with \"Too many open files\" (24).",
 				w.PID, *w.OpenFiles, *w.FileLimit),
-			Evidence: fileEvidence(s, ws)}}
+			Evidence: fileEvidence(s, ws), Facts: Facts{Setting: "worker_rlimit_nofile"}}}
 	},
 	Unattached: func(s *Snapshot, e logs.Entry) (Cause, bool) {
 		switch e.Class {
@@ -33,6 +33,12 @@ var nginxResourcesRule = Rule{
 				Summary: "nginx itself runs out of " + resourceName(e.Class) + "."}
 			if e.Class != logs.AddrNotAvail {
 				c.Evidence = fileEvidence(s, workerFiles(s))
+			}
+			switch e.Class {
+			case logs.TooManyFiles:
+				c.Facts.Setting = "worker_rlimit_nofile"
+			case logs.WorkerConns:
+				c.Facts.Setting = "worker_connections"
 			}
 			return c, true
 		}
