@@ -2,6 +2,7 @@ package checks
 
 import (
 	"context"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,14 @@ import (
 // nginx sends by default and the longest read timeout of the passes that
 // lead there, so that a slow answer is measured against what nginx waits.
 func (s *Snapshot) probeAsks() map[string]probe.Ask {
+	if s.asks != nil {
+		return maps.Clone(s.asks)
+	}
+	return s.workOutAsks()
+}
+
+// workOutAsks is probeAsks from the config: a walk of every target's passes.
+func (s *Snapshot) workOutAsks() map[string]probe.Ask {
 	hosts := hostHeaders(s.Targets)
 	asks := make(map[string]probe.Ask, len(s.Targets))
 	for _, t := range s.Targets {

@@ -14,7 +14,9 @@ var invalidResponseRule = Rule{
 	ID:   CauseInvalidResponse,
 	Step: 5,
 	Live: func(s *Snapshot, t nginx.Target, p probe.Result) []Cause {
-		if m, ok := s.mismatch(t); ok && s.answer(t, p) != nil {
+		// Who listens is the evidence, with a connection that went through:
+		// the probe asks no question of a uwsgi or FastCGI target.
+		if m, ok := s.mismatch(t); ok && p.Status == probe.Connected && !s.socketBlocks(t) {
 			at := t.Address
 			if len(t.ReferencedAt) > 0 {
 				at = t.ReferencedAt[len(t.ReferencedAt)-1].String()

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -67,7 +68,11 @@ func collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	s := &Snapshot{Sys: sys, Options: opts, Root: sys.Euid() == 0, Units: map[string]host.Unit{},
 		tools: &toolCache{known: map[string]bool{}}}
 
-	inst, err := nginx.Find(ctx, sys, nginx.Want{Config: opts.Config, Binary: opts.Nginx, PID: opts.MasterPID, UserFromConfig: true})
+	// The process table is read once: discovery picks the master and its
+	// workers from it, and the checks read the same table, so both see one
+	// moment (and a check pays for one listing, not two).
+	procs, procsErr := sys.Processes(ctx)
+	inst, err := nginx.Find(ctx, tableOnce{sys, procs, procsErr}, nginx.Want{Config: opts.Config, Binary: opts.Nginx, PID: opts.MasterPID, UserFromConfig: true})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNoNginx, err)
 	}
@@ -125,6 +130,9 @@ func collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		s.Install.WorkerUser = inst.WorkerUser
 	}
 	s.Targets = cfg.Targets()
+	// Before anything runs alongside: the probes, the steps and the
+	// failing requests all read it.
+	s.asks = s.workOutAsks()
 
 	now := sys.Now()
 	s.Taken = now
@@ -205,8 +213,12 @@ func collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	goDo("host", NeedHost, func() {
 		hctx, cancel := context.WithTimeout(ctx, 2*opts.timeout()+2*time.Second)
 		defer cancel()
+		if procsErr != nil {
+			note("processes: %v", procsErr)
+		}
+		s.Processes = procs
 		var hw sync.WaitGroup
-		hw.Add(6)
+		hw.Add(5)
 		go func() {
 			defer hw.Done()
 			s.Machine, s.MachineErr = sys.Machine(hctx)
@@ -219,14 +231,6 @@ func collect(ctx context.Context, sys host.System, opts Options, progress func(E
 				note("listeners: %v", err)
 			}
 			s.Listeners = ls
-		}()
-		go func() {
-			defer hw.Done()
-			ps, err := sys.Processes(hctx)
-			if err != nil {
-				note("processes: %v", err)
-			}
-			s.Processes = ps
 		}()
 		go func() {
 			defer hw.Done()
@@ -259,6 +263,17 @@ func collect(ctx context.Context, sys host.System, opts Options, progress func(E
 	sort.Strings(s.Notes)
 	ms.done(NeedRest)
 	return s, nil
+}
+
+// tableOnce answers Processes with the table Collect has already read.
+type tableOnce struct {
+	host.System
+	procs []host.Process
+	err   error
+}
+
+func (t tableOnce) Processes(context.Context) ([]host.Process, error) {
+	return slices.Clone(t.procs), t.err
 }
 
 // readLogs reads every error and access log in the window. Logs named by

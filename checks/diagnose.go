@@ -74,37 +74,59 @@ func Diagnose(s *Snapshot) []Cause {
 // where says of each cause on a target where the config leads to it:
 // every *_pass and upstream server line (file:line), the group, and how
 // many of the group's servers do not accept now.
+//
+// The first whereShown passes are named, the rest counted: behind a shared
+// upstream of a 50,000-server config every cause would otherwise carry a
+// line of 50,000 references (the JSON's targets list them all).
 func (d *diagnosis) where() {
 	s := d.s
+	byAddr := make(map[string]int, len(s.Targets))
+	for i, t := range s.Targets {
+		if _, ok := byAddr[t.Address]; !ok && !t.Dynamic {
+			byAddr[t.Address] = i
+		}
+	}
+	health := map[string]string{} // by upstream: one walk of the targets per group
 	for _, c := range d.order {
-		for _, t := range s.Targets {
-			if t.Address != c.Target || t.Dynamic {
-				continue
+		i, ok := byAddr[c.Target]
+		if !ok {
+			continue
+		}
+		t := s.Targets[i]
+		var at []string
+		for k, pi := range t.Passes {
+			if k == whereShown {
+				at = append(at, fmt.Sprintf("and %d more passes", len(t.Passes)-whereShown))
+				break
 			}
-			var at []string
-			for _, pi := range t.Passes {
-				p := s.Config.Passes[pi]
-				loc := ""
-				if p.Location != "" {
-					loc = " in location " + p.Location
-				}
-				at = append(at, fmt.Sprintf("%s %s%s (%s)", p.Directive, p.Value, loc, p.At))
+			p := s.Config.Passes[pi]
+			loc := ""
+			if p.Location != "" {
+				loc = " in location " + p.Location
 			}
-			if t.Server != nil {
-				at = append(at, fmt.Sprintf("server %s in upstream %s (%s)", t.Server.Address, t.Upstream, t.Server.At))
+			at = append(at, fmt.Sprintf("%s %s%s (%s)", p.Directive, p.Value, loc, p.At))
+		}
+		if t.Server != nil {
+			at = append(at, fmt.Sprintf("server %s in upstream %s (%s)", t.Server.Address, t.Upstream, t.Server.At))
+		}
+		if len(at) > 0 {
+			c.Evidence = append([]string{"config: " + strings.Join(at, "; ")}, c.Evidence...)
+		}
+		if t.Upstream != "" {
+			line, seen := health[t.Upstream]
+			if !seen {
+				line = s.groupHealth(t.Upstream)
+				health[t.Upstream] = line
 			}
-			if len(at) > 0 {
-				c.Evidence = append([]string{"config: " + strings.Join(at, "; ")}, c.Evidence...)
+			if line != "" {
+				c.Evidence = append(c.Evidence, line)
 			}
-			if t.Upstream != "" {
-				if line := s.groupHealth(t.Upstream); line != "" {
-					c.Evidence = append(c.Evidence, line)
-				}
-			}
-			break
 		}
 	}
 }
+
+// whereShown is how many passes a cause's config line names.
+const whereShown = 5
 
 // groupHealth is "upstream app: 1 of 2 servers do not accept connections".
 func (s *Snapshot) groupHealth(group string) string {

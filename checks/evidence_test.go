@@ -41,6 +41,34 @@ func TestEvidenceScenarios(t *testing.T) {
 				t.Errorf("the log's refusals at [::1] are not counted in the cause")
 			}
 		}},
+		{"invalid-response-uwsgi", checks.CauseInvalidResponse, func(l *lab.Lab) []string {
+			return []string{"uwsgi (pid", "speaks uwsgi", "nginx speaks HTTP", "uwsgi_pass " + l.Backends[0], "upstream prematurely closed connection"}
+		}, notAlsoClosed},
+		{"invalid-response-uwsgi-http", checks.CauseInvalidResponse, func(l *lab.Lab) []string {
+			return []string{"uwsgi (pid", "speaks HTTP", "nginx speaks uwsgi", "proxy_pass http://" + l.Backends[0], "upstream prematurely closed connection"}
+		}, notAlsoClosed},
+		{"nginx-resources-nofile", checks.CauseNginxResources, func(l *lab.Lab) []string {
+			return []string{"open files, limit 32", "worker_rlimit_nofile: 32 (" + l.Config + ":", "worker_connections 768", "above the limit 32", "(24: Too many open files)"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			if top.Facts.Setting != "worker_rlimit_nofile" || top.Occurrences == 0 {
+				t.Errorf("setting %q, %d occurrences: want worker_rlimit_nofile from the log's lines", top.Facts.Setting, top.Occurrences)
+			}
+			for _, c := range o.Causes {
+				if c.ID == checks.CauseBackendDown || c.ID == checks.CauseUpstreamClosed {
+					t.Errorf("nginx's own limit must not read as the backend's %s: %s", c.ID, c.Summary)
+				}
+			}
+		}},
+		{"nginx-resources-connections", checks.CauseNginxResources, func(l *lab.Lab) []string {
+			return []string{"16 worker_connections are not enough", "worker_connections 16", "open files, limit"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			if top.Facts.Setting != "worker_connections" || top.Occurrences == 0 {
+				t.Errorf("setting %q, %d occurrences: want worker_connections from the log's lines", top.Facts.Setting, top.Occurrences)
+			}
+			if o.Verdict.Status != "problem" {
+				t.Errorf("verdict %+v: clients' connections were closed in the window, yet not a problem", o.Verdict)
+			}
+		}},
 		{"invalid-response-fastcgi", checks.CauseInvalidResponse, func(l *lab.Lab) []string {
 			return []string{"php-fpm", "speaks FastCGI", "nginx speaks HTTP", "fastcgi_pass " + l.Backends[0], "(104: Connection reset by peer)", "php-fpm pool [lab]"}
 		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
@@ -53,7 +81,9 @@ func TestEvidenceScenarios(t *testing.T) {
 		{"backend-overloaded-fpm", checks.CauseBackendOverloaded, func(l *lab.Lab) []string {
 			return []string{"pool [lab]", "pm.max_children is 1", "php-fpm log: ", "server reached", "listen.backlog 1", "(11: Resource temporarily unavailable)"}
 		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
-			if top.Facts.PHPFPM == nil || top.Facts.PHPFPM.Pool.MaxChildren != 1 || top.Facts.PHPFPM.Master <= 0 {
+			// The burst of 8 on one child with a queue of 1: nginx was
+			// refused several times within one second.
+			if top.Facts.PHPFPM == nil || top.Facts.PHPFPM.Pool.MaxChildren != 1 || top.Facts.PHPFPM.Master <= 0 || top.Facts.PHPFPM.PeakRefused < 2 {
 				t.Errorf("the fix's facts: got %+v", top.Facts.PHPFPM)
 			}
 		}},
@@ -112,13 +142,8 @@ func TestEvidenceScenarios(t *testing.T) {
 			defer l.Close()
 			l.Trigger(ctx, 4)
 			if l.PHPFPM != "" && sc.Concurrency > 0 {
-				// php-fpm writes its warning from its own loop: wait for it.
-				logPath := filepath.Join(l.Dir, "php-fpm.log")
-				for i := 0; i < 50; i++ {
-					if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "max_children") {
-						break
-					}
-					time.Sleep(100 * time.Millisecond)
+				if !l.PoolAtLimit(ctx) {
+					t.Fatalf("php-fpm never logged that pool [lab] reached pm.max_children")
 				}
 			}
 			o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx, Timeout: 2 * time.Second}, nil)
@@ -140,6 +165,20 @@ func TestEvidenceScenarios(t *testing.T) {
 				t.Logf("all causes:\n%s\nnotes: %q", describe(o.Causes), o.Snapshot.Notes)
 			}
 		})
+	}
+}
+
+// notAlsoClosed: the connection uwsgi closes is the mismatch's, not a
+// crash of the backend's.
+func notAlsoClosed(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+	t.Helper()
+	for _, c := range o.Causes {
+		if c.ID == checks.CauseUpstreamClosed || c.ID == checks.CauseUpstreamReset {
+			t.Errorf("the mismatch must not also read as %s: %s", c.ID, c.Summary)
+		}
+	}
+	if top.Occurrences == 0 {
+		t.Errorf("the log's closed connections are not counted in the cause")
 	}
 }
 

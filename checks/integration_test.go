@@ -69,7 +69,7 @@ func TestScenarios(t *testing.T) {
 				t.Fatalf("top cause: got %s, want %s\n%s\nsteps:\n%s", top.ID, want, describe(o.Causes), steps(o))
 			}
 			if len(l.Backends) > 0 && !strings.Contains(top.Target, strings.TrimPrefix(l.Backends[0], "unix:")) &&
-				top.ID != "no-resolver" && top.ID != "dns-failure" && top.ID != "nginx-file-access" && top.ID != "config-invalid" && top.ID != "config-not-loaded" {
+				top.ID != "no-resolver" && top.ID != "dns-failure" && top.ID != "nginx-file-access" && top.ID != "nginx-resources" && top.ID != "config-invalid" && top.ID != "config-not-loaded" {
 				t.Errorf("top cause target: got %s, want the backend %s", top.ID, l.Backends[0])
 			}
 			if !top.Live && !top.Logged {

@@ -5,6 +5,7 @@ import (
 	"net"
 
 	"github.com/ngxdoctor/ngxdoctor/checks/host"
+	"github.com/ngxdoctor/ngxdoctor/checks/logs"
 	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 )
 
@@ -17,6 +18,9 @@ type PoolFacts struct {
 	Master       int32
 	Binary       string
 	MasterConfig string
+	// PeakRefused is the most connections nginx was refused in one second
+	// ((11) lines for the target): the burst the pool must take at once.
+	PeakRefused int
 }
 
 // poolFor is the php-fpm pool that listens where t points.
@@ -116,7 +120,25 @@ func (s *Snapshot) enrichPool(c *Cause) {
 	} else if p.MaxChildren > 0 {
 		c.Summary = fmt.Sprintf("%s Its php-fpm pool [%s] runs at most %d children (pm.max_children).", c.Summary, p.Name, p.MaxChildren)
 	}
-	c.Facts.PHPFPM = &PoolFacts{Pool: p, Master: f.PID, Binary: f.Binary, MasterConfig: f.Config}
+	c.Facts.PHPFPM = &PoolFacts{Pool: p, Master: f.PID, Binary: f.Binary, MasterConfig: f.Config, PeakRefused: s.peakRefused(c.Target)}
+}
+
+// peakRefused is the largest number of "(11: Resource temporarily
+// unavailable)" lines for target within one second of the window.
+func (s *Snapshot) peakRefused(target string) int {
+	per := map[int64]int{}
+	peak := 0
+	for _, l := range s.ErrorLogs {
+		for _, e := range l.Entries {
+			if e.Class != logs.Again || e.Target != target {
+				continue
+			}
+			k := e.Time.Unix()
+			per[k]++
+			peak = max(peak, per[k])
+		}
+	}
+	return peak
 }
 
 func backlogText(p host.Pool) string {

@@ -147,7 +147,7 @@ func (s *Snapshot) indexOurs() {
 
 // replayPlan picks the requests to make: for each location with a pass on
 // a server this host can reach, its recent failing requests and a path it
-// matches (prefix and exact locations).
+// matches (for a regex location, one built from its expression).
 func (s *Snapshot) replayPlan() []Replay {
 	if s.Config == nil {
 		return nil
@@ -189,7 +189,14 @@ func (s *Snapshot) replayPlan() []Replay {
 		// whether the location fails as a whole ("GET /export fails, GET / works").
 		path := prefixPath(p.Location)
 		if path == "" {
-			continue // a regex location: only the window's failing requests match it
+			// A regex location: a path its expression matches, if nginx
+			// would really choose this location for it.
+			if path = regexPath(p.Location); path == "" || s.matchPass(name, path) != pi {
+				continue
+			}
+		}
+		if !strings.HasPrefix(path, "/") {
+			continue // a named location (@fallback) is only reached from inside nginx
 		}
 		k := "GET " + addr + " " + name + " " + path
 		if !seen[k] {

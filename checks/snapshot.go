@@ -59,6 +59,9 @@ type Snapshot struct {
 	// ourRequests are ngxdoctor's own earlier requests through nginx, by
 	// ourKey: the error-log lines they caused are not the incident's.
 	ourRequests map[string]bool
+	// asks are probeAsks' answer, worked out once from the config (every
+	// target's passes) before the probes start.
+	asks map[string]probe.Ask
 
 	// Replays are the requests made through nginx, after the logs were read.
 	Replays []Replay

@@ -162,7 +162,12 @@ func checkConfigTest(_ context.Context, s *Snapshot) Result {
 
 func checkTargets(_ context.Context, s *Snapshot) Result {
 	r := Result{Manual: []string{s.nginxGrep("-nE '(proxy|fastcgi|uwsgi|scgi|grpc)_pass|upstream|server '")}}
+	var ev evidence
 	for _, p := range s.Config.Passes {
+		if !ev.room() {
+			ev.skip()
+			continue
+		}
 		where := p.Location
 		if where == "" {
 			where = "(server)"
@@ -171,13 +176,18 @@ func checkTargets(_ context.Context, s *Snapshot) Result {
 		if p.Upstream != "" {
 			to = "upstream " + p.Upstream
 		}
-		r.Evidence = append(r.Evidence, fmt.Sprintf("%s: location %s → %s %s", p.At, where, p.Directive, orDash(to, p.Value)))
+		ev.add(fmt.Sprintf("%s: location %s → %s %s", p.At, where, p.Directive, orDash(to, p.Value)))
 	}
 	for _, u := range s.Config.Upstreams {
 		for _, sv := range u.Servers {
-			r.Evidence = append(r.Evidence, fmt.Sprintf("%s: upstream %s server %s%s", sv.At, u.Name, sv.Address, serverFlags(sv)))
+			if !ev.room() {
+				ev.skip()
+				continue
+			}
+			ev.add(fmt.Sprintf("%s: upstream %s server %s%s", sv.At, u.Name, sv.Address, serverFlags(sv)))
 		}
 	}
+	r.Evidence = ev.lines()
 	if len(s.Config.Passes) == 0 {
 		r.Status, r.Summary = Warn, "No *_pass directive found: this nginx proxies nothing."
 		return r
@@ -311,20 +321,30 @@ func checkTimeouts(_ context.Context, s *Snapshot) Result {
 		return []string{"curl -o /dev/null -s -w '%{time_starttransfer}\\n' http://" + t.Address + "/"}
 	}, s.nginxGrep("-n _timeout"))}
 	slow := 0
+	var ev evidence
 	for _, t := range s.Targets {
+		h := s.Probes[t.Address].HTTP
 		for _, pi := range t.Passes {
 			pass := s.Config.Passes[pi]
 			name, limit, at := readTimeout(pass)
-			line := fmt.Sprintf("%s → %s: %s %s (%s)", pass.At, t.Address, name, limit, atOrDefault(at))
-			if h := s.Probes[t.Address].HTTP; h != nil && h.TTFB > 0 {
-				line += fmt.Sprintf("; first byte after %s", msText(h.TTFB))
-				if limit > 0 && h.TTFB > limit {
-					slow++
-				}
+			isSlow := h != nil && h.TTFB > 0 && limit > 0 && h.TTFB > limit
+			if isSlow {
+				slow++
 			}
-			r.Evidence = append(r.Evidence, line)
+			// The slow ones are what the step is about: past the cap they
+			// take the place of the others.
+			if !ev.room() && !isSlow {
+				ev.skip()
+				continue
+			}
+			line := fmt.Sprintf("%s → %s: %s %s (%s)", pass.At, t.Address, name, limit, atOrDefault(at))
+			if h != nil && h.TTFB > 0 {
+				line += fmt.Sprintf("; first byte after %s", msText(h.TTFB))
+			}
+			ev.addFailing(line, isSlow)
 		}
 	}
+	r.Evidence = ev.lines()
 	n := s.countClass(logs.Timeout)
 	if n > 0 {
 		r.Evidence = append(r.Evidence, fmt.Sprintf("error log: %d \"upstream timed out\" lines in the window", n))
@@ -348,21 +368,28 @@ func checkBuffers(_ context.Context, s *Snapshot) Result {
 		return []string{"curl -s -o /dev/null -D - http://" + t.Address + "/ | wc -c"}
 	}, s.nginxGrep("-n buffer_size"))}
 	big := 0
+	var ev evidence
 	for _, t := range s.Targets {
 		h := s.Probes[t.Address].HTTP
 		for _, pi := range t.Passes {
 			pass := s.Config.Passes[pi]
 			name, size, at := bufferSize(pass)
+			isBig := h != nil && h.HeaderBytes > 0 && int64(h.HeaderBytes) > size
+			if isBig {
+				big++
+			}
+			if !ev.room() && !isBig {
+				ev.skip()
+				continue
+			}
 			line := fmt.Sprintf("%s → %s: %s %s (%s)", pass.At, t.Address, name, humanSize(size), atOrDefault(at))
 			if h != nil && h.HeaderBytes > 0 {
 				line += fmt.Sprintf("; response header %d bytes", h.HeaderBytes)
-				if int64(h.HeaderBytes) > size {
-					big++
-				}
 			}
-			r.Evidence = append(r.Evidence, line)
+			ev.addFailing(line, isBig)
 		}
 	}
+	r.Evidence = ev.lines()
 	n := s.countClass(logs.HeaderTooBig)
 	if n > 0 {
 		r.Evidence = append(r.Evidence, fmt.Sprintf("error log: %d \"upstream sent too big header\" lines in the window", n))
@@ -887,6 +914,60 @@ func all(n int, one, many string) string {
 // byHand lists the commands a person would type for the same answer, with
 // the real addresses and paths of up to three backends filled in, after
 // the general ones.
+// MaxEvidence is how many lines a check with a line per (pass, target)
+// lists (config.targets, timeouts.read, buffers.header); the rest are
+// counted in a last line. A config of 50,000 server blocks has 150,000 such
+// pairs: no person reads them, and the JSON's targets list every target's
+// references anyway. Checks with a line per target list them all (the
+// wizard's filter finds any one).
+const MaxEvidence = 1000
+
+// evidence collects a check's lines up to MaxEvidence, in order, and
+// counts the rest. Past the cap a line that shows the failure (failing)
+// takes the place of the last one that does not.
+type evidence struct {
+	out     []string
+	failing []bool
+	more    int
+}
+
+// room: another line would be listed. A caller that does not format a
+// line for lack of room calls skip, so that it is counted.
+func (e *evidence) room() bool { return len(e.out) < MaxEvidence }
+
+func (e *evidence) skip() { e.more++ }
+
+func (e *evidence) add(line string) { e.addFailing(line, false) }
+
+func (e *evidence) addFailing(line string, failing bool) {
+	if !e.room() {
+		i := len(e.failing) - 1
+		for i >= 0 && e.failing[i] {
+			i--
+		}
+		if !failing || i < 0 {
+			e.more++
+			return
+		}
+		e.out = append(e.out[:i], e.out[i+1:]...)
+		e.failing = append(e.failing[:i], e.failing[i+1:]...)
+		e.more++
+	}
+	e.out = append(e.out, line)
+	e.failing = append(e.failing, failing)
+}
+
+func (e *evidence) lines() []string {
+	if e.more > 0 {
+		return append(e.out, moreLines(e.more))
+	}
+	return e.out
+}
+
+func moreLines(n int) string {
+	return fmt.Sprintf("… and %d more lines like these (check --format json lists every target with its references under \"targets\")", n)
+}
+
 func byHand(s *Snapshot, each func(nginx.Target) []string, general ...string) []string {
 	out := append([]string(nil), general...)
 	n := 0

@@ -41,6 +41,16 @@ type plan struct {
 	// reloadNginx: reload after the change even without an edit.
 	reloadNginx   bool
 	reloadBackend *reloadRef
+	// workerFiles: every nginx worker after the reload may open at least
+	// this many files (the open-files fix; no single request shows it).
+	workerFiles uint64
+	// holdConns idle connections to holdAddr must all stay open after
+	// the reload (the worker_connections fix).
+	holdConns int
+	holdAddr  string
+	// queue: a listening socket's accept queue raised in place after the
+	// backend's reload (listenqueue.go).
+	queue *listenQueue
 	// show are commands whose output is logged before and after (journalctl).
 	show [][]string
 	// files are the files the plan read (bind), for saying which changed.
@@ -375,6 +385,18 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		}
 		logf("reloaded the backend: %s", p.reloadBackend)
 	}
+	if p.queue != nil {
+		if err := setListenQueue(ctx, *p.queue, p.queue.To); err != nil {
+			return fail(err)
+		}
+		q := *p.queue
+		en.ListenQueue = &q
+		if err := e.save(en); err != nil {
+			logf("journal: %v", err)
+			journalErr = err
+		}
+		logf("done: %s", p.queue)
+	}
 	// Lines from workers that ran before the reload are not judged: they
 	// serve their last requests with the old config.
 	var oldPIDs map[int]bool
@@ -453,6 +475,9 @@ func manualUndo(en *Entry) []string {
 	}
 	if r := en.ReloadBackend; r != nil {
 		out = append(out, r.String())
+	}
+	if q := en.ListenQueue; q != nil {
+		out = append(out, fmt.Sprintf("# %s keeps its raised listen queue (%d) until its next restart, which reads the restored listen.backlog (%d)", q.Name, q.To, q.From))
 	}
 	if en.ReloadNginx {
 		add(en.Nginx.testArgv()...)
@@ -552,6 +577,18 @@ func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any
 		if err := e.reloadBackend(ctx, *r); err != nil {
 			errs = append(errs, err)
 			logf("%v", err)
+		}
+	}
+	// After the reload: php-fpm re-executed with the same socket, whose
+	// queue is still the raised one.
+	if q := en.ListenQueue; q != nil && reloadBackend {
+		if !alive(q.PID, q.Name) {
+			logf("%s (pid %d) is no longer running: its socket's queue went with it", q.Name, q.PID)
+		} else if err := setListenQueue(ctx, *q, q.From); err != nil {
+			errs = append(errs, err)
+			logf("%v", err)
+		} else {
+			logf("gave %s its listen queue of %d back", q.Listen, q.From)
 		}
 	}
 	if reloadNginx && (en.ReloadNginx || nginxFiles) {

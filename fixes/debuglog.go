@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 )
 
 // debugLogName is the file the debug-logging advice adds to the include directory.
@@ -43,7 +44,7 @@ func planDebugLog(e *Engine, o *checks.Outcome) []plan {
 		}
 	}
 	src := filesOf(o)
-	dir, ok := httpIncludeDir(src, cfg.Main)
+	dir, ok := httpIncludeDir(src, cfg)
 	if !ok {
 		return nil
 	}
@@ -95,31 +96,24 @@ func planDebugLog(e *Engine, o *checks.Outcome) []plan {
 
 // httpIncludeDir finds an include glob inside the http block of the main
 // config (conf.d/*.conf on Debian; modules-enabled is at main level and
-// must not receive http directives).
-func httpIncludeDir(src files, main string) (string, bool) {
-	t, err := src.tree(main)
-	if err != nil {
-		return "", false
-	}
-	for _, top := range t.Top {
-		if top.Name != "http" || top.Block == nil {
+// must not receive http directives). The include lines come from the load
+// (Config.HTTPIncludes), not from parsing the main file again: on a config
+// of 50,000 server blocks that second parse cost as much as the load.
+func httpIncludeDir(src files, cfg *nginx.Config) (string, bool) {
+	for _, d := range cfg.HTTPIncludes {
+		if len(d.Args) != 1 {
 			continue
 		}
-		for _, d := range top.Block {
-			if d.Name != "include" || len(d.Args) != 1 {
-				continue
-			}
-			g := d.Args[0]
-			if !filepath.IsAbs(g) {
-				g = filepath.Join(filepath.Dir(main), g)
-			}
-			dir := filepath.Dir(g)
-			if ok, _ := filepath.Match(g, filepath.Join(dir, debugLogName)); !ok {
-				continue
-			}
-			if fi, err := src.lstat(dir); err == nil && fi.Mode.IsDir() {
-				return dir, true
-			}
+		g := d.Args[0]
+		if !filepath.IsAbs(g) {
+			g = filepath.Join(filepath.Dir(cfg.Main), g)
+		}
+		dir := filepath.Dir(g)
+		if ok, _ := filepath.Match(g, filepath.Join(dir, debugLogName)); !ok {
+			continue
+		}
+		if fi, err := src.lstat(dir); err == nil && fi.Mode.IsDir() {
+			return dir, true
 		}
 	}
 	return "", false

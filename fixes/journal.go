@@ -46,9 +46,12 @@ type Entry struct {
 	// ReloadNginx and ReloadBackend say what to reload after restoring.
 	ReloadNginx   bool       `json:"reload_nginx,omitempty"`
 	ReloadBackend *reloadRef `json:"reload_backend,omitempty"`
-	Applied       Applied    `json:"applied"`
-	Undone        bool       `json:"undone"`
-	UndoneAt      time.Time  `json:"undone_at,omitzero"`
+	// ListenQueue is a socket's queue the fix raised in place; undo sets
+	// its old value again after the reload.
+	ListenQueue *listenQueue `json:"listen_queue,omitempty"`
+	Applied     Applied      `json:"applied"`
+	Undone      bool         `json:"undone"`
+	UndoneAt    time.Time    `json:"undone_at,omitzero"`
 }
 
 // FileBackup is one changed file: Backup is a byte-for-byte copy of the old

@@ -194,6 +194,10 @@ func (l *nginxLab) outcome(passes []nginx.Pass, causes ...checks.Cause) *checks.
 		Servers:   []nginx.Server{{Listen: []string{fmt.Sprintf("127.0.0.1:%d", l.Port)}, At: l.pos("server {")}},
 		Passes:    passes,
 	}
+	// The http block's include lines, as check's load of the config finds them.
+	if loaded, err := nginx.Load(context.Background(), host.Live(), l.Conf); err == nil {
+		cfg.HTTPIncludes = loaded.HTTPIncludes
+	}
 	var targets []nginx.Target
 	for i, p := range passes {
 		if p.Settings == nil {
@@ -213,7 +217,7 @@ func (l *nginxLab) outcome(passes []nginx.Pass, causes ...checks.Cause) *checks.
 }
 
 // testEngine is the live engine pointed at temp dirs, with a short watch.
-func testEngine(t *testing.T) *Engine {
+func testEngine(t testing.TB) *Engine {
 	e := Default()
 	e.JournalDir = filepath.Join(t.TempDir(), "journal")
 	e.PoolGlobs = nil

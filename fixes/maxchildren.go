@@ -15,16 +15,26 @@ var (
 	backlogLine     = regexp.MustCompile(`^(\s*listen\.backlog\s*=\s*)(\d+)(\s*(?:;.*)?)$`)
 )
 
-// minBacklog: a listen.backlog set below it is raised with the children.
-const minBacklog = 64
+// minBacklog: a listen.backlog set below it is raised with the children,
+// to fpmBacklog, php-fpm's own default.
+const (
+	minBacklog = 64
+	fpmBacklog = 511
+)
 
 // planMaxChildren raises pm.max_children of the php-fpm pool behind an
-// overloaded backend, when php-fpm's own log says the pool reached it:
+// overloaded backend, when php-fpm's own log says the pool reached it (or,
+// for a static pool, which never says so, nginx was refused at its queue):
 // the line in the pool's file, php-fpm -t on the master's config, then a
 // graceful reload of that master (the one whose config includes the pool).
 func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	pf := c.Facts.PHPFPM
-	if c.ID != checks.CauseBackendOverloaded || pf == nil || pf.Pool.MaxChildrenReached == 0 || pf.Pool.MaxChildrenLine == 0 || pf.Master <= 0 {
+	if c.ID != checks.CauseBackendOverloaded || pf == nil || pf.Pool.MaxChildrenLine == 0 || pf.Master <= 0 {
+		return nil
+	}
+	// php-fpm's own word that the pool is full; a static pool never says
+	// it, and there nginx refused at its full queue is the word.
+	if pf.Pool.MaxChildrenReached == 0 && (pf.Pool.PM != "static" || pf.PeakRefused == 0) {
 		return nil
 	}
 	lines, err := filesOf(o).readLines(pf.Pool.File)
@@ -44,8 +54,10 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		return nil // the file changed since it was read
 	}
 	// Double it, and by at least 8: a pool small enough to run out under a
-	// handful of requests needs more than one or two more children.
-	want := max(2*n, n+8)
+	// handful of requests needs more than one or two more children; and
+	// enough for every connection refused in the worst second besides the
+	// ones it served, so that the burst nginx saw finds a child.
+	want := max(2*n, n+8, n+pf.PeakRefused)
 	bin := pf.Binary
 	if bin == "" {
 		return nil // no php-fpm to test the config with
@@ -53,14 +65,18 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	edits := []Edit{lineEdit(pf.Pool.File, lines, pf.Pool.MaxChildrenLine, old, m[1]+strconv.Itoa(want)+m[3])}
 	title := fmt.Sprintf("Raise pm.max_children of php-fpm pool [%s] from %d to %d (%s:%d)", pf.Pool.Name, n, want, pf.Pool.File, pf.Pool.MaxChildrenLine)
 	// A queue of a few connections turns every burst into refusals while
-	// children start: php-fpm's own default of 511 lets them wait instead.
-	backlogRaised := false
+	// children start (ondemand and dynamic pools fork them one by one, and
+	// even idle children of a static pool are not woken fast enough for a
+	// queue of 1): php-fpm's own default of 511 lets them wait instead.
+	// A reload keeps the socket and its queue, so the fix also raises the
+	// live socket's queue in place (listenqueue.go).
+	var queue *listenQueue
 	if b := pf.Pool.ListenBacklog; b > 0 && b < minBacklog && pf.Pool.ListenBacklogLine > 0 && pf.Pool.ListenBacklogLine <= len(lines) {
 		bl, _ := cutNL(lines[pf.Pool.ListenBacklogLine-1])
 		if bm := backlogLine.FindStringSubmatch(bl); bm != nil && bm[2] == strconv.Itoa(b) {
-			edits = append(edits, lineEdit(pf.Pool.File, lines, pf.Pool.ListenBacklogLine, bl, bm[1]+"511"+bm[3]))
-			title += fmt.Sprintf(" and listen.backlog from %d to 511", b)
-			backlogRaised = true
+			edits = append(edits, lineEdit(pf.Pool.File, lines, pf.Pool.ListenBacklogLine, bl, bm[1]+strconv.Itoa(fpmBacklog)+bm[3]))
+			title += fmt.Sprintf(" and listen.backlog from %d to %d", b, fpmBacklog)
+			queue = &listenQueue{PID: int(pf.Master), Name: "php-fpm", Listen: pf.Pool.Listen, From: b, To: fpmBacklog}
 		}
 	}
 	p := plan{
@@ -75,8 +91,10 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		commands:   [][]string{{bin, "-t", "-y", pf.MasterConfig}},
 		revertible: true,
 	}
-	if backlogRaised {
-		p.Warning += " php-fpm keeps its listening socket across a reload: the new listen.backlog takes effect at its next restart."
+	if queue != nil {
+		p.Title += fmt.Sprintf("; then raise the queue of the socket php-fpm keeps across the reload (%s) from %d to %d in place, with listen(2)", queue.Listen, queue.From, queue.To)
+		p.Undo = fmt.Sprintf("ngxdoctor undo restores the pool file byte for byte, reloads php-fpm again and gives the socket its queue of %d back", queue.From)
+		p.queue = queue
 	}
 	// The unit only when systemd says its main process is this master;
 	// otherwise the signal goes to the master that read the pool.

@@ -159,7 +159,11 @@ func TestPlanningConnectsNowhere(t *testing.T) {
 	os.Mkdir(filepath.Join(dir, "conf.d"), 0o755)
 	main := filepath.Join(dir, "nginx.conf")
 	os.WriteFile(main, []byte("events {}\nhttp {\n    include "+dir+"/conf.d/*.conf;\n}\n"), 0o644)
-	o := &checks.Outcome{Snapshot: &checks.Snapshot{Config: &nginx.Config{Main: main, Files: []string{main}}}}
+	cfg, err := nginx.Load(context.Background(), host.Live(), main)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &checks.Outcome{Snapshot: &checks.Snapshot{Config: cfg}}
 	e := testEngine(t)
 	e.Self = ""
 	f := fixByKind(t, e.Advice(o), "debug-log")

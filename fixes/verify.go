@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shirou/gopsutil/v4/process"
+
 	"github.com/ngxdoctor/ngxdoctor/checks"
 	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 )
@@ -213,6 +215,35 @@ func newLogLines(path string, off int64) []string {
 		lines = append(lines, sc.Text())
 	}
 	return lines
+}
+
+// workersMayOpen checks the open-files limit of the master's workers
+// started by the reload (those not in old), as /proc/PID/limits gives it
+// (gopsutil): prlimit(2) on another user's process needs CAP_SYS_RESOURCE.
+func workersMayOpen(ctx context.Context, master int, old map[int]bool, n uint64) error {
+	seen := 0
+	for pid := range children(master) {
+		if old[pid] {
+			continue
+		}
+		lims, err := (&process.Process{Pid: int32(pid)}).RlimitWithContext(ctx)
+		if err != nil {
+			continue // exited in between
+		}
+		for _, l := range lims {
+			if l.Resource != process.RLIMIT_NOFILE {
+				continue
+			}
+			seen++
+			if l.Soft < n {
+				return fmt.Errorf("nginx worker pid %d may open %d files, not %d", pid, l.Soft, n)
+			}
+		}
+	}
+	if seen == 0 {
+		return fmt.Errorf("no new nginx worker of master %d to read the open-files limit of", master)
+	}
+	return nil
 }
 
 type verdict struct {
@@ -419,6 +450,28 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 		} else {
 			httpOK = true
 			logf("verify: %s answers 200", p.checkURL)
+		}
+	}
+	if p.workerFiles > 0 {
+		tried = true
+		if err := workersMayOpen(ctx, nx.MasterPID, old, p.workerFiles); err != nil {
+			bad(err.Error())
+		} else {
+			httpOK = true
+			logf("verify: every nginx worker now may open %d files (its soft limit)", p.workerFiles)
+		}
+	}
+	if p.holdConns > 0 {
+		tried = true
+		closed, err := holdConnections(ctx, p.holdAddr, p.holdConns)
+		switch {
+		case err != nil:
+			bad(err.Error())
+		case closed > 0:
+			bad(fmt.Sprintf("nginx closed %d of %d idle connections to %s held at once", closed, p.holdConns, p.holdAddr))
+		default:
+			httpOK = true
+			logf("verify: nginx holds %d idle connections to %s at once", p.holdConns, p.holdAddr)
 		}
 	}
 	// Watch the error log a little: a worker that fails on the next

@@ -20,14 +20,21 @@ func (l *Lab) mainConfig() string {
 		// Only root may switch users; as anyone else nginx warns and keeps its own.
 		b.WriteString("user www-data;\n")
 	}
-	fmt.Fprintf(&b, `worker_processes auto;
-pid %[1]s/nginx.pid;
+	workers := "worker_processes auto;\n"
+	for _, d := range l.Scenario.main {
+		if strings.HasPrefix(d, "worker_processes ") {
+			workers = ""
+		}
+		b.WriteString(d + "\n")
+	}
+	b.WriteString(workers)
+	fmt.Fprintf(&b, `pid %[1]s/nginx.pid;
 error_log %[1]s/error.log %[2]s;
 # The lab runs nginx as a child process, so that it can be watched and stopped.
 daemon off;
 
 events {
-    worker_connections 768;
+    %[3]s
 }
 
 http {
@@ -46,7 +53,7 @@ http {
 
     include %[1]s/sites-enabled/*.conf;
 }
-`, l.Dir, cmp.Or(l.Scenario.ErrorLevel, "info"))
+`, l.Dir, cmp.Or(l.Scenario.ErrorLevel, "info"), cmp.Or(l.Scenario.events, "worker_connections 768;"))
 	return b.String()
 }
 
@@ -114,4 +121,23 @@ fastcgi_param  SERVER_NAME        $server_name;
 
 # PHP only, required if PHP was built with --enable-force-cgi-redirect
 fastcgi_param  REDIRECT_STATUS    200;
+`
+
+// uwsgiParams is the lab's copy of Debian's /etc/nginx/uwsgi_params.
+const uwsgiParams = `uwsgi_param  QUERY_STRING       $query_string;
+uwsgi_param  REQUEST_METHOD     $request_method;
+uwsgi_param  CONTENT_TYPE       $content_type;
+uwsgi_param  CONTENT_LENGTH     $content_length;
+
+uwsgi_param  REQUEST_URI        $request_uri;
+uwsgi_param  PATH_INFO          $document_uri;
+uwsgi_param  DOCUMENT_ROOT      $document_root;
+uwsgi_param  SERVER_PROTOCOL    $server_protocol;
+uwsgi_param  REQUEST_SCHEME     $scheme;
+uwsgi_param  HTTPS              $https if_not_empty;
+
+uwsgi_param  REMOTE_ADDR        $remote_addr;
+uwsgi_param  REMOTE_PORT        $remote_port;
+uwsgi_param  SERVER_PORT        $server_port;
+uwsgi_param  SERVER_NAME        $server_name;
 `

@@ -73,6 +73,38 @@ func evidenceScenarios() []Scenario {
 			},
 		},
 		{
+			Name:  "invalid-response-uwsgi",
+			Cause: "invalid-response",
+			Description: "proxy_pass http:// points at uwsgi's uwsgi-protocol socket (--socket): uwsgi reads nginx's \"GET \" " +
+				"as a packet header, logs \"invalid request block size\" and closes the connection.",
+			Status:  http.StatusBadGateway,
+			Message: "upstream prematurely closed connection while reading response header from upstream",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				addr, err := l.uwsgi(ctx, "--socket")
+				if err != nil {
+					return "", err
+				}
+				l.Backends, l.Listeners = []string{addr}, []string{addr}
+				return l.server("", proxyLocation("http://"+addr)), nil
+			},
+		},
+		{
+			Name:  "invalid-response-uwsgi-http",
+			Cause: "invalid-response",
+			Description: "uwsgi_pass points at uwsgi's HTTP socket (--http-socket): uwsgi waits for an HTTP request line " +
+				"that never comes and closes the connection after its socket timeout.",
+			Status:  http.StatusBadGateway,
+			Message: "upstream prematurely closed connection while reading response header from upstream",
+			setup: func(ctx context.Context, l *Lab) (string, error) {
+				addr, err := l.uwsgi(ctx, "--http-socket")
+				if err != nil {
+					return "", err
+				}
+				l.Backends, l.Listeners = []string{addr}, []string{addr}
+				return l.server("", "location / {\n    include uwsgi_params;\n    uwsgi_pass "+addr+";\n}"), nil
+			},
+		},
+		{
 			Name:  "backend-overloaded-fpm",
 			Cause: "backend-overloaded",
 			Description: "php-fpm's pool has pm.max_children = 1 and listen.backlog = 1, and a page takes 2 s: " +
@@ -99,6 +131,36 @@ func evidenceScenarios() []Scenario {
 				l.Path = "/slow.php"
 				return l.server("", phpLocations(l.Dir, "unix:"+sock)), nil
 			},
+		},
+		{
+			Name:  "nginx-resources-nofile",
+			Cause: "nginx-resources",
+			Description: "One worker with worker_rlimit_nofile 32 (and worker_connections 768 above it): a burst of 24 requests " +
+				"to a backend that takes a second holds a client and an upstream descriptor each, so the worker runs out of " +
+				"open files and answers 500 for those whose upstream socket() fails (24: Too many open files).",
+			Status:       http.StatusInternalServerError,
+			Message:      "(24: Too many open files)",
+			Concurrency:  24,
+			Intermittent: true,
+			main:         []string{"worker_processes 1;", "worker_rlimit_nofile 32;"},
+			setup:        slowBackendSite,
+		},
+		{
+			Name:  "nginx-resources-connections",
+			Cause: "nginx-resources",
+			Description: "One worker with worker_connections 16: a burst of 24 requests to a backend that takes a second needs two " +
+				"connections each (client and upstream), so nginx logs \"worker_connections are not enough\" and closes the " +
+				"clients' connections without an answer (no 5xx, no access-log line).",
+			Status: 0,
+			// The closed connections leave no access-log line: only the
+			// requests that got through are there.
+			AccessStatus: "200",
+			Message:      "worker_connections are not enough",
+			Concurrency:  24,
+			Intermittent: true,
+			main:         []string{"worker_processes 1;"},
+			events:       "worker_connections 16;",
+			setup:        slowBackendSite,
 		},
 		{
 			Name:  "nginx-file-access",
@@ -191,6 +253,24 @@ func evidenceScenarios() []Scenario {
 	}
 }
 
+// slowBackendSite proxies to a Go backend that answers after a second,
+// so that a burst holds its connections at once.
+func slowBackendSite(ctx context.Context, l *Lab) (string, error) {
+	addr, err := l.httpBackend("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(time.Second):
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	}))
+	if err != nil {
+		return "", err
+	}
+	return l.server(upstream("app", addr, ""), proxyLocation("http://app")), nil
+}
+
 // localhostV6First checks that this process's resolver puts ::1 first for
 // localhost, as the scenario's /etc/hosts does.
 func localhostV6First(ctx context.Context) error {
@@ -199,6 +279,29 @@ func localhostV6First(ctx context.Context) error {
 		return fmt.Errorf("localhost resolves to %v, want ::1 first: run it with /etc/hosts replaced in a private mount namespace (labtest.PrivateHosts)", addrs)
 	}
 	return nil
+}
+
+// PoolAtLimit waits until php-fpm has logged that the lab's pool reached
+// pm.max_children, sending another burst now and then: php-fpm warns once,
+// from its own loop, when a connection waits while every child is busy,
+// and on a loaded machine a burst may pass without one. False when it
+// never does.
+func (l *Lab) PoolAtLimit(ctx context.Context) bool {
+	logPath := filepath.Join(l.Dir, "php-fpm.log")
+	for range 4 {
+		for range 30 {
+			if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "reached max_children") {
+				return true
+			}
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		l.Trigger(ctx, 4)
+	}
+	return false
 }
 
 // phpLocations serve DIR/www with PHP through fastcgi_pass to target.
@@ -268,6 +371,45 @@ func (l *Lab) phpPool(ctx context.Context, listen, extra string) (string, error)
 		return "", fmt.Errorf("%s\n%s\n%s", why, tail(c.output.String(), 10), tail(string(logText), 10))
 	}
 	return listen, nil
+}
+
+// uwsgi runs a real uwsgi (uwsgi-core, no language plugin) on a free
+// loopback port, listening with the given option (--socket: the uwsgi
+// protocol; --http-socket: HTTP). Its internal router answers every request
+// it can read with 200 OK, so the protocol alone decides. Its log is
+// DIR/uwsgi.log.
+func (l *Lab) uwsgi(ctx context.Context, option string) (string, error) {
+	bin, err := exec.LookPath("uwsgi")
+	if err != nil {
+		return "", fmt.Errorf("uwsgi not found (install uwsgi-core): %w", err)
+	}
+	port, err := FreePort()
+	if err != nil {
+		return "", err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	logPath := filepath.Join(l.Dir, "uwsgi.log")
+	// --socket-timeout 1: the HTTP socket gives up on nginx's uwsgi packet
+	// after a second instead of four.
+	c, err := l.spawn(bin, option, addr, "--route-run", "return:200", "--processes", "1", "--socket-timeout", "1", "--logto", logPath)
+	if err != nil {
+		return "", err
+	}
+	// SIGINT: uwsgi stops at once (SIGTERM would make it reload).
+	l.addCloser(func() error { return stopChild(c, syscall.SIGINT) })
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !listening(addr) {
+		select {
+		case <-c.done:
+			logText, _ := os.ReadFile(logPath)
+			return "", fmt.Errorf("uwsgi exited: %v\n%s\n%s", c.err, tail(c.output.String(), 10), tail(string(logText), 10))
+		case <-ctx.Done():
+			return "", fmt.Errorf("uwsgi did not listen at %s: %w", addr, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return addr, nil
 }
 
 // phpServer runs php's built-in web server on an ephemeral loopback port,

@@ -154,6 +154,7 @@ func (l *Lab) start(ctx context.Context) error {
 		l.Config:                               l.mainConfig(),
 		l.Site:                                 site,
 		filepath.Join(l.Dir, "fastcgi_params"): fastcgiParams,
+		filepath.Join(l.Dir, "uwsgi_params"):   uwsgiParams,
 	}
 	for path, text := range files {
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {

@@ -315,6 +315,13 @@ func TestRepairs(t *testing.T) {
 		{"wrong-address", func(t *testing.T, l *Lab) {
 			edit("http://"+l.Backends[0], "http://"+l.Listeners[0])(t, l)
 		}},
+		// The pass each side's protocol wants (what invalid-response names).
+		{"invalid-response-uwsgi", func(t *testing.T, l *Lab) {
+			edit("proxy_pass http://"+l.Backends[0]+";", "include uwsgi_params;\n    uwsgi_pass "+l.Backends[0]+";")(t, l)
+		}},
+		{"invalid-response-uwsgi-http", func(t *testing.T, l *Lab) {
+			edit("uwsgi_pass "+l.Backends[0]+";", "proxy_pass http://"+l.Backends[0]+";")(t, l)
+		}},
 		{"upstream-timeout", edit("proxy_read_timeout 1s;", "proxy_read_timeout 5s;")},
 		{"header-too-big", edit("proxy_buffer_size 4k;", "proxy_buffer_size 32k;\n    proxy_buffers 8 32k;\n    proxy_busy_buffers_size 64k;")},
 		{"socket-permission-dir", func(t *testing.T, l *Lab) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (README, CI): installs what the tests need when it
-# is missing (nginx, php-fpm, iptables, nftables, tmux, ansible-core, man-db from
-# Debian's packages), then runs every test: vet, gofmt, staticcheck, the race-enabled
+# is missing (nginx, php-fpm, iptables, nftables, uwsgi, tmux, ansible-core,
+# man-db from Debian's packages), then runs every test: vet, gofmt,
+# staticcheck, the race-enabled
 # suite with the real integration tests, the package and Ansible test, and
 # a short run of each fuzz target.
 set -euo pipefail
@@ -13,6 +14,9 @@ command -v php-fpm8.2 >/dev/null 2>&1 || [ -x /usr/sbin/php-fpm8.2 ] || need+=(p
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need+=(iptables)
 # nft: a fix that removes an nft rule, and its undo, on a table of the test's own.
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
+# A real uwsgi (no language plugin: its internal router answers) for the
+# protocol mismatches in both directions.
+command -v uwsgi >/dev/null 2>&1 || need+=(uwsgi-core)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 # The package and fleet test (scripts/test-ship.sh): Ansible, man, readelf.
 command -v ansible-playbook >/dev/null 2>&1 || need+=(ansible-core)

@@ -10,7 +10,7 @@ import (
 // LoadRecording: none may panic, whatever a tool or a testdata file says.
 func FuzzParsers(f *testing.F) {
 	for _, s := range []string{iptablesSample, nftSample, showFPM, "-A", "-A OUTPUT -j", `"`, "table ip {", "chain {\n drop # handle",
-		"0::/\n", "sl\n 0: 0100007F:0BB8 00000000:0000 0A 00000000:00000001", `{"files":{"/x":{}}}`, `{"dials":{"tcp a":null}}`} {
+		"0::/\n", "ID=\"debian\"\nVERSION_ID='12'", "sl\n 0: 0100007F:0BB8 00000000:0000 0A 00000000:00000001", `{"files":{"/x":{}}}`, `{"dials":{"tcp a":null}}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -19,6 +19,7 @@ func FuzzParsers(f *testing.F) {
 		ParseUfw(s)
 		parseProperties(s)
 		parseCgroup(s)
+		parseOSRelease(s)
 		UnitFromCgroup(s)
 		journalLines(s)
 		parseProcNetTCP([]byte(s))

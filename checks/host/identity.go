@@ -1,7 +1,9 @@
 package host
 
 import (
+	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -42,7 +44,47 @@ func Identify(l Listener, procs []Process) Identity {
 			break
 		}
 	}
-	return identify(name, argv)
+	id := identify(name, argv)
+	if id.Name == "uwsgi" {
+		if sp := uwsgiSpeaksAt(argv, l); sp != "" {
+			id.Speaks = sp
+		}
+	}
+	return id
+}
+
+// uwsgiSockets are uwsgi's socket options by the protocol each serves.
+var uwsgiSockets = map[string]string{
+	"--socket": "uwsgi", "-s": "uwsgi", "--uwsgi-socket": "uwsgi",
+	"--http-socket": "http", "--http": "http",
+	"--fastcgi-socket": "fastcgi",
+}
+
+// uwsgiSpeaksAt is the protocol of the uwsgi option whose address is l's
+// (one uwsgi often has a --socket for nginx and an --http for checks),
+// "" when no option names it (an ini file).
+func uwsgiSpeaksAt(argv []string, l Listener) string {
+	for i, a := range argv {
+		opt, val, eq := strings.Cut(a, "=")
+		sp, ok := uwsgiSockets[opt]
+		if !ok {
+			continue
+		}
+		if !eq {
+			if i+1 >= len(argv) {
+				continue
+			}
+			val = argv[i+1]
+		}
+		if val == l.Address {
+			return sp
+		}
+		// ":3031" and "0.0.0.0:3031" listen on every address.
+		if h, p, err := net.SplitHostPort(val); err == nil && l.Port > 0 && p == strconv.Itoa(l.Port) && (h == "" || h == "0.0.0.0" || h == "::" || h == l.IP) {
+			return sp
+		}
+	}
+	return ""
 }
 
 var services = map[string]bool{

@@ -25,3 +25,21 @@ func TestIdentify(t *testing.T) {
 		}
 	}
 }
+
+// One uwsgi with a uwsgi-protocol socket for nginx and an HTTP one: each
+// listener speaks its own option's protocol.
+func TestIdentifyUwsgiPerSocket(t *testing.T) {
+	procs := []Process{{PID: 7, Name: "uwsgi", Cmdline: []string{"uwsgi", "--http-socket", ":9090", "--socket=127.0.0.1:3031", "-s", "/run/uwsgi/app.sock"}}}
+	for _, tc := range []struct {
+		l    Listener
+		want string
+	}{
+		{Listener{Network: "tcp", Address: "127.0.0.1:3031", IP: "127.0.0.1", Port: 3031, PID: 7}, "uwsgi"},
+		{Listener{Network: "tcp", Address: "0.0.0.0:9090", IP: "0.0.0.0", Port: 9090, PID: 7}, "http"},
+		{Listener{Network: "unix", Address: "/run/uwsgi/app.sock", PID: 7}, "uwsgi"},
+	} {
+		if got := Identify(tc.l, procs).Speaks; got != tc.want {
+			t.Errorf("%s: speaks %q, want %q", tc.l.Address, got, tc.want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,12 +23,11 @@ func (l *live) Machine(ctx context.Context) (Machine, error) {
 		return m, fmt.Errorf("host name: %w", err)
 	}
 	// gopsutil's host.Info would also probe virtualization and read the
-	// machine id; the report needs only these.
-	platform, _, version, perr := gphost.PlatformInformationWithContext(ctx)
-	m.OS = strings.TrimSpace(platform + " " + version)
-	if perr != nil || m.OS == "" {
-		m.OS = "linux"
-	}
+	// machine id; the report needs only these. The distribution comes from
+	// os-release, not gopsutil's PlatformInformation: on Debian (no
+	// /etc/lsb-release) that runs lsb_release, a shell script forking
+	// getopt, cut and tr, 70 ms of a check's fixed cost for one word.
+	m.OS = readOSRelease()
 	m.Kernel, _ = gphost.KernelVersionWithContext(ctx)
 	if up, err := gphost.UptimeWithContext(ctx); err == nil {
 		m.Uptime = time.Duration(up) * time.Second
@@ -55,6 +55,52 @@ func (l *live) Resources(ctx context.Context) (Resources, error) {
 	}
 	r.CPUs, _ = cpu.CountsWithContext(ctx, true)
 	return r, nil
+}
+
+// readOSRelease names the distribution and its version, "debian 12.11",
+// from os-release(5) (/etc, else /usr/lib), the standard every systemd-era
+// distribution ships; Debian's point release is only in /etc/debian_version.
+// "linux" when neither says.
+func readOSRelease() string {
+	b, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		b, _ = os.ReadFile("/usr/lib/os-release")
+	}
+	id, version := parseOSRelease(string(b))
+	if id == "debian" {
+		if v, err := os.ReadFile("/etc/debian_version"); err == nil {
+			if v := strings.TrimSpace(string(v)); v != "" && v[0] >= '0' && v[0] <= '9' {
+				version = v // "12.11"; testing and sid say "trixie/sid"
+			}
+		}
+	}
+	if id == "" {
+		return "linux"
+	}
+	return strings.TrimSpace(id + " " + version)
+}
+
+// parseOSRelease reads ID and VERSION_ID from os-release's KEY=value
+// lines, where a value may be quoted.
+func parseOSRelease(s string) (id, version string) {
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok {
+			continue
+		}
+		if uq, err := strconv.Unquote(v); err == nil {
+			v = uq
+		} else {
+			v = strings.Trim(v, `"'`)
+		}
+		switch k {
+		case "ID":
+			id = strings.ToLower(v)
+		case "VERSION_ID":
+			version = v
+		}
+	}
+	return id, version
 }
 
 // String is the report's host line: "vm (debian 12.8, kernel 6.1.0-18, up 3d 4h)".

@@ -107,3 +107,27 @@ func TestTargetsListLinesOnce(t *testing.T) {
 		t.Errorf("got references %v and passes %v, want %v and 2 passes", got, ts[0].Passes, want)
 	}
 }
+
+// The include lines written in the main file's http block are kept as
+// written, in order; a main-level include (modules) and one inside a
+// server are not among them.
+func TestHTTPIncludes(t *testing.T) {
+	files := map[string][]byte{
+		"/n.conf":        []byte("include /mods/*.conf;\nevents {}\nhttp {\n include mime.types;\n server { listen 80; include /snip.conf; }\n include /conf.d/*.conf;\n}\n"),
+		"/mime.types":    []byte("types { text/html html; }\n"),
+		"/snip.conf":     []byte("location / { return 200; }\n"),
+		"/conf.d/a.conf": []byte("server { listen 81; }\n"),
+	}
+	c, err := Load(context.Background(), memSystem{files: files}, "/n.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range c.HTTPIncludes {
+		got = append(got, fmt.Sprintf("%s %s at %s", d.Name, strings.Join(d.Args, " "), d.At))
+	}
+	want := []string{"include mime.types at /n.conf:4", "include /conf.d/*.conf at /n.conf:6"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

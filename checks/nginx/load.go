@@ -462,6 +462,9 @@ func load(src *source, main string, single bool) (cfg *Config, err error) {
 
 	t := &tree{ctx: src.ctx, payload: payload, failed: src.failed, active: map[int]bool{}}
 	nodes := t.expand(0)
+	if len(payload.Config) > 0 {
+		cfg.HTTPIncludes = httpIncludes(payload.Config[0])
+	}
 	if err := src.ctx.Err(); err != nil {
 		return nil, fmt.Errorf("read nginx configuration %s: stopped: %w", main, err)
 	}
@@ -477,6 +480,25 @@ func load(src *source, main string, single bool) (cfg *Config, err error) {
 		return nil, fmt.Errorf("read nginx configuration %s: stopped: %w", main, err)
 	}
 	return cfg, nil
+}
+
+// httpIncludes are the include lines written directly in the main file's
+// http block, as written (the tree has them spliced away). Fix planning
+// asks where an http-level snippet can go; without these it would lex the
+// whole main file again, as costly as the load on a big one.
+func httpIncludes(main crossplane.Config) []Directive {
+	var out []Directive
+	for _, top := range main.Parsed {
+		if top == nil || top.Directive != "http" {
+			continue
+		}
+		for _, d := range top.Block {
+			if d != nil && d.Directive == "include" {
+				out = append(out, Directive{Name: d.Directive, Args: d.Args, At: Pos{File: main.File, Line: d.Line}})
+			}
+		}
+	}
+	return out
 }
 
 func formatError(e crossplane.PayloadError) string {

@@ -3,7 +3,7 @@
 // every place nginx passes requests to, with the settings in force there.
 package nginx
 
-import "fmt"
+import "strconv"
 
 // Pos is where a directive stands.
 type Pos struct {
@@ -11,7 +11,9 @@ type Pos struct {
 	Line int    `json:"line"`
 }
 
-func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
+// String is "file:line". Not through fmt: evidence formats one for every
+// pass, 150,000 times on a config of 50,000 servers.
+func (p Pos) String() string { return p.File + ":" + strconv.Itoa(p.Line) }
 
 // Directive is one directive as written, with its position.
 type Directive struct {
@@ -68,6 +70,9 @@ type Config struct {
 	StubStatus []Pos `json:"stub_status,omitempty"`
 	// LogFormats are the log_format definitions, by name.
 	LogFormats map[string]Directive `json:"log_formats,omitempty"`
+	// HTTPIncludes are the include lines written directly in the main
+	// file's http block (conf.d/*.conf on Debian), in file order.
+	HTTPIncludes []Directive `json:"-"`
 }
 
 type LogFile struct {
