@@ -30,7 +30,7 @@ var nginxResourcesRule = Rule{
 		switch e.Class {
 		case logs.TooManyFiles, logs.WorkerConns, logs.AddrNotAvail:
 			c := Cause{ID: CauseNginxResources, Target: "nginx", Confidence: High, Logged: true,
-				Summary: "nginx itself runs out of " + resourceName(e.Class) + "."}
+				Summary: "nginx itself runs out of " + resourceName(e.Class) + seenBy(s, e.Class)}
 			if e.Class != logs.AddrNotAvail {
 				c.Evidence = fileEvidence(s, workerFiles(s))
 			}
@@ -100,4 +100,23 @@ func limitWord(n uint64) string {
 		return "unlimited"
 	}
 	return fmt.Sprint(n)
+}
+
+// seenBy is what clients get when nginx runs out of c, from nginx's
+// source and the lab's runs: a missing upstream connection is a 500, a
+// missing client connection is closed unanswered, and leaves no
+// access-log line.
+func seenBy(s *Snapshot, c logs.Class) string {
+	switch c {
+	case logs.TooManyFiles:
+		return ": a request whose upstream socket cannot be opened gets 500, and new clients wait while accept() fails."
+	case logs.WorkerConns:
+		wc := ""
+		if s.Config != nil {
+			wc = fmt.Sprintf(" (%d per worker)", s.Config.WorkerConnections)
+		}
+		return wc + ": nginx closes clients' connections without an answer (no 5xx and no access-log line for them), " +
+			"or answers 500 when no connection is left for the upstream."
+	}
+	return "."
 }

@@ -59,6 +59,16 @@ func TestEvidenceScenarios(t *testing.T) {
 				}
 			}
 		}},
+		{"nginx-resources-connections", checks.CauseNginxResources, func(l *lab.Lab) []string {
+			return []string{"16 worker_connections are not enough", "worker_connections 16", "open files, limit"}
+		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {
+			if top.Facts.Setting != "worker_connections" || top.Occurrences == 0 {
+				t.Errorf("setting %q, %d occurrences: want worker_connections from the log's lines", top.Facts.Setting, top.Occurrences)
+			}
+			if o.Verdict.Status != "problem" {
+				t.Errorf("verdict %+v: clients' connections were closed in the window, yet not a problem", o.Verdict)
+			}
+		}},
 		{"invalid-response-fastcgi", checks.CauseInvalidResponse, func(l *lab.Lab) []string {
 			return []string{"php-fpm", "speaks FastCGI", "nginx speaks HTTP", "fastcgi_pass " + l.Backends[0], "(104: Connection reset by peer)", "php-fpm pool [lab]"}
 		}, func(t *testing.T, l *lab.Lab, o *checks.Outcome, top checks.Cause) {

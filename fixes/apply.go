@@ -44,6 +44,10 @@ type plan struct {
 	// workerFiles: every nginx worker after the reload may open at least
 	// this many files (the open-files fix; no single request shows it).
 	workerFiles uint64
+	// holdConns idle connections to holdAddr must all stay open after
+	// the reload (the worker_connections fix).
+	holdConns int
+	holdAddr  string
 	// queue: a listening socket's accept queue raised in place after the
 	// backend's reload (listenqueue.go).
 	queue *listenQueue

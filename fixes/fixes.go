@@ -109,7 +109,7 @@ func (e *Engine) plansFor(o *checks.Outcome, c checks.Cause) []plan {
 	for _, build := range []func(*Engine, *checks.Outcome, checks.Cause) []plan{
 		planService, planSocket, planSELinux, planAddress, planTimeout,
 		planBuffers, planResolver, planTLS, planFirewall, planReload,
-		planMaxChildren, planFileAccess, planNofile,
+		planMaxChildren, planFileAccess, planNofile, planWorkerConns,
 	} {
 		for _, p := range build(e, o, c) {
 			p.cause = c

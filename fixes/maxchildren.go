@@ -23,12 +23,18 @@ const (
 )
 
 // planMaxChildren raises pm.max_children of the php-fpm pool behind an
-// overloaded backend, when php-fpm's own log says the pool reached it:
+// overloaded backend, when php-fpm's own log says the pool reached it (or,
+// for a static pool, which never says so, nginx was refused at its queue):
 // the line in the pool's file, php-fpm -t on the master's config, then a
 // graceful reload of that master (the one whose config includes the pool).
 func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	pf := c.Facts.PHPFPM
-	if c.ID != checks.CauseBackendOverloaded || pf == nil || pf.Pool.MaxChildrenReached == 0 || pf.Pool.MaxChildrenLine == 0 || pf.Master <= 0 {
+	if c.ID != checks.CauseBackendOverloaded || pf == nil || pf.Pool.MaxChildrenLine == 0 || pf.Master <= 0 {
+		return nil
+	}
+	// php-fpm's own word that the pool is full; a static pool never says
+	// it, and there nginx refused at its full queue is the word.
+	if pf.Pool.MaxChildrenReached == 0 && (pf.Pool.PM != "static" || pf.PeakRefused == 0) {
 		return nil
 	}
 	lines, err := filesOf(o).readLines(pf.Pool.File)

@@ -24,12 +24,15 @@ func TestPlanMaxChildren(t *testing.T) {
 		children  int
 		backlog   int
 		peak      int
-		want      string // in the diff
+		warned    int    // php-fpm's max_children warnings
+		want      string // in the diff ("" when no fix)
 		wantQueue bool
 	}{
-		{"small backlog", "listen.backlog = 1\npm = ondemand\npm.max_children = 1\n", 1, 1, 6, "+pm.max_children = 9", true},
-		{"burst beyond doubling", "pm = dynamic\npm.max_children = 5\n", 5, 0, 14, "+pm.max_children = 19", false},
-		{"default backlog", "listen.backlog = 511\npm = static\npm.max_children = 20\n", 20, 511, 3, "+pm.max_children = 40", false},
+		{"small backlog", "listen.backlog = 1\npm = ondemand\npm.max_children = 1\n", 1, 1, 6, 3, "+pm.max_children = 9", true},
+		{"burst beyond doubling", "pm = dynamic\npm.max_children = 5\n", 5, 0, 14, 3, "+pm.max_children = 19", false},
+		{"default backlog", "listen.backlog = 511\npm = static\npm.max_children = 20\n", 20, 511, 3, 0, "+pm.max_children = 40", false},
+		{"dynamic without php-fpm's warning", "pm = dynamic\npm.max_children = 5\n", 5, 0, 4, 0, "", false},
+		{"static without refusals", "pm = static\npm.max_children = 5\n", 5, 0, 0, 0, "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			file := filepath.Join(t.TempDir(), "www.conf")
@@ -46,11 +49,24 @@ func TestPlanMaxChildren(t *testing.T) {
 				return 0
 			}
 			pool := host.Pool{Name: "www", File: file, Line: 1, Listen: "/run/php/php8.2-fpm.sock", MaxChildren: tc.children,
-				MaxChildrenLine: line("pm.max_children"), ListenBacklog: tc.backlog, ListenBacklogLine: line("listen.backlog"), MaxChildrenReached: 3}
+				MaxChildrenLine: line("pm.max_children"), ListenBacklog: tc.backlog, ListenBacklogLine: line("listen.backlog"), MaxChildrenReached: tc.warned}
+			for _, l := range strings.Split(tc.pool, "\n") {
+				if v, ok := strings.CutPrefix(l, "pm = "); ok {
+					pool.PM = v
+				}
+			}
 			c := checks.Cause{ID: checks.CauseBackendOverloaded, Target: "unix:/run/php/php8.2-fpm.sock",
 				Facts: checks.Facts{PHPFPM: &checks.PoolFacts{Pool: pool, Master: 812, Binary: "/usr/sbin/php-fpm8.2",
 					MasterConfig: "/etc/php/8.2/fpm/php-fpm.conf", PeakRefused: tc.peak}}}
 			fs := testEngine(t).For(&checks.Outcome{}, c)
+			if tc.want == "" {
+				for _, f := range fs {
+					if strings.HasSuffix(baseID(f.ID), ":max-children") {
+						t.Fatalf("offered %q without php-fpm's warning or nginx's refusals", f.Title)
+					}
+				}
+				return
+			}
 			f := fixByKind(t, fs, "max-children")
 			if !strings.Contains(f.Diff, tc.want) {
 				t.Errorf("diff:\n%s\nwant a line %q", f.Diff, tc.want)

@@ -461,6 +461,19 @@ func (e *Engine) verify(ctx context.Context, o *checks.Outcome, p plan, offsets 
 			logf("verify: every nginx worker now may open %d files (its soft limit)", p.workerFiles)
 		}
 	}
+	if p.holdConns > 0 {
+		tried = true
+		closed, err := holdConnections(ctx, p.holdAddr, p.holdConns)
+		switch {
+		case err != nil:
+			bad(err.Error())
+		case closed > 0:
+			bad(fmt.Sprintf("nginx closed %d of %d idle connections to %s held at once", closed, p.holdConns, p.holdAddr))
+		default:
+			httpOK = true
+			logf("verify: nginx holds %d idle connections to %s at once", p.holdConns, p.holdAddr)
+		}
+	}
 	// Watch the error log a little: a worker that fails on the next
 	// request logs it within moments.
 	watch := e.Watch

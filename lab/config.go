@@ -34,7 +34,7 @@ error_log %[1]s/error.log %[2]s;
 daemon off;
 
 events {
-    worker_connections 768;
+    %[3]s
 }
 
 http {
@@ -53,7 +53,7 @@ http {
 
     include %[1]s/sites-enabled/*.conf;
 }
-`, l.Dir, cmp.Or(l.Scenario.ErrorLevel, "info"))
+`, l.Dir, cmp.Or(l.Scenario.ErrorLevel, "info"), cmp.Or(l.Scenario.events, "worker_connections 768;"))
 	return b.String()
 }
 

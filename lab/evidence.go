@@ -143,21 +143,24 @@ func evidenceScenarios() []Scenario {
 			Concurrency:  24,
 			Intermittent: true,
 			main:         []string{"worker_processes 1;", "worker_rlimit_nofile 32;"},
-			setup: func(ctx context.Context, l *Lab) (string, error) {
-				addr, err := l.httpBackend("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					select {
-					case <-time.After(time.Second):
-					case <-r.Context().Done():
-						return
-					}
-					w.Header().Set("Content-Type", "text/plain")
-					_, _ = w.Write([]byte("ok\n"))
-				}))
-				if err != nil {
-					return "", err
-				}
-				return l.server(upstream("app", addr, ""), proxyLocation("http://app")), nil
-			},
+			setup:        slowBackendSite,
+		},
+		{
+			Name:  "nginx-resources-connections",
+			Cause: "nginx-resources",
+			Description: "One worker with worker_connections 16: a burst of 24 requests to a backend that takes a second needs two " +
+				"connections each (client and upstream), so nginx logs \"worker_connections are not enough\" and closes the " +
+				"clients' connections without an answer (no 5xx, no access-log line).",
+			Status: 0,
+			// The closed connections leave no access-log line: only the
+			// requests that got through are there.
+			AccessStatus: "200",
+			Message:      "worker_connections are not enough",
+			Concurrency:  24,
+			Intermittent: true,
+			main:         []string{"worker_processes 1;"},
+			events:       "worker_connections 16;",
+			setup:        slowBackendSite,
 		},
 		{
 			Name:  "nginx-file-access",
@@ -248,6 +251,24 @@ func evidenceScenarios() []Scenario {
 			},
 		},
 	}
+}
+
+// slowBackendSite proxies to a Go backend that answers after a second,
+// so that a burst holds its connections at once.
+func slowBackendSite(ctx context.Context, l *Lab) (string, error) {
+	addr, err := l.httpBackend("127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-time.After(time.Second):
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	}))
+	if err != nil {
+		return "", err
+	}
+	return l.server(upstream("app", addr, ""), proxyLocation("http://app")), nil
 }
 
 // localhostV6First checks that this process's resolver puts ::1 first for

@@ -45,8 +45,10 @@ type Scenario struct {
 	rootReason string
 	// main are directives of nginx.conf's main context; one of
 	// worker_processes replaces the default "auto".
-	main  []string
-	setup func(ctx context.Context, l *Lab) (site string, err error)
+	main []string
+	// events replaces the events block's "worker_connections 768;".
+	events string
+	setup  func(ctx context.Context, l *Lab) (site string, err error)
 	// after runs once nginx accepts: what happened to the running nginx
 	// since it started (a file edited but not reloaded, a failed reload).
 	after func(ctx context.Context, l *Lab) error
