@@ -19,6 +19,13 @@ func TestIdentify(t *testing.T) {
 		{"nginx", []string{"nginx: master process /usr/sbin/nginx"}, Identity{"nginx", "", RoleService}},
 		{"redis-server", []string{"/usr/bin/redis-server 127.0.0.1:6379"}, Identity{"redis-server", "", RoleService}},
 		{"myapp", []string{"/opt/myapp/bin/myapp"}, Identity{"myapp", "", RoleUnknown}},
+		// Sockets in an ini file: the protocol is unknown, not uwsgi's.
+		{"uwsgi", []string{"uwsgi", "--ini", "/etc/uwsgi/app.ini"}, Identity{"uwsgi", "", RoleApp}},
+		// A path that merely contains an app server's name ("thin").
+		{"myapp", []string{"/srv/something/bin/myapp", "--root", "/opt/everything"}, Identity{"myapp", "", RoleUnknown}},
+		{"ruby", []string{"/usr/bin/ruby", "/srv/anything/server.rb"}, Identity{"ruby", "", RoleUnknown}},
+		{"ruby", []string{"/usr/bin/ruby", "/usr/local/bin/thin", "start"}, Identity{"thin", "http", RoleApp}},
+		{"ruby", []string{"puma 6.4.2 (tcp://127.0.0.1:3000) [app]"}, Identity{"puma", "http", RoleApp}},
 	} {
 		if got := identify(tc.comm, tc.argv); got != tc.want {
 			t.Errorf("%s %q: got %+v, want %+v", tc.comm, tc.argv, got, tc.want)
