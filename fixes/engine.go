@@ -109,7 +109,8 @@ type Engine struct {
 	ProbeTimeout time.Duration
 	Now          func() time.Time
 	// ProcSys is where the kernel's limits are read (net/core/somaxconn,
-	// fs/nr_open); "" is /proc/sys. Tests point it at a copy.
+	// fs/nr_open), and its parent where a process's limits are
+	// (PID/limits); "" is /proc/sys. Tests point it at a copy.
 	ProcSys string
 	// listenQueue is setListenQueue; tests wrap it to make the kernel
 	// refuse or the check after listen(2) fail.

@@ -116,6 +116,14 @@ func (e *Engine) sysctl(name string) (int, bool) {
 	return n, err == nil && n > 0
 }
 
+// procDir is /proc, or the parent of the test's ProcSys.
+func (e *Engine) procDir() string {
+	if e != nil && e.ProcSys != "" {
+		return filepath.Dir(e.ProcSys)
+	}
+	return "/proc"
+}
+
 // somaxconn is the kernel's cap on every listen(2) backlog (128 before
 // Linux 5.4, 4096 since); php-fpm's default when it cannot be read.
 func (e *Engine) somaxconn() int {
