@@ -101,6 +101,9 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 			// The kernel caps every listen(2) at net.core.somaxconn: the
 			// live queue gets what it will take, shown as such.
 			queue = &listenQueue{PID: int(pf.Master), Name: "php-fpm", Listen: pf.Pool.Listen, From: b, To: min(fpmBacklog, e.somaxconn())}
+			if queue.To <= b {
+				queue = nil // the kernel allows no longer queue now: the file waits for a restart
+			}
 		}
 	}
 	want, capped := childrenWanted(n, pf.PeakRefused, queue != nil)
