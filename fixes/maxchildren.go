@@ -93,7 +93,8 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	// live socket's queue in place (listenqueue.go).
 	var queue *listenQueue
 	var backlogEdit *Edit
-	if b := pf.Pool.ListenBacklog; b > 0 && b < minBacklog && pf.Pool.ListenBacklogLine > 0 && pf.Pool.ListenBacklogLine <= len(lines) {
+	b := pf.Pool.ListenBacklog
+	if b > 0 && b < minBacklog && pf.Pool.ListenBacklogLine > 0 && pf.Pool.ListenBacklogLine <= len(lines) {
 		bl, _ := cutNL(lines[pf.Pool.ListenBacklogLine-1])
 		if bm := backlogLine.FindStringSubmatch(bl); bm != nil && bm[2] == strconv.Itoa(b) {
 			ed := lineEdit(pf.Pool.File, lines, pf.Pool.ListenBacklogLine, bl, bm[1]+strconv.Itoa(fpmBacklog)+bm[3])
@@ -111,7 +112,7 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 	title = fmt.Sprintf("Raise pm.max_children of php-fpm pool [%s] from %d to %d (%s:%d)", pf.Pool.Name, n, want, pf.Pool.File, pf.Pool.MaxChildrenLine)
 	if backlogEdit != nil {
 		edits = append(edits, *backlogEdit)
-		title += fmt.Sprintf(" and listen.backlog from %d to %d", queue.From, fpmBacklog)
+		title += fmt.Sprintf(" and listen.backlog from %d to %d", b, fpmBacklog)
 	}
 	warning := fmt.Sprintf("Each child holds its own memory (often 30-100 MB for PHP): %d children need that much free memory. "+
 		"If the pages are slow rather than many, a faster page helps more than more children.", want)

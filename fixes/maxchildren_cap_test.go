@@ -75,4 +75,13 @@ func TestListenQueueClampedToSomaxconn(t *testing.T) {
 	if !strings.Contains(f.Diff, "+listen.backlog = 511") {
 		t.Errorf("diff\n%s\nwant the pool file's listen.backlog 511 (php-fpm's default) still", f.Diff)
 	}
+	// A kernel that allows no longer queue than the pool's: no listen(2),
+	// the file's new backlog waits for a restart.
+	if err := os.WriteFile(filepath.Join(e.ProcSys, "net/core/somaxconn"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f = maxChildrenFix(t, e, 1, 1, 6)
+	if strings.Contains(f.Title, "listen(2)") {
+		t.Errorf("title %q: listen(2) planned although somaxconn 1 allows no longer queue", f.Title)
+	}
 }
