@@ -35,6 +35,11 @@ func TestInvalidResponseRule(t *testing.T) {
 			s.Listeners = []host.Listener{{Network: "tcp", Address: "127.0.0.1:3000", IP: "127.0.0.1", Port: 3000, Process: "uwsgi", PID: 9}}
 			s.Processes = []host.Process{{PID: 9, Name: "uwsgi", Cmdline: []string{"uwsgi", "--socket", "127.0.0.1:3000"}}}
 		}, true, true, 0},
+		{"uwsgi set up by an ini file, answering HTTP, is no mismatch", tcp3000, func(s *Snapshot) {
+			s.Probes[tcp3000.Address] = probe.Result{Status: probe.Connected, HTTP: &probe.HTTP{Protocol: "http", Status: 200}}
+			s.Listeners = []host.Listener{{Network: "tcp", Address: "127.0.0.1:3000", IP: "127.0.0.1", Port: 3000, Process: "uwsgi", PID: 9}}
+			s.Processes = []host.Process{{PID: 9, Name: "uwsgi", Cmdline: []string{"uwsgi", "--ini", "/etc/uwsgi/app.ini"}}}
+		}, false, false, 0},
 		{"HTTP to an HTTP app server is no mismatch", tcp3000, func(s *Snapshot) {
 			s.Probes[tcp3000.Address] = probe.Result{Status: probe.Connected, HTTP: &probe.HTTP{Protocol: "http", Status: 200}}
 			s.Listeners = []host.Listener{{Network: "tcp", Address: "127.0.0.1:3000", IP: "127.0.0.1", Port: 3000, Process: "node", PID: 9}}
