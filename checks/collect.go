@@ -201,6 +201,11 @@ func collect(ctx context.Context, sys host.System, opts Options, progress func(E
 		emit("logs")
 		if !opts.NoReplay && inst.Running {
 			s.replay(ctx)
+			for _, r := range s.Replays {
+				if r.Cut {
+					unfinished("%s through nginx: %s", r.Text(), r.Error)
+				}
+			}
 		}
 	})
 	goDo("probes", NeedProbes, func() {

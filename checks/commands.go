@@ -27,9 +27,9 @@ func (s *Snapshot) nginxCmd(flag string) string {
 			bin = b
 		}
 	}
-	cmd := bin + " " + flag
+	cmd := shellWord(bin) + " " + flag
 	if c := s.Install.Config; c != "" {
-		cmd += " -c " + c
+		cmd += " -c " + shellWord(c)
 	}
 	return cmd
 }
@@ -108,12 +108,14 @@ func (s *Snapshot) stubStatusURL() string {
 	return "http://" + listen + path
 }
 
-// ProgramsOf are the programs a command line runs: each part of a pipe or
-// an &&, after `sudo -u USER` and VAR=value.
+// ProgramsOf are the programs a command line runs: the first word of each
+// part of a pipe, &&, || or ;, after `sudo -u USER` and VAR=value. Quotes
+// and backslashes are honoured, so a grep pattern's "(a|b)" is no pipe, and
+// a "# comment" ends the line.
 func ProgramsOf(cmd string) []string {
 	var out []string
-	for _, part := range strings.FieldsFunc(strings.ReplaceAll(cmd, "&&", "|"), func(r rune) bool { return r == '|' }) {
-		f := strings.Fields(part)
+	for _, words := range shellCommands(cmd) {
+		f := words
 		for len(f) > 0 {
 			switch {
 			case f[0] == "sudo":
@@ -130,6 +132,86 @@ func ProgramsOf(cmd string) []string {
 		}
 	}
 	return out
+}
+
+// shellCommands splits a command line as sh would into its simple
+// commands' words: enough for the commands ngxdoctor writes itself.
+func shellCommands(line string) [][]string {
+	var cmds [][]string
+	var words []string
+	var w strings.Builder
+	inWord := false
+	endWord := func() {
+		if inWord {
+			words = append(words, w.String())
+			w.Reset()
+			inWord = false
+		}
+	}
+	endCmd := func() {
+		endWord()
+		if len(words) > 0 {
+			cmds = append(cmds, words)
+		}
+		words = nil
+	}
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case c == '\\' && i+1 < len(line):
+			i++
+			w.WriteByte(line[i])
+			inWord = true
+		case c == '\'':
+			j := strings.IndexByte(line[i+1:], '\'')
+			if j < 0 {
+				j = len(line) - i - 1
+			}
+			w.WriteString(line[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == '"':
+			for i++; i < len(line) && line[i] != '"'; i++ {
+				if line[i] == '\\' && i+1 < len(line) {
+					i++
+				}
+				w.WriteByte(line[i])
+			}
+			inWord = true
+		case c == '#' && !inWord:
+			endCmd()
+			return cmds
+		case c == '|' || c == ';' || c == '&':
+			endCmd()
+			for i+1 < len(line) && (line[i+1] == '|' || line[i+1] == '&') {
+				i++
+			}
+		case c == ' ' || c == '\t' || c == '\n':
+			endWord()
+		default:
+			w.WriteByte(c)
+			inWord = true
+		}
+	}
+	endCmd()
+	return cmds
+}
+
+// shellWord is s as one shell word: as it is when it holds only
+// characters no shell reads specially, else in single quotes. Paths from
+// the config, the logs and the clients' requests (which anyone can send)
+// go into commands a person pastes: none may run anything.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return s
+	}
+	return quoted(s)
+}
+
+// quoted is s in single quotes; a quote inside closes them, adds an
+// escaped quote and opens them again.
+func quoted(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // toolCache remembers which programs are on PATH: ten steps list the

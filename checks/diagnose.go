@@ -367,7 +367,7 @@ func (d *diagnosis) fromLine(t nginx.Target, e logs.Entry, r Replay) *Cause {
 func (s *Snapshot) working(c *Cause) []string {
 	var out []string
 	for _, r := range s.Replays {
-		if r.Failed() || !s.behind(r, c.Target) {
+		if !r.Works() || !s.behind(r, c.Target) {
 			continue
 		}
 		out = append(out, r.Method+" "+r.Path)
@@ -391,7 +391,7 @@ func (s *Snapshot) nowPhrase(c *Cause) string {
 	last := "(last at " + c.lastSeen.Format("15:04:05")
 	var ok []string
 	for _, r := range s.Replays {
-		if s.behind(r, c.Target) && !r.Failed() {
+		if s.behind(r, c.Target) && r.Works() {
 			ok = append(ok, r.Method+" "+r.Path)
 		}
 	}

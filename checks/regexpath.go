@@ -42,6 +42,10 @@ func regexPath(loc string) string {
 	if strings.HasPrefix(s, ".") {
 		cands = []string{"/index" + s, "/ngxdoctor" + s}
 	}
+	if strings.Contains(s, "/.") {
+		// "^/.*\.php$" gives "/.php": a dotfile, which deny rules take.
+		cands = append([]string{strings.Replace(s, "/.", "/index.", 1)}, cands...)
+	}
 	for _, p := range cands {
 		if strings.HasPrefix(p, "/") && re.MatchString(p) && plainPath(p) {
 			return p

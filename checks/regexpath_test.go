@@ -9,10 +9,12 @@ func TestRegexPath(t *testing.T) {
 		{`~ ^/api/v[0-9]+/`, "/api/v0/"},
 		{`~ ^/(?:status|health)$`, "/status"},
 		{`~ ^/user/(?<id>\d+)$`, "/user/0"},
-		{`~ /static/.*\.css`, "/static/.css"},
+		{`~ /static/.*\.css`, "/static/index.css"},
 		{`~ ^/x{2,3}$`, "/xx"},
 		{`~ ^(?!/admin)`, ""}, // PCRE lookahead
 		{`~ php`, "/php"},
+		{`~ ^/.*\.php$`, "/index.php"},
+		{`~ ^/.+\.php$`, "/x.php"},
 		{`~ ^[a-z]+$`, ""}, // no path starts with a letter
 		{`~ (?<=a)b`, ""},  // PCRE lookbehind: Go cannot read it
 		{`~ ^\?`, ""},      // no plain path matches

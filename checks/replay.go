@@ -42,10 +42,13 @@ type Replay struct {
 	// From says where the request came from: "error log", "access log"
 	// (a recent failing request of the window), "before the fix"
 	// (Options.Again) or "location" (a path the location matches).
-	From   string        `json:"from"`
-	Status int           `json:"status"`
-	Error  string        `json:"error,omitempty"`
-	Took   time.Duration `json:"-"`
+	From   string `json:"from"`
+	Status int    `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Cut: ngxdoctor's deadline ended before nginx answered. Neither a
+	// failure nor an answer: the run is incomplete for this request.
+	Cut  bool          `json:"cut,omitempty"`
+	Took time.Duration `json:"-"`
 	// Lines are the error-log lines nginx wrote for this very request.
 	Lines []logs.Entry `json:"-"`
 	// Direct is what the backend answered the same request asked directly,
@@ -53,8 +56,21 @@ type Replay struct {
 	Direct map[string]int `json:"-"`
 }
 
-// Failed: no valid answer, or a 5xx.
-func (r Replay) Failed() bool { return r.Error != "" || r.Status >= 500 }
+// Failed: nginx gave no valid answer, or a 5xx. A request ngxdoctor
+// stopped waiting for (Cut) has not failed: nobody knows its answer yet.
+func (r Replay) Failed() bool { return !r.Cut && (r.Error != "" || r.Status >= 500) }
+
+// OK: nginx answered, without a 5xx.
+func (r Replay) OK() bool { return !r.Cut && !r.Failed() }
+
+// Works: evidence that the location serves requests now. A path
+// ngxdoctor made up for a location (From "location") that gets a 4xx may
+// never have reached the backend (try_files ... =404, a deny, another
+// location taking it), so it shows nothing either way.
+func (r Replay) Works() bool { return r.OK() && (r.From != "location" || r.Status < 400) }
+
+// Unanswered is what a fix must cure: a failure, or no answer in time.
+func (r Replay) Unanswered() bool { return r.Cut || r.Failed() }
 
 // Text is "GET /export on shop.test".
 func (r Replay) Text() string { return fmt.Sprintf("%s %s on %s", r.Method, r.Path, r.Host) }
@@ -304,7 +320,7 @@ func (s *Snapshot) replay(ctx context.Context) {
 			defer func() { <-sem }()
 			r := &plan[i]
 			t0 := time.Now()
-			r.Status, r.Error = s.askNginx(ctx, *r)
+			r.Status, r.Error, r.Cut = s.askNginx(ctx, *r)
 			r.Took = time.Since(t0)
 		}()
 	}
@@ -316,32 +332,32 @@ func (s *Snapshot) replay(ctx context.Context) {
 
 // askNginx makes one request through nginx as a client would, through the
 // System seam so the demo replays it.
-func (s *Snapshot) askNginx(ctx context.Context, r Replay) (int, string) {
+func (s *Snapshot) askNginx(ctx context.Context, r Replay) (int, string, bool) {
 	wait, limit, name := s.replayWait(r)
-	ctx, cancel := context.WithTimeout(ctx, wait)
+	actx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	st, errText := s.httpAsk(ctx, "tcp", r.Addr, r.Method, r.Path, r.Host)
-	if errText != "" && ctx.Err() != nil {
+	st, errText := s.httpAsk(actx, "tcp", r.Addr, r.Method, r.Path, r.Host)
+	if errText != "" && actx.Err() != nil && ctx.Err() == nil {
 		// Cut short by ngxdoctor, not answered by nginx: say so, and how
 		// long nginx itself would still wait for the backend.
 		errText = fmt.Sprintf("no answer within %s, ngxdoctor's deadline", wait)
 		if limit > wait {
 			errText += fmt.Sprintf(" (nginx waits up to %s: %s)", limit, name)
 		}
+		return 0, errText, true
 	}
-	return st, errText
+	return st, errText, false
 }
 
 // replayWait is how long a request through nginx is given: the probe
-// deadline, and for a request asked again after a fix (Options.Again) as
-// long as nginx itself waits for the backend of its location (connect plus
-// read timeout, and a second for nginx to answer), up to probe.MaxWait. A
-// slow backend that a raised timeout now lets answer (say in 3 s, past the
-// 3 s default deadline) is then seen answering, as the users see it,
-// rather than as a failure of ngxdoctor's own patience. The first run keeps
-// the deadline the user chose (--timeout): with black-holed backends every
-// replay would otherwise hold the run for MaxWait. limit and name are the
-// timeouts nginx applies.
+// deadline, or as long as nginx itself waits for the backend of its
+// location (connect plus read timeout) when that is longer, up to
+// probe.MaxWait, and a second for nginx to answer. Like the probe, it
+// measures a slow answer instead of cutting it short: a page that takes
+// 4 s is a slow 200, not a failure, and after a raised timeout the 3 s
+// backend is seen answering. The probes run meanwhile, so a black-holed
+// backend costs the run MaxWait at most. limit and name are the timeouts
+// nginx applies.
 func (s *Snapshot) replayWait(r Replay) (wait, limit time.Duration, name string) {
 	wait = s.Options.timeout()
 	if r.Pass < 0 || r.Pass >= len(s.Config.Passes) {
@@ -354,10 +370,7 @@ func (s *Snapshot) replayWait(r Replay) (wait, limit time.Duration, name string)
 		connect, _ = nginx.ParseDuration(d.Args[0])
 	}
 	limit, name = connect+read, name+" + "+p.Module+"_connect_timeout"
-	if r.From == "before the fix" {
-		wait = max(wait, min(limit+time.Second, probe.MaxWait))
-	}
-	return wait, limit, name
+	return max(wait, min(limit, probe.MaxWait)+time.Second), limit, name
 }
 
 // httpAsk sends one HTTP/1.0 request and reads the status line.

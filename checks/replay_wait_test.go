@@ -7,10 +7,10 @@ import (
 	"github.com/ngxdoctor/ngxdoctor/checks/nginx"
 )
 
-// A request through nginx is given the user's deadline on the first run,
-// and after a fix as long as nginx waits for that location's backend (up
-// to the probe's cap), so that a slow answer a raised timeout now allows is
-// seen as the answer it is.
+// A request through nginx is given as long as nginx waits for that
+// location's backend (up to the probe's cap) and a second, or the user's
+// deadline when that is longer, so that a slow answer is seen as the answer
+// it is.
 func TestReplayWait(t *testing.T) {
 	set := func(kv ...string) nginx.Settings {
 		s := nginx.Settings{}
@@ -30,11 +30,11 @@ func TestReplayWait(t *testing.T) {
 		from string
 		want time.Duration
 	}{
-		{0, "error log", 3 * time.Second},
-		{0, "before the fix", 8 * time.Second}, // 1s + 6s + 1s
-		{1, "before the fix", 10 * time.Second},
-		{2, "before the fix", 3 * time.Second}, // nginx gives up first
-		{-1, "before the fix", 3 * time.Second},
+		{0, "error log", 8 * time.Second},      // 1s + 6s + 1s
+		{0, "before the fix", 8 * time.Second}, // the same after a fix
+		{1, "location", 11 * time.Second},      // 60s + 60s, capped at 10s, + 1s
+		{2, "error log", 3 * time.Second},      // nginx gives up before the deadline
+		{-1, "error log", 3 * time.Second},
 	} {
 		got, _, _ := s.replayWait(Replay{Pass: tt.pass, From: tt.from})
 		if got != tt.want {

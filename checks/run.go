@@ -232,7 +232,13 @@ func verdict(s *Snapshot, cs []Cause) Verdict {
 	if len(unexplained) > 0 {
 		return Verdict{Status: "problem", Summary: unexplainedText(s, unexplained) + "; no cause found: " + seenText(unexplained[0]) + "."}
 	}
-	if n := len(s.Replays); n > 0 {
+	n := 0
+	for _, r := range s.Replays {
+		if r.Works() {
+			n++
+		}
+	}
+	if n > 0 {
 		return Verdict{Status: "ok", Summary: fmt.Sprintf("No cause found: nginx and its backends look healthy, and %s through nginx without an error.", count(n, "request answers", "requests answer"))}
 	}
 	return Verdict{Status: "ok", Summary: "No cause found: nginx and its backends look healthy."}

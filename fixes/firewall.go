@@ -49,7 +49,7 @@ func planFirewall(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 			how = fmt.Sprintf("ngxdoctor undo puts the rule back at its position in %s (%s -I %s N ...)", r.Chain, r.Tool, r.Chain)
 		case r.Tool == "nft":
 			// The same for nft: "insert rule" alone would put it first.
-			at = &ruleAt{Tool: "nft", Family: del[3], Table: del[4], Chain: del[5], Handle: del[7], Spec: undo}
+			at = &ruleAt{Tool: "nft", Family: del[3], Table: del[4], Chain: del[5], Handle: del[7], Text: r.Text, Spec: undo}
 			how = fmt.Sprintf("ngxdoctor undo puts the rule back at its position in %s %s %s (nft add rule ... position H, after the rule that was before it)", del[3], del[4], del[5])
 		}
 		out = append(out, plan{
@@ -162,15 +162,21 @@ type ruleAt struct {
 // also records, in r, the handles of the rules before it.
 func (e *Engine) undoAt(ctx context.Context, r *ruleAt) ([]string, error) {
 	if r.Tool == "nft" {
-		handles, err := e.nftHandles(ctx, *r)
+		handles, texts, err := e.nftRules(ctx, *r)
 		if err != nil {
 			return nil, err
 		}
 		for i, h := range handles {
-			if h == r.Handle {
-				r.Before = append([]string(nil), handles[:i]...)
-				return nftPlace(*r, handles), nil
+			if h != r.Handle {
+				continue
 			}
+			// The delete goes by handle: after a ruleset reload the
+			// handle may name another rule, which must not go.
+			if r.Text != "" && texts[i] != strings.TrimSpace(r.Text) {
+				return nil, fmt.Errorf("handle %s in %s %s %s is now %q, not the rule the check saw (%q): the ruleset changed; nothing removed", r.Handle, r.Family, r.Table, r.Chain, texts[i], r.Text)
+			}
+			r.Before = append([]string(nil), handles[:i]...)
+			return nftPlace(*r, handles), nil
 		}
 		return nil, fmt.Errorf("the rule with handle %s is no longer in %s %s %s; nothing to remove", r.Handle, r.Family, r.Table, r.Chain)
 	}
@@ -209,13 +215,13 @@ func (r ruleAt) position(undo []string) string {
 // nftRuleHandleRe is a rule line of `nft -a list chain`: its handle last.
 var nftRuleHandleRe = regexp.MustCompile(`^\s*[^\s{}].*#\s*handle\s+(\d+)\s*$`)
 
-// nftHandles lists the handles of the chain's rules, in order.
-func (e *Engine) nftHandles(ctx context.Context, r ruleAt) ([]string, error) {
+// nftRules lists the handles of the chain's rules, in order, and each
+// rule's text without its handle.
+func (e *Engine) nftRules(ctx context.Context, r ruleAt) (handles, texts []string, err error) {
 	out, err := e.run(ctx, []string{"nft", "-a", "list", "chain", r.Family, r.Table, r.Chain})
 	if err != nil {
-		return nil, fmt.Errorf("listing %s %s %s to find the rule's position: %w", r.Family, r.Table, r.Chain, err)
+		return nil, nil, fmt.Errorf("listing %s %s %s to find the rule's position: %w", r.Family, r.Table, r.Chain, err)
 	}
-	var hs []string
 	for _, line := range strings.Split(out, "\n") {
 		t := strings.TrimSpace(line)
 		// The chain's own line ("chain out { # handle 1") and its type
@@ -224,10 +230,11 @@ func (e *Engine) nftHandles(ctx context.Context, r ruleAt) ([]string, error) {
 			continue
 		}
 		if m := nftRuleHandleRe.FindStringSubmatch(line); m != nil {
-			hs = append(hs, m[1])
+			handles = append(handles, m[1])
+			texts = append(texts, strings.TrimSpace(t[:strings.LastIndex(t, "#")]))
 		}
 	}
-	return hs, nil
+	return handles, texts, nil
 }
 
 // nftPlace is the command that puts the rule back after the nearest rule
@@ -257,7 +264,7 @@ func nftPlace(r ruleAt, now []string) []string {
 func (e *Engine) clampPosition(ctx context.Context, r ruleAt, argv []string) []string {
 	if r.Tool == "nft" {
 		// The rules before it may be gone: it goes after the nearest left.
-		if hs, err := e.nftHandles(ctx, r); err == nil {
+		if hs, _, err := e.nftRules(ctx, r); err == nil {
 			return nftPlace(r, hs)
 		}
 		return argv

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
+	"github.com/ngxdoctor/ngxdoctor/checks/host"
 	"github.com/ngxdoctor/ngxdoctor/lab"
 	"github.com/ngxdoctor/ngxdoctor/lab/labtest"
 )
@@ -116,4 +118,27 @@ func TestNftRuleRemovedAndPutBackInPlace(t *testing.T) {
 	if got, err := l.Get(short, l.Path); got == 200 {
 		t.Fatalf("GET %s after undo: %d (%v), want the failure back", l.Path, got, err)
 	}
+}
+
+// The nft delete goes by handle: when the handle now names another rule
+// (the ruleset was reloaded since the check), nothing is deleted.
+func TestNftHandleOfAnotherRuleIsRefused(t *testing.T) {
+	ran := standIns(t, "nft")
+	bin, _ := exec.LookPath("nft")
+	os.WriteFile(bin+".S", []byte("table inet filter {\n\tchain output { # handle 1\n\t\ttype filter hook output priority filter; policy accept;\n"+
+		"\t\ttcp dport 22 accept # handle 7\n\t}\n}\n"), 0o644)
+	c := checks.Cause{ID: "firewall-blocked", Target: "127.0.0.1:3000", Facts: checks.Facts{Port: 3000}}
+	o := commandOutcome(c)
+	o.Snapshot.Firewall = host.Firewall{Rules: []host.Rule{{Tool: "nft", Action: "drop", Port: 3000, Chain: "output",
+		Text: "tcp dport 3000 drop", Delete: []string{"nft", "delete", "rule", "inet", "filter", "output", "handle", "7"}}}}
+	e := testEngine(t)
+	fs := e.For(o, c)
+	if len(fs) != 1 {
+		t.Fatalf("got %d fixes, want 1", len(fs))
+	}
+	a, err := e.Apply(context.Background(), o, fs[0], Options{})
+	if err == nil || !strings.Contains(err.Error(), "ruleset changed") {
+		t.Fatalf("apply: %v\n%s", err, strings.Join(a.Log, "\n"))
+	}
+	assertArgv(t, ran(), "nft -a list chain inet filter output")
 }

@@ -273,7 +273,7 @@ func failedBefore(o *checks.Outcome, c checks.Cause) []checks.Replay {
 	}
 	var byName, byPass []checks.Replay
 	for _, r := range o.Snapshot.Replays {
-		if !r.Failed() {
+		if !r.Unanswered() {
 			continue
 		}
 		if named[r.Text()+" → "+r.Answer()] {

@@ -782,7 +782,7 @@ func (m *Model) onApplied(msg appliedMsg) tea.Cmd {
 		m.cfg.Options.Again = nil
 		if m.outcome != nil && m.outcome.Snapshot != nil {
 			for _, r := range m.outcome.Snapshot.Replays {
-				if r.Failed() {
+				if r.Unanswered() {
 					m.cfg.Options.Again = append(m.cfg.Options.Again, r)
 				}
 			}
