@@ -16,7 +16,9 @@ var invalidResponseRule = Rule{
 	Live: func(s *Snapshot, t nginx.Target, p probe.Result) []Cause {
 		// Who listens is the evidence, with a connection that went through:
 		// the probe asks no question of a uwsgi or FastCGI target.
-		if m, ok := s.mismatch(t); ok && p.Status == probe.Connected && !s.socketBlocks(t) {
+		// A valid answer in nginx's own protocol, or a request through
+		// nginx that worked, outweighs a guess from the listener's name.
+		if m, ok := s.mismatch(t); ok && p.Status == probe.Connected && !s.socketBlocks(t) && !answersInKind(t, p) && !s.worksThrough(t) {
 			at := t.Address
 			if len(t.ReferencedAt) > 0 {
 				at = t.ReferencedAt[len(t.ReferencedAt)-1].String()
@@ -47,4 +49,25 @@ var invalidResponseRule = Rule{
 		return NoMatch
 	},
 	Seen: "sent a response nginx could not read",
+}
+
+// answersInKind reports whether the probe read a valid answer in the
+// protocol nginx speaks to t.
+func answersInKind(t nginx.Target, p probe.Result) bool {
+	h := p.HTTP
+	return h != nil && h.Class == "" && h.Error == "" && h.Status > 0 && h.Protocol == sentProtocol(t)
+}
+
+// worksThrough reports whether a request through nginx worked on a
+// location whose only backend is t.
+func (s *Snapshot) worksThrough(t nginx.Target) bool {
+	for _, r := range s.Replays {
+		if !r.Works() {
+			continue
+		}
+		if ts := s.passTargets(r.Pass); len(ts) == 1 && ts[0].Address == t.Address {
+			return true
+		}
+	}
+	return false
 }

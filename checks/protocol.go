@@ -31,11 +31,6 @@ func (s *Snapshot) mismatch(t nginx.Target) (Mismatch, bool) {
 	if who.Speaks == "" || sends == "" || who.Speaks == sends {
 		return Mismatch{}, false
 	}
-	// A valid HTTP answer to the probe outweighs the name: a uwsgi whose
-	// sockets are set in an ini file does not say on its command line.
-	if h := s.Probes[t.Address].HTTP; sends == "http" && h != nil && h.Protocol == "http" && h.Error == "" && h.Status > 0 {
-		return Mismatch{}, false
-	}
 	m := Mismatch{Listener: l, Who: who, Sends: protocolTitle(sends), Speaks: protocolTitle(who.Speaks)}
 	addr := t.Address
 	switch who.Speaks {

@@ -45,10 +45,11 @@ func Identify(l Listener, procs []Process) Identity {
 		}
 	}
 	id := identify(name, argv)
-	if id.Name == "uwsgi" {
-		if sp := uwsgiSpeaksAt(argv, l); sp != "" {
-			id.Speaks = sp
-		}
+	if id.Name == "uwsgi" && l.Address != "" {
+		// The option that names this socket says its protocol; a socket
+		// no option names (set in an ini file, or uwsgi's own internal
+		// one) speaks what is not known here.
+		id.Speaks = uwsgiSpeaksAt(argv, l)
 	}
 	return id
 }
@@ -62,7 +63,7 @@ var uwsgiSockets = map[string]string{
 
 // uwsgiSpeaksAt is the protocol of the uwsgi option whose address is l's
 // (one uwsgi often has a --socket for nginx and an --http for checks),
-// "" when no option names it (an ini file).
+// "" when no option names it.
 func uwsgiSpeaksAt(argv []string, l Listener) string {
 	for i, a := range argv {
 		opt, val, eq := strings.Cut(a, "=")
@@ -106,19 +107,24 @@ func identify(comm string, argv []string) Identity {
 	case strings.HasPrefix(base, "php-fpm") || strings.HasPrefix(title, "php-fpm:"):
 		return Identity{Name: "php-fpm", Speaks: "fastcgi", Role: RoleApp}
 	case base == "uwsgi" || strings.HasPrefix(title, "uwsgi "):
-		speaks := "uwsgi"
+		// Only an option on the command line says the protocol: sockets
+		// set in an ini, yaml or xml file (uwsgi --ini app.ini) are
+		// unknown here, not the uwsgi protocol.
+		speaks := ""
 		switch {
 		case hasArg(argv, "--http", "--http-socket", "--https"):
 			speaks = "http"
 		case hasArg(argv, "--fastcgi-socket"):
 			speaks = "fastcgi"
+		case hasArg(argv, "--socket", "-s", "--uwsgi-socket"):
+			speaks = "uwsgi"
 		}
 		return Identity{Name: "uwsgi", Speaks: speaks, Role: RoleApp}
 	case services[base] || strings.HasPrefix(base, "postgres") || strings.HasPrefix(base, "nginx"):
 		return Identity{Name: base, Role: RoleService}
 	}
 	for _, app := range []string{"gunicorn", "uvicorn", "hypercorn", "daphne", "waitress-serve", "puma", "unicorn", "passenger", "thin", "starman", "plackup", "hypnotoad"} {
-		if base == app || strings.HasPrefix(base, app+":") || strings.Contains(title, app) {
+		if base == app || strings.HasPrefix(base, app+":") || namesProgram(argv, app) {
 			return Identity{Name: app, Speaks: "http", Role: RoleApp}
 		}
 	}
@@ -131,6 +137,21 @@ func identify(comm string, argv []string) Identity {
 		return Identity{Name: base, Speaks: "http", Role: RoleApp}
 	}
 	return Identity{Name: base}
+}
+
+// namesProgram reports whether a word of the command line is the program
+// app by its base name ("/usr/bin/gunicorn", "gunicorn:", "puma 6.4.2"):
+// a path that merely contains the name (/srv/something has "thin") is not.
+func namesProgram(argv []string, app string) bool {
+	for _, a := range argv {
+		for _, w := range strings.Fields(a) {
+			w = strings.TrimSuffix(filepath.Base(w), ":")
+			if w == app {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func hasArg(argv []string, names ...string) bool {

@@ -20,7 +20,7 @@ import (
 // status, cmdline, cgroup) and one readlink (exe): gopsutil's per-field
 // getters open /proc/PID/stat twice, status twice and /proc/stat once more
 // for the boot time per process, which made the table most of a check's
-// fixed cost (33 ms for 90 processes, against 4 ms). Open files and the
+// fixed cost (33 ms for 90 processes, against 5 ms). Open files and the
 // file limit, which cost a directory listing and a parse of
 // /proc/PID/limits, are read through gopsutil only for nginx processes:
 // they are the only ones a check reads them for (nginx-resources, the
