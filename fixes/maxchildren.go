@@ -48,6 +48,27 @@ func childrenWanted(n, peakRefused int, queueRaised bool) (want int, capped bool
 	return want, false
 }
 
+// childRoom is how many more children of master fit in three quarters of
+// the host's available memory, at the mean resident size of those running
+// now (each, in bytes); each is 0 when either is unknown.
+func childRoom(o *checks.Outcome, master int32) (room int, each uint64) {
+	if o == nil || o.Snapshot == nil || o.Snapshot.ResourcesErr != nil || o.Snapshot.Resources.MemAvailable == 0 {
+		return 0, 0
+	}
+	var sum, k uint64
+	for _, p := range o.Snapshot.Processes {
+		if p.PPID == master && p.RSS > 0 {
+			sum += p.RSS
+			k++
+		}
+	}
+	if k == 0 {
+		return 0, 0
+	}
+	each = sum / k
+	return int(min(o.Snapshot.Resources.MemAvailable/4*3/each, 1<<20)), each
+}
+
 // planMaxChildren raises pm.max_children of the php-fpm pool behind an
 // overloaded backend, when php-fpm's own log says the pool reached it (or,
 // for a static pool, which never says so, nginx was refused at its queue):
@@ -108,6 +129,16 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		}
 	}
 	want, capped := childrenWanted(n, pf.PeakRefused, queue != nil)
+	// The memory the host has now bounds the raise too: the children's
+	// resident memory as the process table shows it, against MemAvailable.
+	memNote := ""
+	if room, each := childRoom(o, pf.Master); each > 0 && want > n+room {
+		if room == 0 {
+			return nil // no memory for one more child: more children are not the fix
+		}
+		want = n + room
+		memNote = fmt.Sprintf("The raise stops at %d: the host has memory for %d more children of about %d MiB each (three quarters of its available memory). ", want, room, each>>20)
+	}
 	edits = append(edits, lineEdit(pf.Pool.File, lines, pf.Pool.MaxChildrenLine, old, m[1]+strconv.Itoa(want)+m[3]))
 	title = fmt.Sprintf("Raise pm.max_children of php-fpm pool [%s] from %d to %d (%s:%d)", pf.Pool.Name, n, want, pf.Pool.File, pf.Pool.MaxChildrenLine)
 	if backlogEdit != nil {
@@ -121,6 +152,7 @@ func planMaxChildren(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 			"as many children as a flood would fork at once run the host out of memory. If the load is real, measure a child's memory and raise it by hand. ",
 			pf.PeakRefused, want, maxChildrenFactor, n, minMoreChildren) + warning
 	}
+	warning = memNote + warning
 	p := plan{
 		Fix: Fix{
 			ID:      fixID(c.ID, c.Target, "max-children"),

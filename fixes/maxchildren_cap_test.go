@@ -16,6 +16,12 @@ import (
 // refusals.
 func maxChildrenFix(t *testing.T, e *Engine, children, backlog, peak int) Fix {
 	t.Helper()
+	fs := maxChildrenFixes(t, e, &checks.Outcome{}, children, backlog, peak)
+	return fixByKind(t, fs, "max-children")
+}
+
+func maxChildrenFixes(t *testing.T, e *Engine, o *checks.Outcome, children, backlog, peak int) []Fix {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "www.conf")
 	text := "[www]\nlisten = /run/php/php8.2-fpm.sock\npm = dynamic\npm.max_children = " + itoa(children) + "\n"
 	pool := host.Pool{Name: "www", File: file, Line: 1, Listen: "/run/php/php8.2-fpm.sock", PM: "dynamic",
@@ -30,7 +36,7 @@ func maxChildrenFix(t *testing.T, e *Engine, children, backlog, peak int) Fix {
 	c := checks.Cause{ID: checks.CauseBackendOverloaded, Target: "unix:/run/php/php8.2-fpm.sock",
 		Facts: checks.Facts{PHPFPM: &checks.PoolFacts{Pool: pool, Master: 812, Binary: "/usr/sbin/php-fpm8.2",
 			MasterConfig: "/etc/php/8.2/fpm/php-fpm.conf", PeakRefused: peak}}}
-	return fixByKind(t, e.For(&checks.Outcome{}, c), "max-children")
+	return e.For(o, c)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -83,5 +89,32 @@ func TestListenQueueClampedToSomaxconn(t *testing.T) {
 	f = maxChildrenFix(t, e, 1, 1, 6)
 	if strings.Contains(f.Title, "listen(2)") {
 		t.Errorf("title %q: listen(2) planned although somaxconn 1 allows no longer queue", f.Title)
+	}
+}
+
+// TestMaxChildrenMemory: the raise stops where the host's available memory
+// ends, at the size its children have now (the process table's RSS), and
+// there is no fix when not one more child fits.
+func TestMaxChildrenMemory(t *testing.T) {
+	const mib = 1 << 20
+	snap := func(avail uint64) *checks.Outcome {
+		return &checks.Outcome{Snapshot: &checks.Snapshot{
+			Resources: host.Resources{MemTotal: 4096 * mib, MemAvailable: avail},
+			Processes: []host.Process{{PID: 812, Name: "php-fpm8.2"},
+				{PID: 901, PPID: 812, Name: "php-fpm8.2", RSS: 90 * mib}, {PID: 902, PPID: 812, Name: "php-fpm8.2", RSS: 110 * mib}}}}
+	}
+	e := testEngine(t)
+	f := fixByKind(t, maxChildrenFixes(t, e, snap(400*mib), 5, 0, 0), "max-children")
+	if !strings.Contains(f.Diff, "+pm.max_children = 8") || !strings.Contains(f.Warning, "memory for 3 more children of about 100 MiB") {
+		t.Errorf("400 MiB available, children of 100 MiB: diff\n%s\nwarning %q\nwant 5+3 = 8, said so", f.Diff, f.Warning)
+	}
+	f = fixByKind(t, maxChildrenFixes(t, e, snap(4000*mib), 5, 0, 0), "max-children")
+	if !strings.Contains(f.Diff, "+pm.max_children = 13") || strings.Contains(f.Warning, "The raise stops") {
+		t.Errorf("memory enough: diff\n%s\nwarning %q\nwant 13, no cap", f.Diff, f.Warning)
+	}
+	for _, fx := range maxChildrenFixes(t, e, snap(50*mib), 5, 0, 0) {
+		if strings.HasSuffix(baseID(fx.ID), ":max-children") {
+			t.Errorf("50 MiB available, children of 100 MiB: offered %q", fx.Title)
+		}
 	}
 }
