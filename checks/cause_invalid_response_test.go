@@ -38,7 +38,7 @@ func TestInvalidResponseRule(t *testing.T) {
 		{"a uwsgi that answers the probe in HTTP is no mismatch, whatever its name says", tcp3000, func(s *Snapshot) {
 			s.Probes[tcp3000.Address] = probe.Result{Status: probe.Connected, HTTP: &probe.HTTP{Protocol: "http", Status: 200}}
 			s.Listeners = []host.Listener{{Network: "tcp", Address: "127.0.0.1:3000", IP: "127.0.0.1", Port: 3000, Process: "uwsgi", PID: 9}}
-			s.Processes = []host.Process{{PID: 9, Name: "uwsgi", Cmdline: []string{"uwsgi", "--socket", "127.0.0.1:3031", "--ini", "app.ini"}}}
+			s.Processes = []host.Process{{PID: 9, Name: "uwsgi", Cmdline: []string{"uwsgi", "--socket", "127.0.0.1:3000"}}}
 		}, false, false, 0},
 		{"HTTP to an HTTP app server is no mismatch", tcp3000, func(s *Snapshot) {
 			s.Probes[tcp3000.Address] = probe.Result{Status: probe.Connected, HTTP: &probe.HTTP{Protocol: "http", Status: 200}}

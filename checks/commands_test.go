@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -67,13 +68,30 @@ func TestCommandsByHandAreThisMachines(t *testing.T) {
 				t.Errorf("step %d: %q names the packaged error log, not %s", n, c, l.ErrorLog)
 			}
 		}
-		// Marked missing exactly when this host has no such program.
+		// Marked missing exactly when this host has no such program: the
+		// programs each command runs are written out here, not worked out
+		// by ProgramsOf, which is what is under test.
+		var want []string
 		for _, c := range cmds {
-			for _, p := range checks.ProgramsOf(c) {
+			progs, ok := programsRun(c)
+			if !ok {
+				t.Errorf("step %d: %q is not in programsRun: add the programs it runs", n, c)
+				continue
+			}
+			if got := checks.ProgramsOf(c); !slices.Equal(got, progs) {
+				t.Errorf("step %d: %q runs %q, ProgramsOf says %q", n, c, progs, got)
+			}
+			want = append(want, progs...)
+			for _, p := range progs {
 				_, err := host.Live().LookPath(p)
 				if got := slices.Contains(missing, p); got != (err != nil) {
 					t.Errorf("step %d: %s marked not installed: %v, but LookPath says %v", n, p, got, err)
 				}
+			}
+		}
+		for _, p := range missing {
+			if strings.ContainsAny(p, ")('\"` |=") || !slices.Contains(want, p) {
+				t.Errorf("step %d: %q is marked not installed, but no command of the step runs a program of that name", n, p)
 			}
 		}
 	}
@@ -90,6 +108,42 @@ func TestCommandsByHandAreThisMachines(t *testing.T) {
 	if len(all) == 0 {
 		t.Fatal("no command by hand at all")
 	}
+}
+
+// commandPrograms are the programs each command by hand runs, by the
+// command's shape, first match wins.
+var commandPrograms = []struct {
+	re    *regexp.Regexp
+	progs []string
+}{
+	{regexp.MustCompile(`^ss -(tlnp|xlp|ltn)\b`), []string{"ss"}},
+	{regexp.MustCompile(`^curl .* \| wc -c$`), []string{"curl", "wc"}},
+	{regexp.MustCompile(`^curl `), []string{"curl"}},
+	{regexp.MustCompile(`^nginx -t -c \S+$`), []string{"nginx"}},
+	{regexp.MustCompile(`^nginx -T -c \S+ \| less$`), []string{"nginx", "less"}},
+	{regexp.MustCompile(`^nginx -T -c \S+ 2>/dev/null \| grep `), []string{"nginx", "grep"}},
+	{regexp.MustCompile(`^iptables -S$`), []string{"iptables"}},
+	{regexp.MustCompile(`^nft list ruleset$`), []string{"nft"}},
+	{regexp.MustCompile(`^ufw status$`), []string{"ufw"}},
+	{regexp.MustCompile(`^firewall-cmd --list-all$`), []string{"firewall-cmd"}},
+	{regexp.MustCompile(`^getenforce$`), []string{"getenforce"}},
+	{regexp.MustCompile(`^getsebool \w+$`), []string{"getsebool"}},
+	{regexp.MustCompile(`^ausearch -m avc `), []string{"ausearch"}},
+	{regexp.MustCompile(`^cat /etc/resolv.conf$`), []string{"cat"}},
+	{regexp.MustCompile(`^journalctl -k `), []string{"journalctl"}},
+	{regexp.MustCompile(`^tail -n \d+ \S+$`), []string{"tail"}},
+	{regexp.MustCompile(`^grep -c upstream \S+$`), []string{"grep"}},
+	{regexp.MustCompile(`^awk '[^']*' \S+ \| tail$`), []string{"awk", "tail"}},
+	{regexp.MustCompile(`^systemctl list-timers \| grep ngxdoctor$`), []string{"systemctl", "grep"}},
+}
+
+func programsRun(cmd string) ([]string, bool) {
+	for _, c := range commandPrograms {
+		if c.re.MatchString(cmd) {
+			return c.progs, true
+		}
+	}
+	return nil, false
 }
 
 // stub_status is asked where this config serves it: the demo's config

@@ -108,7 +108,7 @@ func shortest(re *syntax.Regexp) (string, bool) {
 // classRune picks a rune of a character class (pairs of lo, hi), a letter
 // or digit first: they are safe in any path.
 func classRune(ranges []rune) (string, bool) {
-	for _, want := range []rune("aAx0_-.") {
+	for _, want := range "aAx0_-." {
 		for i := 0; i+1 < len(ranges); i += 2 {
 			if ranges[i] <= want && want <= ranges[i+1] {
 				return string(want), true

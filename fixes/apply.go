@@ -386,16 +386,34 @@ func (e *Engine) applyPlan(ctx context.Context, o *checks.Outcome, p plan, opts 
 		logf("reloaded the backend: %s", p.reloadBackend)
 	}
 	if p.queue != nil {
-		if err := setListenQueue(ctx, *p.queue, p.queue.To); err != nil {
-			return fail(err)
-		}
+		// Journalled before listen(2), like Modes: a listen(2) that took
+		// but failed its check, or a crash right after it, must still be
+		// undone. Undo of a queue never raised sets the old value again.
 		q := *p.queue
 		en.ListenQueue = &q
 		if err := e.save(en); err != nil {
-			logf("journal: %v", err)
-			journalErr = err
+			return fail(err)
 		}
-		logf("done: %s", p.queue)
+		err := e.setQueue(ctx, q, q.To)
+		switch {
+		case noBorrow(err):
+			// The kernel lends no descriptor (pidfd_getfd: Linux 5.6, and
+			// ptrace rights): nothing changed. The pool file and the
+			// reload stand; the queue waits for php-fpm's restart.
+			en.ListenQueue = nil
+			if err := e.save(en); err != nil {
+				logf("journal: %v", err)
+				journalErr = err
+			}
+			logf("note: %v; the new listen.backlog takes effect at the next php-fpm restart (systemctl restart php-fpm, which drops the connections in flight)", err)
+		case err != nil:
+			return fail(err)
+		default:
+			if soma := e.somaxconn(); q.To > soma {
+				logf("note: the kernel caps the queue at net.core.somaxconn %d, not %d", soma, q.To)
+			}
+			logf("done: %s", q)
+		}
 	}
 	// Lines from workers that ran before the reload are not judged: they
 	// serve their last requests with the old config.
@@ -584,7 +602,7 @@ func (e *Engine) revert(ctx context.Context, en *Entry, logf func(string, ...any
 	if q := en.ListenQueue; q != nil && reloadBackend {
 		if !alive(q.PID, q.Name) {
 			logf("%s (pid %d) is no longer running: its socket's queue went with it", q.Name, q.PID)
-		} else if err := setListenQueue(ctx, *q, q.From); err != nil {
+		} else if err := e.setQueue(ctx, *q, q.From); err != nil {
 			errs = append(errs, err)
 			logf("%v", err)
 		} else {

@@ -108,6 +108,13 @@ type Engine struct {
 	// ProbeTimeout bounds each verification probe and request.
 	ProbeTimeout time.Duration
 	Now          func() time.Time
+	// ProcSys is where the kernel's limits are read (net/core/somaxconn,
+	// fs/nr_open), and its parent where a process's limits are
+	// (PID/limits); "" is /proc/sys. Tests point it at a copy.
+	ProcSys string
+	// listenQueue is setListenQueue; tests wrap it to make the kernel
+	// refuse or the check after listen(2) fail.
+	listenQueue func(ctx context.Context, q listenQueue, n int) error
 }
 
 // Default is the engine for the live host.

@@ -2,7 +2,10 @@ package fixes
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/ngxdoctor/ngxdoctor/checks"
 	"github.com/ngxdoctor/ngxdoctor/checks/host"
@@ -29,13 +32,24 @@ func planNofile(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		cur = int(min(lim, 1<<30))
 	}
 	want := (max(2*cur, 2*cfg.WorkerConnections)/1024 + 1) * 1024
+	// A limit above what the workers may set fails their setrlimit (EPERM)
+	// and the verification: ask at most what the kernel allows.
+	limit, why := e.nofileCap(o)
+	capped := ""
+	if limit > 0 && want > limit {
+		want = limit
+		capped = fmt.Sprintf(" (at most %s allows)", why)
+	}
+	if want <= cur {
+		return nil // no raise possible: a person must raise the cap first
+	}
 	ed, ok := setMainDirective(o, at, "worker_rlimit_nofile", strconv.Itoa(want))
 	if !ok {
 		return nil
 	}
-	title := fmt.Sprintf("Raise worker_rlimit_nofile from %d to %d", cur, want)
+	title := fmt.Sprintf("Raise worker_rlimit_nofile from %d to %d%s", cur, want, capped)
 	if at == "" {
-		title = fmt.Sprintf("Set worker_rlimit_nofile %d (unset: the workers keep the master's limit", want)
+		title = fmt.Sprintf("Set worker_rlimit_nofile %d%s (unset: the workers keep the master's limit", want, capped)
 		if cur > 0 {
 			title += fmt.Sprintf(" of %d", cur)
 		}
@@ -52,6 +66,46 @@ func planNofile(e *Engine, o *checks.Outcome, c checks.Cause) []plan {
 		},
 		edits: []Edit{ed}, nginxEdits: true, revertible: true, workerFiles: uint64(want),
 	}}
+}
+
+// nofileCap is the highest open-files limit nginx's workers can set, and
+// what sets it: the kernel's fs.nr_open, and for a master not run by root
+// (which cannot raise its hard limit) that hard limit too. 0 when unknown.
+func (e *Engine) nofileCap(o *checks.Outcome) (int, string) {
+	limit, why := 0, ""
+	if n, ok := e.sysctl("fs/nr_open"); ok {
+		limit, why = n, fmt.Sprintf("the kernel's fs.nr_open %d", n)
+	}
+	master := o.Snapshot.Install.MasterPID
+	for _, p := range o.Snapshot.Processes {
+		if p.PID != master || master <= 0 || p.UID == 0 {
+			continue
+		}
+		if h, ok := e.hardNofile(int(p.PID)); ok && (limit == 0 || h < limit) {
+			limit, why = h, fmt.Sprintf("the nginx master's hard limit %d (it runs as %s, not root)", h, p.User)
+		}
+	}
+	return limit, why
+}
+
+// hardNofile reads a process's hard RLIMIT_NOFILE from its limits file
+// ("Max open files  1024  524288  files").
+func (e *Engine) hardNofile(pid int) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(e.procDir(), strconv.Itoa(pid), "limits"))
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Max open files"); ok {
+			f := strings.Fields(rest)
+			if len(f) < 2 {
+				return 0, false
+			}
+			n, err := strconv.Atoi(f[1])
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 // workerLimit is the fullest worker's open-files limit, 0 when unknown.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -375,8 +376,10 @@ func (l *Lab) phpPool(ctx context.Context, listen, extra string) (string, error)
 
 // uwsgi runs a real uwsgi (uwsgi-core, no language plugin) on a free
 // loopback port, listening with the given option (--socket: the uwsgi
-// protocol; --http-socket: HTTP). Its internal router answers every request
-// it can read with 200 OK, so the protocol alone decides. Its log is
+// protocol; --http-socket: HTTP). Its internal router answers one page,
+// named after the lab's directory (l.Path asks for it), with 200 OK and
+// anything else with 404, so that the protocol alone decides here and labs
+// running side by side never take it for their moved backend. Its log is
 // DIR/uwsgi.log.
 func (l *Lab) uwsgi(ctx context.Context, option string) (string, error) {
 	bin, err := exec.LookPath("uwsgi")
@@ -391,7 +394,9 @@ func (l *Lab) uwsgi(ctx context.Context, option string) (string, error) {
 	logPath := filepath.Join(l.Dir, "uwsgi.log")
 	// --socket-timeout 1: the HTTP socket gives up on nginx's uwsgi packet
 	// after a second instead of four.
-	c, err := l.spawn(bin, option, addr, "--route-run", "return:200", "--processes", "1", "--socket-timeout", "1", "--logto", logPath)
+	l.Path = "/" + filepath.Base(l.Dir) + ".txt"
+	route := "^" + regexp.QuoteMeta(l.Path) + "$ return:200"
+	c, err := l.spawn(bin, option, addr, "--route", route, "--route-run", "return:404", "--processes", "1", "--socket-timeout", "1", "--logto", logPath)
 	if err != nil {
 		return "", err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"syscall"
 	"time"
@@ -35,7 +36,7 @@ func HealthyUwsgiIni() Scenario {
 }
 
 // uwsgiIni runs a real uwsgi (no language plugin) from DIR/app.ini with an
-// http-socket on a free loopback port; its internal router answers 200.
+// http-socket on a free loopback port; its internal router answers l.Path.
 func (l *Lab) uwsgiIni(ctx context.Context) (string, error) {
 	bin, err := exec.LookPath("uwsgi")
 	if err != nil {
@@ -48,7 +49,11 @@ func (l *Lab) uwsgiIni(ctx context.Context) (string, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	logPath := filepath.Join(l.Dir, "uwsgi.log")
 	ini := filepath.Join(l.Dir, "app.ini")
-	text := fmt.Sprintf("[uwsgi]\nhttp-socket = %s\nroute-run = return:200\nprocesses = 1\nlogto = %s\n", addr, logPath)
+	// One page answers 200 and anything else 404 (as in uwsgi()): labs
+	// running side by side never take this uwsgi for their moved backend.
+	l.Path = "/" + filepath.Base(l.Dir) + ".txt"
+	text := fmt.Sprintf("[uwsgi]\nhttp-socket = %s\nroute = ^%s$ return:200\nroute-run = return:404\nprocesses = 1\nlogto = %s\n",
+		addr, regexp.QuoteMeta(l.Path), logPath)
 	if err := os.WriteFile(ini, []byte(text), 0o644); err != nil {
 		return "", err
 	}

@@ -32,16 +32,19 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ngxdoctor-bench.XXXXXX")
 
 # unblock removes every rule this run inserted, found by its comment, so a
 # run stopped between two inserts leaves none behind either.
+# With no rule left grep finds nothing and exits 1: under set -e and
+# pipefail that ended the EXIT trap before the rm below, leaving 2 GiB of
+# inputs in /tmp after every run.
 unblock() {
 	command -v iptables >/dev/null || return 0
 	local rule
-	iptables -w -S INPUT 2>/dev/null | grep -F -- "--comment $tag" | while read -r -a rule; do
+	{ iptables -w -S INPUT 2>/dev/null || true; } | { grep -F -- "--comment $tag" || true; } | while read -r -a rule; do
 		rule[0]=-D
 		iptables -w "${rule[@]}" || true
 	done
 }
 cleanup() {
-	unblock
+	unblock || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT

@@ -45,10 +45,11 @@ func Identify(l Listener, procs []Process) Identity {
 		}
 	}
 	id := identify(name, argv)
-	if id.Name == "uwsgi" {
-		if sp := uwsgiSpeaksAt(argv, l); sp != "" {
-			id.Speaks = sp
-		}
+	if id.Name == "uwsgi" && l.Address != "" {
+		// The option that names this socket says its protocol; a socket
+		// no option names (set in an ini file, or uwsgi's own internal
+		// one) speaks what is not known here.
+		id.Speaks = uwsgiSpeaksAt(argv, l)
 	}
 	return id
 }
@@ -62,7 +63,7 @@ var uwsgiSockets = map[string]string{
 
 // uwsgiSpeaksAt is the protocol of the uwsgi option whose address is l's
 // (one uwsgi often has a --socket for nginx and an --http for checks),
-// "" when no option names it (an ini file).
+// "" when no option names it.
 func uwsgiSpeaksAt(argv []string, l Listener) string {
 	for i, a := range argv {
 		opt, val, eq := strings.Cut(a, "=")

@@ -44,6 +44,8 @@ func TestIdentifyUwsgiPerSocket(t *testing.T) {
 		{Listener{Network: "tcp", Address: "127.0.0.1:3031", IP: "127.0.0.1", Port: 3031, PID: 7}, "uwsgi"},
 		{Listener{Network: "tcp", Address: "0.0.0.0:9090", IP: "0.0.0.0", Port: 9090, PID: 7}, "http"},
 		{Listener{Network: "unix", Address: "/run/uwsgi/app.sock", PID: 7}, "uwsgi"},
+		// Named by no option: set in an ini file, or uwsgi's own.
+		{Listener{Network: "tcp", Address: "127.0.0.1:40000", IP: "127.0.0.1", Port: 40000, PID: 7}, ""},
 	} {
 		if got := Identify(tc.l, procs).Speaks; got != tc.want {
 			t.Errorf("%s: speaks %q, want %q", tc.l.Address, got, tc.want)

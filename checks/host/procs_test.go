@@ -203,3 +203,28 @@ func BenchmarkLiveProcesses(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGopsutilProcesses reads the same fields through gopsutil's
+// getters (boot time cached), the reference BenchmarkLiveProcesses is
+// compared with in the README: why the per-process fields come from /proc.
+func BenchmarkGopsutilProcesses(b *testing.B) {
+	process.EnableBootTimeCache(true)
+	defer process.EnableBootTimeCache(false)
+	ctx := context.Background()
+	for b.Loop() {
+		pids, err := process.PidsWithContext(ctx)
+		if err != nil || len(pids) == 0 {
+			b.Fatal(err)
+		}
+		for _, pid := range pids {
+			p := &process.Process{Pid: pid}
+			_, _ = p.PpidWithContext(ctx)
+			_, _ = p.NameWithContext(ctx)
+			_, _ = p.UidsWithContext(ctx)
+			_, _ = p.CreateTimeWithContext(ctx)
+			_, _ = p.CmdlineSliceWithContext(ctx)
+			_, _ = p.ExeWithContext(ctx)
+			_, _ = p.MemoryInfoWithContext(ctx)
+		}
+	}
+}
