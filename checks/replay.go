@@ -334,10 +334,13 @@ func (s *Snapshot) replay(ctx context.Context) {
 // System seam so the demo replays it.
 func (s *Snapshot) askNginx(ctx context.Context, r Replay) (int, string, bool) {
 	wait, limit, name := s.replayWait(r)
-	actx, cancel := context.WithTimeout(ctx, wait)
+	deadline := time.Now().Add(wait)
+	actx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	st, errText := s.httpAsk(actx, "tcp", r.Addr, r.Method, r.Path, r.Host)
-	if errText != "" && actx.Err() != nil && ctx.Err() == nil {
+	// The socket's deadline may fire before the context's timer: the
+	// clock says whether it was ngxdoctor's deadline that ended the wait.
+	if errText != "" && ctx.Err() == nil && !time.Now().Before(deadline) {
 		// Cut short by ngxdoctor, not answered by nginx: say so, and how
 		// long nginx itself would still wait for the backend.
 		errText = fmt.Sprintf("no answer within %s, ngxdoctor's deadline", wait)

@@ -79,7 +79,9 @@ func Text(in Input, color bool) []byte {
 	case "incomplete":
 		wrap(&b, st.warn.Render("INCOMPLETE")+" "+o.Verdict.Summary, "", "    ")
 	default:
-		wrap(&b, st.bad.Render("502")+" "+o.Verdict.Summary, "", "    ")
+		// Not "502": the users may be getting a 504, a 500 or a closed
+		// connection; the summary says what.
+		wrap(&b, st.bad.Render("PROBLEM")+" "+o.Verdict.Summary, "", "    ")
 	}
 	if len(o.Causes) > 0 {
 		line("")
