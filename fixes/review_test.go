@@ -51,7 +51,12 @@ func TestOldWorkerLinesAreNotJudged(t *testing.T) {
 	needRoot(t)
 	inFlight := make(chan struct{}, 4)
 	addr, _ := backend(t, func(w http.ResponseWriter, r *http.Request) {
-		inFlight <- struct{}{}
+		// Never blocks: the fix's probes and verification reach this
+		// backend too, and a blocked handler would hold the server's Close.
+		select {
+		case inFlight <- struct{}{}:
+		default:
+		}
 		time.Sleep(1500 * time.Millisecond)
 		fmt.Fprintln(w, "slow")
 	})
@@ -79,6 +84,9 @@ func TestOldWorkerLinesAreNotJudged(t *testing.T) {
 		}
 		// A request the old worker holds across the reload; it times out
 		// (1s) while the fix is being verified.
+		for len(inFlight) > 0 {
+			<-inFlight // the earlier requests', not ours
+		}
 		var err error
 		if c, err = net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", l.Port)); err != nil {
 			t.Error(err)
