@@ -63,22 +63,7 @@ func TestEvidenceFixes(t *testing.T) {
 					t.Fatalf("php-fpm never logged that pool [lab] reached pm.max_children")
 				}
 			}
-			o, err := checks.Run(ctx, host.Live(), checks.Options{Config: l.Config, Nginx: l.Nginx,
-				ErrorLogs: []string{l.ErrorLog}, AccessLogs: []string{l.AccessLog}}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var cause checks.Cause
-			var ids []string
-			for _, c := range o.Causes {
-				ids = append(ids, string(c.ID))
-				if string(c.ID) == s.Cause && cause.ID == "" {
-					cause = c
-				}
-			}
-			if cause.ID == "" {
-				t.Fatalf("diagnosis found %q, want %s", ids, s.Cause)
-			}
+			o, cause := diagnosed(ctx, t, l, checks.CauseID(s.Cause))
 			files := []string{l.Site, l.Config}
 			if l.PHPFPM != "" {
 				files = append(files, l.PHPFPM)

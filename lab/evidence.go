@@ -382,10 +382,6 @@ func (l *Lab) phpPool(ctx context.Context, listen, extra string) (string, error)
 // running side by side never take it for their moved backend. Its log is
 // DIR/uwsgi.log.
 func (l *Lab) uwsgi(ctx context.Context, option string) (string, error) {
-	bin, err := exec.LookPath("uwsgi")
-	if err != nil {
-		return "", fmt.Errorf("uwsgi not found (install uwsgi-core): %w", err)
-	}
 	port, err := FreePort()
 	if err != nil {
 		return "", err
@@ -396,9 +392,22 @@ func (l *Lab) uwsgi(ctx context.Context, option string) (string, error) {
 	// after a second instead of four.
 	l.Path = "/" + filepath.Base(l.Dir) + ".txt"
 	route := "^" + regexp.QuoteMeta(l.Path) + "$ return:200"
-	c, err := l.spawn(bin, option, addr, "--route", route, "--route-run", "return:404", "--processes", "1", "--socket-timeout", "1", "--logto", logPath)
-	if err != nil {
+	if err := l.runUwsgi(ctx, addr, logPath, option, addr, "--route", route, "--route-run", "return:404", "--processes", "1", "--socket-timeout", "1", "--logto", logPath); err != nil {
 		return "", err
+	}
+	return addr, nil
+}
+
+// runUwsgi starts uwsgi with args and waits until it listens at addr; its
+// log (logPath) is quoted when it exits first.
+func (l *Lab) runUwsgi(ctx context.Context, addr, logPath string, args ...string) error {
+	bin, err := exec.LookPath("uwsgi")
+	if err != nil {
+		return fmt.Errorf("uwsgi not found (install uwsgi-core): %w", err)
+	}
+	c, err := l.spawn(bin, args...)
+	if err != nil {
+		return err
 	}
 	// SIGINT: uwsgi stops at once (SIGTERM would make it reload).
 	l.addCloser(func() error { return stopChild(c, syscall.SIGINT) })
@@ -408,13 +417,13 @@ func (l *Lab) uwsgi(ctx context.Context, option string) (string, error) {
 		select {
 		case <-c.done:
 			logText, _ := os.ReadFile(logPath)
-			return "", fmt.Errorf("uwsgi exited: %v\n%s\n%s", c.err, tail(c.output.String(), 10), tail(string(logText), 10))
+			return fmt.Errorf("uwsgi exited: %v\n%s\n%s", c.err, tail(c.output.String(), 10), tail(string(logText), 10))
 		case <-ctx.Done():
-			return "", fmt.Errorf("uwsgi did not listen at %s: %w", addr, ctx.Err())
+			return fmt.Errorf("uwsgi did not listen at %s: %w", addr, ctx.Err())
 		case <-tick.C:
 		}
 	}
-	return addr, nil
+	return nil
 }
 
 // phpServer runs php's built-in web server on an ephemeral loopback port,

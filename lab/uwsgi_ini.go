@@ -6,12 +6,9 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"syscall"
-	"time"
 )
 
 // HealthyUwsgiIni is a healthy site kept out of Scenarios() (its cause is
@@ -38,10 +35,6 @@ func HealthyUwsgiIni() Scenario {
 // uwsgiIni runs a real uwsgi (no language plugin) from DIR/app.ini with an
 // http-socket on a free loopback port; its internal router answers l.Path.
 func (l *Lab) uwsgiIni(ctx context.Context) (string, error) {
-	bin, err := exec.LookPath("uwsgi")
-	if err != nil {
-		return "", fmt.Errorf("uwsgi not found (install uwsgi-core): %w", err)
-	}
 	port, err := FreePort()
 	if err != nil {
 		return "", err
@@ -57,23 +50,8 @@ func (l *Lab) uwsgiIni(ctx context.Context) (string, error) {
 	if err := os.WriteFile(ini, []byte(text), 0o644); err != nil {
 		return "", err
 	}
-	c, err := l.spawn(bin, "--ini", ini)
-	if err != nil {
+	if err := l.runUwsgi(ctx, addr, logPath, "--ini", ini); err != nil {
 		return "", err
-	}
-	// SIGINT: uwsgi stops at once (SIGTERM would make it reload).
-	l.addCloser(func() error { return stopChild(c, syscall.SIGINT) })
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !listening(addr) {
-		select {
-		case <-c.done:
-			logText, _ := os.ReadFile(logPath)
-			return "", fmt.Errorf("uwsgi exited: %v\n%s\n%s", c.err, tail(c.output.String(), 10), tail(string(logText), 10))
-		case <-ctx.Done():
-			return "", fmt.Errorf("uwsgi did not listen at %s: %w", addr, ctx.Err())
-		case <-tick.C:
-		}
 	}
 	return addr, nil
 }
